@@ -1,0 +1,90 @@
+// pier's configuration: plain structs with defaults, filled from YAML by parse_config().
+//
+// Owns nothing but values; immutable once built and safe to share read-only between threads.
+// Every field's comment gives its unit and why the default is what it is. config/pier.yaml
+// documents the same keys for operators; keep the two in step.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pier::config {
+
+using namespace std::chrono_literals;
+
+/// Log verbosity, ordered as spdlog orders it.
+enum class log_level { trace, debug, info, warn, error, critical, off };
+
+/// text: human-readable lines; json: one JSON object per line for log shippers.
+enum class log_format { text, json };
+
+/// `runtime:` — the worker pool.
+struct runtime_config {
+    /// Worker threads, each running its own reactor. 0 means "auto": one per hardware thread.
+    unsigned threads = 0;
+};
+
+/// `log:`
+struct log_config {
+    log_level level = log_level::info;
+    log_format format = log_format::text;
+};
+
+/// `shutdown:`
+struct shutdown_config {
+    /// How long SIGTERM waits for connections to finish before cancelling them. 20s: long enough
+    /// for in-flight requests, short enough for systemd's default 90s stop timeout.
+    std::chrono::nanoseconds drain_timeout = 20s;
+};
+
+/// `listeners[].echo:` — settings of the RFC 862 echo handler.
+struct echo_config {
+    /// Most bytes read from a client per wake-up and so the most a connection holds while its
+    /// peer is slow to read (bytes). Bounds per-connection memory; 64KiB matches a socket buffer.
+    std::uint64_t max_buffer = 64 * 1024;
+};
+
+/// A listen address as written in YAML: an IP literal (IPv6 in brackets) and a port.
+struct listen_address {
+    std::string host;    ///< IP literal without brackets, e.g. "0.0.0.0", "::1"
+    std::uint16_t port = 0;  ///< 0 asks the kernel for a free port (tests use this)
+
+    /// "host:port", with brackets around IPv6 hosts.
+    std::string to_string() const;
+};
+
+/// `listeners[]:` — one bound address and what it serves.
+struct listener_config {
+    std::string name;          ///< unique, used in logs and metrics
+    listen_address listen;     ///< unique unless port is 0
+    /// Kernel accept queue length (connections). 1024: absorbs bursts; capped by somaxconn.
+    unsigned backlog = 1024;
+    /// Handler name; one of handler_names().
+    std::string handler = "echo";
+    /// Live connections this listener serves at once; beyond it a new connection is accepted
+    /// and closed immediately. 10000 fits the default open-file limit of a systemd service.
+    std::uint64_t max_connections = 10000;
+    /// A connection with no byte read or written for this long is closed. 0 disables. 5m: well
+    /// past any client think time, short enough to reclaim abandoned connections.
+    std::chrono::nanoseconds idle_timeout = 5min;
+    echo_config echo;
+};
+
+/// The whole file.
+struct config {
+    runtime_config runtime;
+    log_config log;
+    shutdown_config shutdown;
+    std::vector<listener_config> listeners;
+};
+
+/// Handler names a listener may use, in the order documented.
+const std::vector<std::string>& handler_names();
+
+/// "info", "debug", ... as written in YAML.
+std::string_view to_string(log_level level);
+
+}  // namespace pier::config

@@ -1,0 +1,51 @@
+// The non-parsing parts of config.hpp: names and formatting.
+#include "pier/config/config.hpp"
+
+#include <string_view>
+
+namespace pier::config {
+
+std::string listen_address::to_string() const {
+    // An IPv6 literal contains ':', which would run into the port separator without brackets.
+    const bool needs_brackets = host.find(':') != std::string::npos;
+    std::string out;
+    out.reserve(host.size() + 8);
+    if (needs_brackets) {
+        out += '[';
+    }
+    out += host;
+    if (needs_brackets) {
+        out += ']';
+    }
+    out += ':';
+    out += std::to_string(port);
+    return out;
+}
+
+const std::vector<std::string>& handler_names() {
+    // One entry per handler section a listener accepts; parse.cpp reads the sections by name.
+    static const std::vector<std::string> names{"echo"};
+    return names;
+}
+
+std::string_view to_string(log_level level) {
+    switch (level) {
+        case log_level::trace:
+            return "trace";
+        case log_level::debug:
+            return "debug";
+        case log_level::info:
+            return "info";
+        case log_level::warn:
+            return "warn";
+        case log_level::error:
+            return "error";
+        case log_level::critical:
+            return "critical";
+        case log_level::off:
+            return "off";
+    }
+    return "unknown";
+}
+
+}  // namespace pier::config

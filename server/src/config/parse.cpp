@@ -1,0 +1,704 @@
+// Reading and validating pier's YAML configuration; see parse.hpp.
+//
+// The validator walks the YAML tree once and records every problem instead of stopping at the
+// first, so an operator fixes a file in one round. A reader that finds a bad value reports it and
+// leaves the default in place, so later checks still run on a complete struct. yaml-cpp's own
+// conversions (`as<T>`) are lax (they accept "0x10", "1e3", "-1" for unsigned), so scalars are
+// read as text and parsed here.
+#include "pier/config/parse.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <boost/asio/ip/address.hpp>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <limits>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include "pier/config/units.hpp"
+
+namespace pier::config {
+
+std::string config_error::to_string() const {
+    std::string out = source;
+    if (line > 0) {
+        out += ':' + std::to_string(line) + ':' + std::to_string(column);
+    }
+    if (!out.empty()) {
+        out += ": ";
+    }
+    if (!key_path.empty()) {
+        out += key_path + ": ";
+    }
+    out += what;
+    if (!got.empty()) {
+        out += " (got " + got + ")";
+    }
+    return out;
+}
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Suggestions for misspelt keys and values.
+
+char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+/// Levenshtein distance, ignoring ASCII case so that "INFO" suggests "info".
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> previous(b.size() + 1);
+    std::vector<std::size_t> current(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) {
+        previous[j] = j;
+    }
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        current[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t substitution =
+                previous[j - 1] + (to_lower(a[i - 1]) == to_lower(b[j - 1]) ? 0 : 1);
+            current[j] = std::min({previous[j] + 1, current[j - 1] + 1, substitution});
+        }
+        std::swap(previous, current);
+    }
+    return previous[b.size()];
+}
+
+bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {
+    return prefix.size() <= text.size() &&
+           std::equal(prefix.begin(), prefix.end(), text.begin(),
+                      [](char a, char b) { return to_lower(a) == to_lower(b); });
+}
+
+/// The candidate closest to `word`, if close enough to be a likely typo: at most 2 edits, or a
+/// third of the word for long keys ("maxconection"), but never more than half of the candidate
+/// (so "foo" does not suggest "log"). A word that extends or shortens a candidate ("warning",
+/// "listen_address", "err") also counts, as the farthest match.
+std::optional<std::string_view> closest(std::string_view word,
+                                        const std::vector<std::string_view>& candidates) {
+    // 3: shorter prefixes ("l", "ec") relate to too many words to mean anything.
+    constexpr std::size_t min_prefix = 3;
+    const std::size_t limit = std::max<std::size_t>(2, word.size() / 3);
+    std::optional<std::string_view> best;
+    std::size_t best_distance = std::numeric_limits<std::size_t>::max();
+    for (const std::string_view candidate : candidates) {
+        std::size_t distance = edit_distance(word, candidate);
+        const bool typo = distance <= limit && 2 * distance <= candidate.size();
+        const bool prefix = std::min(word.size(), candidate.size()) >= min_prefix &&
+                            (starts_with_ignoring_case(word, candidate) ||
+                             starts_with_ignoring_case(candidate, word));
+        if (!typo && !prefix) {
+            continue;
+        }
+        if (!typo) {
+            distance = std::numeric_limits<std::size_t>::max() - 1;
+        }
+        if (distance < best_distance) {
+            best = candidate;
+            best_distance = distance;
+        }
+    }
+    return best;
+}
+
+std::string join(const std::vector<std::string_view>& words) {
+    std::string out;
+    for (const std::string_view word : words) {
+        if (!out.empty()) {
+            out += ", ";
+        }
+        out += word;
+    }
+    return out;
+}
+
+/// "unknown <noun>, did you mean "x"?" or "unknown <noun> (expected one of: a, b)".
+std::string unknown_message(std::string_view noun, std::string_view word,
+                            const std::vector<std::string_view>& candidates) {
+    if (const auto suggestion = closest(word, candidates)) {
+        return "unknown " + std::string(noun) + ", did you mean \"" + std::string(*suggestion) +
+               "\"?";
+    }
+    return "unknown " + std::string(noun) + " (expected one of: " + join(candidates) + ")";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scalars.
+
+/// The value as an operator wrote it, for the "(got ...)" part of a message.
+std::string describe(const YAML::Node& node) {
+    switch (node.Type()) {
+        case YAML::NodeType::Map:
+            return "a map";
+        case YAML::NodeType::Sequence:
+            return "a sequence";
+        case YAML::NodeType::Scalar:
+            return node.Scalar().empty() ? "\"\"" : node.Scalar();
+        case YAML::NodeType::Null:
+        case YAML::NodeType::Undefined:
+            break;
+    }
+    return "an empty value";
+}
+
+enum class int_status { ok, not_integer, out_of_range };
+
+struct int_result {
+    int_status status = int_status::not_integer;
+    std::uint64_t value = 0;
+};
+
+/// A plain decimal integer within [lo, hi]. A negative or too-long number is out of range
+/// rather than "not an integer", because that is the message that helps.
+int_result parse_uint(std::string_view text, std::uint64_t lo, std::uint64_t hi) {
+    const bool negative = !text.empty() && text.front() == '-';
+    const std::string_view digits = negative ? text.substr(1) : text;
+    if (digits.empty() ||
+        !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        return {int_status::not_integer, 0};
+    }
+    std::uint64_t value = 0;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+    if (ec == std::errc::result_out_of_range || (negative && value != 0) || value < lo ||
+        value > hi) {
+        return {int_status::out_of_range, 0};
+    }
+    return {int_status::ok, value};
+}
+
+bool is_name_char(char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
+}
+
+struct parsed_listen {
+    listen_address address;
+    boost::asio::ip::address ip;  ///< for duplicate detection: "::1" and "0::1" are one address
+};
+
+/// "host:port" with an IP literal host (IPv6 in brackets), or why not.
+std::variant<parsed_listen, std::string> parse_listen(std::string_view text) {
+    const std::string expected = "expected \"host:port\", e.g. \"0.0.0.0:7000\"";
+    std::string_view host;
+    std::string_view port;
+    const bool bracketed = !text.empty() && text.front() == '[';
+    if (bracketed) {
+        const std::size_t close = text.find(']');
+        if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+            return expected;
+        }
+        host = text.substr(1, close - 1);
+        port = text.substr(close + 2);
+    } else {
+        const std::size_t colon = text.rfind(':');
+        if (colon == std::string_view::npos) {
+            return expected;
+        }
+        host = text.substr(0, colon);
+        port = text.substr(colon + 1);
+        if (host.find(':') != std::string_view::npos) {
+            return std::string("IPv6 addresses need brackets, e.g. \"[::1]:7000\"");
+        }
+    }
+    if (host.empty()) {
+        return expected;
+    }
+
+    boost::system::error_code ec;
+    const auto ip = boost::asio::ip::make_address(std::string(host), ec);
+    if (ec) {
+        // Names are not resolved: resolution at start-up would make the bound address depend
+        // on DNS, and a name with several addresses has no single socket to bind.
+        return std::string("host must be an IP address, e.g. \"127.0.0.1\" or \"[::1]\"");
+    }
+    if (bracketed && !ip.is_v6()) {
+        return std::string("brackets are only for IPv6 addresses");
+    }
+    const int_result port_number = parse_uint(port, 0, std::numeric_limits<std::uint16_t>::max());
+    if (port_number.status != int_status::ok) {
+        return std::string("port must be between 0 and 65535");
+    }
+    return parsed_listen{
+        listen_address{std::string(host), static_cast<std::uint16_t>(port_number.value)}, ip};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Maps.
+
+/// One key of a YAML map whose name is known.
+struct entry {
+    std::string key;
+    YAML::Node key_node;
+    YAML::Node value;
+
+    /// Where errors about the value point. An empty value's own mark is where the next token
+    /// starts, often on the next line, so those errors point at the key instead.
+    YAML::Mark mark() const { return value.IsNull() ? key_node.Mark() : value.Mark(); }
+};
+
+/// A YAML map whose keys have been checked: the known entries, in file order.
+struct section {
+    std::string path;  ///< "listeners[0].echo"; empty for the root
+    YAML::Mark mark;   ///< where "missing required key" errors point
+    std::vector<entry> entries;
+
+    const entry* find(std::string_view key) const {
+        for (const auto& e : entries) {
+            if (e.key == key) {
+                return &e;
+            }
+        }
+        return nullptr;
+    }
+
+    std::string path_of(std::string_view key) const {
+        return path.empty() ? std::string(key) : path + "." + std::string(key);
+    }
+};
+
+const std::vector<std::string_view> root_keys{"runtime", "log", "shutdown", "listeners"};
+const std::vector<std::string_view> runtime_keys{"threads"};
+const std::vector<std::string_view> log_keys{"level", "format"};
+const std::vector<std::string_view> shutdown_keys{"drain_timeout"};
+const std::vector<std::string_view> echo_keys{"max_buffer"};
+
+const std::vector<std::string_view> log_level_names{"trace", "debug",    "info", "warn",
+                                                    "error", "critical", "off"};
+const std::vector<std::string_view> log_format_names{"text", "json"};
+
+/// Listener keys: its own settings, then one section per handler.
+std::vector<std::string_view> listener_keys() {
+    std::vector<std::string_view> keys{"name",    "listen",          "backlog",
+                                       "handler", "max_connections", "idle_timeout"};
+    for (const auto& handler : handler_names()) {
+        keys.emplace_back(handler);
+    }
+    return keys;
+}
+
+std::vector<std::string_view> handler_candidates() {
+    return {handler_names().begin(), handler_names().end()};
+}
+
+// ---------------------------------------------------------------------------------------------
+// The validator.
+
+class validator {
+ public:
+    explicit validator(std::string_view source) : source_(source) {}
+
+    parse_result run(std::string_view text) {
+        std::vector<YAML::Node> documents;
+        try {
+            documents = YAML::LoadAll(std::string(text));
+        } catch (const YAML::Exception& e) {
+            // A syntax error leaves no tree to validate: one error, and stop.
+            add(e.mark, "", e.msg);
+            return finish(std::nullopt);
+        }
+
+        if (documents.empty() || documents.front().IsNull()) {
+            add(YAML::Mark::null_mark(), "",
+                "empty config (expected a map with at least \"listeners\")");
+            return finish(std::nullopt);
+        }
+        if (documents.size() > 1) {
+            add(documents[1].Mark(), "", "only one YAML document is allowed");
+        }
+        const YAML::Node& root = documents.front();
+        if (!root.IsMap()) {
+            add(root.Mark(), "", "expected a map at the top level", describe(root));
+            return finish(std::nullopt);
+        }
+
+        config out;
+        const section top = open(root, root.Mark(), "", root_keys);
+        read_runtime(sub_section(top, "runtime", runtime_keys), out.runtime);
+        read_log(sub_section(top, "log", log_keys), out.log);
+        read_shutdown(sub_section(top, "shutdown", shutdown_keys), out.shutdown);
+        read_listeners(top, out.listeners);
+        return finish(std::move(out));
+    }
+
+ private:
+    void add(const YAML::Mark& mark, std::string key_path, std::string what, std::string got = {}) {
+        config_error error;
+        error.source = source_;
+        if (!mark.is_null()) {
+            error.line = mark.line + 1;
+            error.column = mark.column + 1;
+        }
+        error.key_path = std::move(key_path);
+        error.what = std::move(what);
+        error.got = std::move(got);
+        errors_.push_back(std::move(error));
+    }
+
+    /// "file:line:col", for messages that point at a second place.
+    std::string position(const YAML::Mark& mark) const {
+        return source_ + ":" + std::to_string(mark.line + 1) + ":" +
+               std::to_string(mark.column + 1);
+    }
+
+    parse_result finish(std::optional<config> value) {
+        // File order reads best; errors without a position (line 0) come first.
+        std::stable_sort(errors_.begin(), errors_.end(), [](const auto& a, const auto& b) {
+            return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+        });
+        parse_result result;
+        if (errors_.empty()) {
+            result.value = std::move(value);
+        }
+        result.errors = std::move(errors_);
+        return result;
+    }
+
+    /// Checks the keys of a map: unknown keys (with a suggestion) and duplicate keys, which
+    /// yaml-cpp accepts silently. An empty value (`runtime:` with every key commented out) is an
+    /// empty section, not an error.
+    section open(const YAML::Node& node, const YAML::Mark& mark, std::string path,
+                 const std::vector<std::string_view>& known) {
+        section out{std::move(path), mark, {}};
+        if (node.IsNull()) {
+            return out;
+        }
+        if (!node.IsMap()) {
+            add(mark, out.path, "expected a map", describe(node));
+            return out;
+        }
+        // Copies: yaml-cpp's iterator yields a temporary pair, so `it->first` would dangle.
+        for (const auto& pair : node) {
+            const YAML::Node key = pair.first;
+            const YAML::Node value = pair.second;
+            if (!key.IsScalar()) {
+                add(key.Mark(), out.path, "keys must be strings", describe(key));
+                continue;
+            }
+            const std::string& name = key.Scalar();
+            if (std::find(known.begin(), known.end(), name) == known.end()) {
+                add(key.Mark(), out.path_of(name), unknown_message("key", name, known));
+                continue;
+            }
+            if (const entry* first = out.find(name)) {
+                add(key.Mark(), out.path_of(name),
+                    "duplicate key, first defined at " + position(first->key_node.Mark()));
+                continue;
+            }
+            out.entries.push_back(entry{name, key, value});
+        }
+        return out;
+    }
+
+    section sub_section(const section& parent, std::string_view key,
+                        const std::vector<std::string_view>& known) {
+        const entry* e = parent.find(key);
+        if (e == nullptr) {
+            return section{parent.path_of(key), YAML::Mark::null_mark(), {}};
+        }
+        return open(e->value, e->mark(), parent.path_of(key), known);
+    }
+
+    /// The scalar text of `e`, or an error "expected <what>" and nullopt.
+    std::optional<std::string> scalar(const section& s, const entry& e, std::string_view what) {
+        if (!e.value.IsScalar()) {
+            add(e.mark(), s.path_of(e.key), "expected " + std::string(what), describe(e.value));
+            return std::nullopt;
+        }
+        return e.value.Scalar();
+    }
+
+    template <typename Int>
+    void read_integer(const section& s, std::string_view key, std::uint64_t lo, std::uint64_t hi,
+                      Int& out) {
+        static_assert(std::is_unsigned_v<Int>);
+        const entry* e = s.find(key);
+        if (e == nullptr) {
+            return;
+        }
+        const auto text = scalar(s, *e, "an integer");
+        if (!text) {
+            return;
+        }
+        const int_result parsed = parse_uint(*text, lo, hi);
+        switch (parsed.status) {
+            case int_status::ok:
+                out = static_cast<Int>(parsed.value);
+                return;
+            case int_status::not_integer:
+                add(e->mark(), s.path_of(key), "expected an integer", *text);
+                return;
+            case int_status::out_of_range:
+                add(e->mark(), s.path_of(key),
+                    "must be between " + std::to_string(lo) + " and " + std::to_string(hi), *text);
+                return;
+        }
+    }
+
+    void read_duration(const section& s, std::string_view key, std::chrono::nanoseconds lo,
+                       std::chrono::nanoseconds hi, std::chrono::nanoseconds& out) {
+        const entry* e = s.find(key);
+        if (e == nullptr) {
+            return;
+        }
+        const auto text = scalar(s, *e, "a duration, e.g. \"30s\"");
+        if (!text) {
+            return;
+        }
+        const auto parsed = parse_duration(*text);
+        if (!parsed.ok()) {
+            add(e->mark(), s.path_of(key), parsed.error(), *text);
+        } else if (parsed.value() < lo || parsed.value() > hi) {
+            add(e->mark(), s.path_of(key),
+                "must be between " + format_duration(lo) + " and " + format_duration(hi), *text);
+        } else {
+            out = parsed.value();
+        }
+    }
+
+    void read_size(const section& s, std::string_view key, std::uint64_t lo, std::uint64_t hi,
+                   std::uint64_t& out) {
+        const entry* e = s.find(key);
+        if (e == nullptr) {
+            return;
+        }
+        const auto text = scalar(s, *e, "a size, e.g. \"64KiB\"");
+        if (!text) {
+            return;
+        }
+        const auto parsed = parse_size(*text);
+        if (!parsed.ok()) {
+            add(e->mark(), s.path_of(key), parsed.error(), *text);
+        } else if (parsed.value() < lo || parsed.value() > hi) {
+            add(e->mark(), s.path_of(key),
+                "must be between " + format_size(lo) + " and " + format_size(hi), *text);
+        } else {
+            out = parsed.value();
+        }
+    }
+
+    /// One of `names` (case-sensitive, with a case-insensitive suggestion); its index or nullopt.
+    std::optional<std::size_t> read_choice(const section& s, std::string_view key,
+                                           std::string_view noun,
+                                           const std::vector<std::string_view>& names) {
+        const entry* e = s.find(key);
+        if (e == nullptr) {
+            return std::nullopt;
+        }
+        const auto text = scalar(s, *e, "one of: " + join(names));
+        if (!text) {
+            return std::nullopt;
+        }
+        const auto it = std::find(names.begin(), names.end(), *text);
+        if (it == names.end()) {
+            add(e->mark(), s.path_of(key), unknown_message(noun, *text, names), *text);
+            return std::nullopt;
+        }
+        return static_cast<std::size_t>(it - names.begin());
+    }
+
+    void read_runtime(const section& s, runtime_config& out) {
+        // "auto" or a count; 1024 is a sanity bound, far beyond any machine pier targets.
+        constexpr std::uint64_t max_threads = 1024;
+        const entry* e = s.find("threads");
+        if (e == nullptr) {
+            return;
+        }
+        const auto text = scalar(s, *e, "\"auto\" or an integer");
+        if (!text) {
+            return;
+        }
+        if (*text == "auto") {
+            out.threads = 0;
+            return;
+        }
+        const int_result parsed = parse_uint(*text, 1, max_threads);
+        switch (parsed.status) {
+            case int_status::ok:
+                out.threads = static_cast<unsigned>(parsed.value);
+                return;
+            case int_status::not_integer:
+                add(e->mark(), s.path_of("threads"), "expected \"auto\" or an integer", *text);
+                return;
+            case int_status::out_of_range:
+                add(e->mark(), s.path_of("threads"),
+                    "must be \"auto\" or between 1 and " + std::to_string(max_threads), *text);
+                return;
+        }
+    }
+
+    void read_log(const section& s, log_config& out) {
+        if (const auto level = read_choice(s, "level", "log level", log_level_names)) {
+            out.level = static_cast<log_level>(*level);  // names are in enum order
+        }
+        if (const auto format = read_choice(s, "format", "log format", log_format_names)) {
+            out.format = static_cast<log_format>(*format);
+        }
+    }
+
+    void read_shutdown(const section& s, shutdown_config& out) {
+        using namespace std::chrono_literals;
+        read_duration(s, "drain_timeout", 0s, 1h, out.drain_timeout);
+    }
+
+    void read_listeners(const section& top, std::vector<listener_config>& out) {
+        const entry* e = top.find("listeners");
+        if (e == nullptr) {
+            add(top.mark, "listeners", "missing required key");
+            return;
+        }
+        if (!e->value.IsSequence()) {
+            add(e->mark(), "listeners", "expected a sequence of listeners", describe(e->value));
+            return;
+        }
+        if (e->value.size() == 0) {
+            add(e->mark(), "listeners", "must list at least one listener");
+            return;
+        }
+        const std::vector<std::string_view> keys = listener_keys();
+        for (std::size_t i = 0; i < e->value.size(); ++i) {
+            const YAML::Node item = e->value[i];
+            const std::string path = "listeners[" + std::to_string(i) + "]";
+            if (!item.IsMap()) {
+                add(item.Mark(), path, "expected a map", describe(item));
+                continue;
+            }
+            out.push_back(read_listener(open(item, item.Mark(), path, keys)));
+        }
+    }
+
+    listener_config read_listener(const section& s) {
+        using namespace std::chrono_literals;
+        listener_config out;
+
+        if (const entry* e = s.find("name")) {
+            if (const auto name = scalar(s, *e, "a string")) {
+                read_name(s, *e, *name, out);
+            }
+        } else {
+            add(s.mark, s.path_of("name"), "missing required key");
+        }
+
+        if (const entry* e = s.find("listen")) {
+            if (const auto text = scalar(s, *e, "\"host:port\", e.g. \"0.0.0.0:7000\"")) {
+                read_listen(s, *e, *text, out);
+            }
+        } else {
+            add(s.mark, s.path_of("listen"), "missing required key");
+        }
+
+        // 65535: the kernel stores the backlog in 16 bits (and caps it at somaxconn anyway).
+        read_integer(s, "backlog", 1, 65535, out.backlog);
+
+        const std::vector<std::string_view> handlers = handler_candidates();
+        if (const auto handler = read_choice(s, "handler", "handler", handlers)) {
+            out.handler = handler_names()[*handler];
+        }
+
+        // 10 million: a sanity bound; each connection needs a file descriptor and memory.
+        read_integer(s, "max_connections", 1, 10'000'000, out.max_connections);
+        read_duration(s, "idle_timeout", 0s, 24h, out.idle_timeout);
+
+        // One section per handler, each read whatever the listener's handler is: a section kept
+        // for a handler switched off by one line is not an error, and typos in it still are.
+        const section echo = sub_section(s, "echo", echo_keys);
+        // 1KiB..64MiB: below, per-read overhead dominates; above, a few slow peers hold gigabytes.
+        read_size(echo, "max_buffer", 1024, 64 * 1024 * 1024, out.echo.max_buffer);
+        return out;
+    }
+
+    void read_name(const section& s, const entry& e, const std::string& name,
+                   listener_config& out) {
+        if (name.empty()) {
+            add(e.mark(), s.path_of("name"), "must not be empty");
+            return;
+        }
+        if (!std::all_of(name.begin(), name.end(), is_name_char)) {
+            add(e.mark(), s.path_of("name"), "must contain only letters, digits, '_', '.', '-'",
+                name);
+            return;
+        }
+        for (const auto& [seen, mark] : names_) {
+            if (seen == name) {
+                add(e.mark(), s.path_of("name"),
+                    "duplicate listener name, first defined at " + position(mark), name);
+                return;
+            }
+        }
+        names_.emplace_back(name, e.mark());
+        out.name = name;
+    }
+
+    void read_listen(const section& s, const entry& e, const std::string& text,
+                     listener_config& out) {
+        auto parsed = parse_listen(text);
+        if (const auto* message = std::get_if<std::string>(&parsed)) {
+            add(e.mark(), s.path_of("listen"), *message, text);
+            return;
+        }
+        auto& listen = std::get<parsed_listen>(parsed);
+        // Port 0 asks the kernel for a fresh port per socket, so it never collides.
+        if (listen.address.port != 0) {
+            for (const auto& seen : addresses_) {
+                if (seen.ip == listen.ip && seen.port == listen.address.port) {
+                    add(e.mark(), s.path_of("listen"),
+                        "duplicate listen address, first defined at " + position(seen.mark), text);
+                    return;
+                }
+            }
+            addresses_.push_back(seen_address{listen.ip, listen.address.port, e.mark()});
+        }
+        out.listen = std::move(listen.address);
+    }
+
+    struct seen_address {
+        boost::asio::ip::address ip;
+        std::uint16_t port;
+        YAML::Mark mark;
+    };
+
+    std::string source_;
+    std::vector<config_error> errors_;
+    std::vector<std::pair<std::string, YAML::Mark>> names_;  ///< listener names so far
+    std::vector<seen_address> addresses_;                    ///< listen addresses so far
+};
+
+}  // namespace
+
+parse_result parse_config(std::string_view text, std::string_view source_name) {
+    return validator(source_name).run(text);
+}
+
+parse_result load_config(const std::filesystem::path& path) {
+    const auto unreadable = [&path](int error_number) {
+        config_error error;
+        error.source = path.string();
+        error.what = "cannot read: " + std::generic_category().message(error_number);
+        parse_result result;
+        result.errors.push_back(std::move(error));
+        return result;
+    };
+
+    // stdio rather than ifstream: it reports why through errno, including EISDIR on read.
+    std::FILE* file = std::fopen(path.c_str(), "rb");
+    if (file == nullptr) {
+        return unreadable(errno);
+    }
+    std::string text;
+    char buffer[8192];
+    std::size_t n = 0;
+    while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) {
+        text.append(buffer, n);
+    }
+    const int read_error = std::ferror(file) != 0 ? errno : 0;
+    std::fclose(file);
+    if (read_error != 0) {
+        return unreadable(read_error);
+    }
+    return parse_config(text, path.string());
+}
+
+}  // namespace pier::config

@@ -1,0 +1,676 @@
+// Unit tests for parse_config and load_config: values, and every kind of error with its exact
+// message and position. Positions are 1-based; each YAML snippet notes the lines it spans.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "pier/config/config.hpp"
+#include "pier/config/parse.hpp"
+#include "pier/config/units.hpp"
+
+using namespace std::chrono_literals;
+using namespace pier::config;
+
+namespace {
+
+// Lines 1-3: one valid listener. Keys appended to it start at line 4, column 5.
+const std::string one_listener =
+    "listeners:\n"
+    "  - name: a\n"
+    "    listen: 127.0.0.1:7000\n";
+
+parse_result parse(std::string_view text) { return parse_config(text, "t.yaml"); }
+
+/// The single error `text` produces, formatted.
+std::string only_error(std::string_view text) {
+    const parse_result result = parse(text);
+    REQUIRE(result.errors.size() == 1);
+    CHECK_FALSE(result.value.has_value());
+    return result.errors[0].to_string();
+}
+
+/// Every error `text` produces, formatted, in order.
+std::vector<std::string> all_errors(std::string_view text) {
+    std::vector<std::string> out;
+    for (const auto& error : parse(text).errors) {
+        out.push_back(error.to_string());
+    }
+    return out;
+}
+
+/// The config `text` produces; fails the test if it has errors.
+config parse_ok(std::string_view text) {
+    const parse_result result = parse(text);
+    for (const auto& error : result.errors) {
+        FAIL_CHECK(error.to_string());
+    }
+    REQUIRE(result.ok());
+    REQUIRE(result.value.has_value());
+    return *result.value;
+}
+
+/// The listener of a one-listener file whose `listen:` is `value` (line 3, column 13).
+std::string with_listen(std::string_view value) {
+    return "listeners:\n  - name: a\n    listen: " + std::string(value) + "\n";
+}
+
+}  // namespace
+
+TEST_CASE("config: a minimal file yields the defaults") {
+    // Proves only `listeners` with a name and an address is required, and every other field
+    // keeps the default declared in config.hpp.
+    const config c = parse_ok(one_listener);
+    CHECK(c.runtime.threads == 0);
+    CHECK(c.log.level == log_level::info);
+    CHECK(c.log.format == log_format::text);
+    CHECK(c.shutdown.drain_timeout == 20s);
+    REQUIRE(c.listeners.size() == 1);
+    const listener_config& l = c.listeners[0];
+    CHECK(l.name == "a");
+    CHECK(l.listen.host == "127.0.0.1");
+    CHECK(l.listen.port == 7000);
+    CHECK(l.backlog == 1024);
+    CHECK(l.handler == "echo");
+    CHECK(l.max_connections == 10000);
+    CHECK(l.idle_timeout == 5min);
+    CHECK(l.echo.max_buffer == 65536);
+}
+
+TEST_CASE("config: every key round-trips with a non-default value") {
+    // Proves each key reaches its field, and that the values format back as written.
+    const config c = parse_ok(
+        "runtime:\n"
+        "  threads: 8\n"
+        "log:\n"
+        "  level: debug\n"
+        "  format: json\n"
+        "shutdown:\n"
+        "  drain_timeout: 1500ms\n"
+        "listeners:\n"
+        "  - name: edge.v6-1_x\n"
+        "    listen: \"[::1]:7443\"\n"
+        "    backlog: 128\n"
+        "    handler: echo\n"
+        "    max_connections: 42\n"
+        "    idle_timeout: 0\n"
+        "    echo:\n"
+        "      max_buffer: 1MiB\n"
+        "  - name: second\n"
+        "    listen: 10.0.0.1:0\n"
+        "    idle_timeout: 24h\n");
+    CHECK(c.runtime.threads == 8);
+    CHECK(c.log.level == log_level::debug);
+    CHECK(c.log.format == log_format::json);
+    CHECK(format_duration(c.shutdown.drain_timeout) == "1500ms");
+    REQUIRE(c.listeners.size() == 2);
+    const listener_config& first = c.listeners[0];
+    CHECK(first.name == "edge.v6-1_x");
+    CHECK(first.listen.host == "::1");
+    CHECK(first.listen.port == 7443);
+    CHECK(first.listen.to_string() == "[::1]:7443");
+    CHECK(first.backlog == 128);
+    CHECK(first.handler == "echo");
+    CHECK(first.max_connections == 42);
+    CHECK(first.idle_timeout == 0ns);
+    CHECK(format_size(first.echo.max_buffer) == "1MiB");
+    const listener_config& second = c.listeners[1];
+    CHECK(second.name == "second");
+    CHECK(second.listen.to_string() == "10.0.0.1:0");
+    CHECK(second.idle_timeout == 24h);
+    CHECK(second.echo.max_buffer == 65536);
+}
+
+TEST_CASE("config: log levels read back from their names") {
+    // Proves to_string(log_level) spells each level as YAML accepts it, in enum order.
+    for (const log_level level :
+         {log_level::trace, log_level::debug, log_level::info, log_level::warn, log_level::error,
+          log_level::critical, log_level::off}) {
+        CAPTURE(to_string(level));
+        const config c =
+            parse_ok("log:\n  level: " + std::string(to_string(level)) + "\n" + one_listener);
+        CHECK(c.log.level == level);
+    }
+}
+
+TEST_CASE("config: listen addresses format with brackets around IPv6") {
+    // Proves listen_address::to_string writes what parse_config reads, and handler_names lists
+    // the echo handler.
+    CHECK(listen_address{"0.0.0.0", 7000}.to_string() == "0.0.0.0:7000");
+    CHECK(listen_address{"::", 0}.to_string() == "[::]:0");
+    CHECK(listen_address{"fe80::1", 65535}.to_string() == "[fe80::1]:65535");
+    CHECK(handler_names() == std::vector<std::string>{"echo"});
+}
+
+TEST_CASE("config: errors format as file:line:col: key.path: what (got value)") {
+    // Proves config_error::to_string leaves out exactly the parts that are empty.
+    const config_error full{"f.yaml", 3, 7, "a.b", "bad", "x"};
+    CHECK(full.to_string() == "f.yaml:3:7: a.b: bad (got x)");
+    SUBCASE("no position") {
+        config_error e = full;
+        e.line = 0;
+        e.column = 0;
+        CHECK(e.to_string() == "f.yaml: a.b: bad (got x)");
+    }
+    SUBCASE("no got") {
+        config_error e = full;
+        e.got.clear();
+        CHECK(e.to_string() == "f.yaml:3:7: a.b: bad");
+    }
+    SUBCASE("no key path") {
+        config_error e = full;
+        e.key_path.clear();
+        e.got.clear();
+        CHECK(e.to_string() == "f.yaml:3:7: bad");
+    }
+}
+
+TEST_CASE("config: a syntax error is one error at the parser's position") {
+    // Proves YAML syntax errors stop parsing with yaml-cpp's message and a 1-based position.
+    SUBCASE("unclosed flow sequence, found missing at the end of the file") {
+        CHECK(only_error("log:\n  level: [info\n") == "t.yaml:3:1: end of sequence flow not found");
+    }
+    SUBCASE("tab indentation") {
+        CHECK(only_error("log:\n\tlevel: info\n") == "t.yaml:2:7: illegal map value");
+    }
+    SUBCASE("unquoted IPv6 listen address") {
+        // "[" opens a flow sequence; the file comments tell operators to quote IPv6 addresses.
+        CHECK(only_error(with_listen("[::1]:7000")) == "t.yaml:3:18: end of map not found");
+    }
+    SUBCASE("position fields") {
+        const parse_result result = parse("log:\n\tlevel: info\n");
+        REQUIRE(result.errors.size() == 1);
+        CHECK(result.errors[0].source == "t.yaml");
+        CHECK(result.errors[0].line == 2);
+        CHECK(result.errors[0].column == 7);
+        CHECK(result.errors[0].what == "illegal map value");
+        CHECK(result.errors[0].key_path.empty());
+        CHECK(result.errors[0].got.empty());
+    }
+}
+
+TEST_CASE("config: an empty file or a non-map root is one error") {
+    // Proves a file without a top-level map is rejected once, not once per missing key.
+    const std::string empty = "t.yaml: empty config (expected a map with at least \"listeners\")";
+    SUBCASE("empty") { CHECK(only_error("") == empty); }
+    SUBCASE("only comments") { CHECK(only_error("# nothing here\n") == empty); }
+    SUBCASE("null document") { CHECK(only_error("~\n") == empty); }
+    SUBCASE("sequence") {
+        CHECK(only_error("- a\n") ==
+              "t.yaml:1:1: expected a map at the top level (got a sequence)");
+    }
+    SUBCASE("scalar") {
+        CHECK(only_error("pier\n") == "t.yaml:1:1: expected a map at the top level (got pier)");
+    }
+    SUBCASE("second document") {
+        CHECK(only_error(one_listener + "---\nfoo: 1\n") ==
+              "t.yaml:5:1: only one YAML document is allowed");
+    }
+}
+
+TEST_CASE("config: unknown keys suggest the closest known key") {
+    // Proves a misspelt key names the key it was probably meant to be and points at the key.
+    SUBCASE("top level") {
+        CHECK(only_error("logs:\n  level: info\n" + one_listener) ==
+              "t.yaml:1:1: logs: unknown key, did you mean \"log\"?");
+    }
+    SUBCASE("runtime") {
+        CHECK(only_error("runtime:\n  thread: 4\n" + one_listener) ==
+              "t.yaml:2:3: runtime.thread: unknown key, did you mean \"threads\"?");
+    }
+    SUBCASE("listener") {
+        CHECK(only_error(one_listener + "    idle_timout: 5m\n") ==
+              "t.yaml:4:5: listeners[0].idle_timout: unknown key, did you mean "
+              "\"idle_timeout\"?");
+    }
+    SUBCASE("listener, long key with three edits") {
+        CHECK(only_error(one_listener + "    maxconection: 5\n") ==
+              "t.yaml:4:5: listeners[0].maxconection: unknown key, did you mean "
+              "\"max_connections\"?");
+    }
+    SUBCASE("listener, key extending a known key") {
+        CHECK(only_error(one_listener + "    listen_address: 1.2.3.4:5\n") ==
+              "t.yaml:4:5: listeners[0].listen_address: unknown key, did you mean \"listen\"?");
+    }
+    SUBCASE("handler section") {
+        CHECK(only_error(one_listener + "    echo:\n      max_bufer: 1KiB\n") ==
+              "t.yaml:5:7: listeners[0].echo.max_bufer: unknown key, did you mean "
+              "\"max_buffer\"?");
+    }
+    SUBCASE("fields") {
+        const parse_result result = parse(one_listener + "    idle_timout: 5m\n");
+        REQUIRE(result.errors.size() == 1);
+        const config_error& e = result.errors[0];
+        CHECK(e.line == 4);
+        CHECK(e.column == 5);
+        CHECK(e.key_path == "listeners[0].idle_timout");
+        CHECK(e.what == "unknown key, did you mean \"idle_timeout\"?");
+        CHECK(e.got.empty());
+    }
+}
+
+TEST_CASE("config: unknown keys far from any known key list the expected keys") {
+    // Proves that without a close match the message lists the keys that map accepts, and that a
+    // section named after no handler is an unknown key.
+    SUBCASE("top level") {
+        CHECK(only_error("foo: 1\n" + one_listener) ==
+              "t.yaml:1:1: foo: unknown key (expected one of: runtime, log, shutdown, "
+              "listeners)");
+    }
+    SUBCASE("unknown handler section") {
+        CHECK(only_error(one_listener + "    http:\n      max_buffer: 1KiB\n") ==
+              "t.yaml:4:5: listeners[0].http: unknown key (expected one of: name, listen, "
+              "backlog, handler, max_connections, idle_timeout, echo)");
+    }
+    SUBCASE("short key") {
+        CHECK(only_error("log:\n  x: 1\n" + one_listener) ==
+              "t.yaml:2:3: log.x: unknown key (expected one of: level, format)");
+    }
+}
+
+TEST_CASE("config: duplicate keys in one map are rejected") {
+    // Proves a key written twice is reported at the second, naming the first: yaml-cpp alone
+    // would silently keep one of them.
+    CHECK(only_error("log:\n  level: info\n  level: debug\n" + one_listener) ==
+          "t.yaml:3:3: log.level: duplicate key, first defined at t.yaml:2:3");
+}
+
+TEST_CASE("config: wrong types name the expected type") {
+    // Proves a map, sequence, empty value or text where something else belongs is reported
+    // with what was expected and what was found, at the value (or at the key when empty).
+    SUBCASE("map for threads") {
+        CHECK(only_error("runtime:\n  threads: {a: 1}\n" + one_listener) ==
+              "t.yaml:2:12: runtime.threads: expected \"auto\" or an integer (got a map)");
+    }
+    SUBCASE("sequence for an integer") {
+        CHECK(only_error(one_listener + "    backlog: [1]\n") ==
+              "t.yaml:4:14: listeners[0].backlog: expected an integer (got a sequence)");
+    }
+    SUBCASE("text for an integer") {
+        CHECK(only_error(one_listener + "    backlog: lots\n") ==
+              "t.yaml:4:14: listeners[0].backlog: expected an integer (got lots)");
+    }
+    SUBCASE("scalar for a section") {
+        CHECK(only_error("runtime: 5\n" + one_listener) ==
+              "t.yaml:1:10: runtime: expected a map (got 5)");
+    }
+    SUBCASE("empty value for a duration") {
+        CHECK(only_error("shutdown:\n  drain_timeout:\n" + one_listener) ==
+              "t.yaml:2:3: shutdown.drain_timeout: expected a duration, e.g. \"30s\" (got an "
+              "empty value)");
+    }
+    SUBCASE("sequence for a choice") {
+        CHECK(only_error("log:\n  level: [info]\n" + one_listener) ==
+              "t.yaml:2:10: log.level: expected one of: trace, debug, info, warn, error, "
+              "critical, off (got a sequence)");
+    }
+    SUBCASE("sequence for a name") {
+        CHECK(only_error("listeners:\n  - name: [a]\n    listen: 127.0.0.1:1\n") ==
+              "t.yaml:2:11: listeners[0].name: expected a string (got a sequence)");
+    }
+    SUBCASE("map for a size") {
+        CHECK(only_error(one_listener + "    echo:\n      max_buffer: {}\n") ==
+              "t.yaml:5:19: listeners[0].echo.max_buffer: expected a size, e.g. \"64KiB\" (got "
+              "a map)");
+    }
+}
+
+TEST_CASE("config: integers are strict decimal") {
+    // Proves negative, fractional, hex, exponent, signed and overflowing integers are rejected
+    // (yaml-cpp's as<unsigned> would accept several), each with the message that helps.
+    const std::string range = "must be between 1 and 65535";
+    const std::vector<std::pair<std::string, std::string>> cases{
+        {"-1", range},
+        {"0", range},
+        {"65536", range},
+        {"99999999999999999999999", range},
+        {"1.5", "expected an integer"},
+        {"0x10", "expected an integer"},
+        {"1e3", "expected an integer"},
+        {"+5", "expected an integer"},
+        {"1_000", "expected an integer"},
+        {"true", "expected an integer"},
+    };
+    SUBCASE("rejected") {
+        // Not a structured binding: clang-14 cannot capture one in CAPTURE's lambda.
+        for (const auto& test : cases) {
+            const std::string& text = test.first;
+            const std::string& what = test.second;
+            CAPTURE(text);
+            const parse_result result = parse(one_listener + "    backlog: " + text + "\n");
+            REQUIRE(result.errors.size() == 1);
+            CHECK(result.errors[0].key_path == "listeners[0].backlog");
+            CHECK(result.errors[0].what == what);
+            CHECK(result.errors[0].got == text);
+            CHECK(result.errors[0].line == 4);
+            CHECK(result.errors[0].column == 14);
+        }
+    }
+    SUBCASE("bounds are inclusive") {
+        CHECK(parse_ok(one_listener + "    backlog: 1\n").listeners[0].backlog == 1);
+        CHECK(parse_ok(one_listener + "    backlog: 65535\n").listeners[0].backlog == 65535);
+        CHECK(parse_ok(one_listener + "    max_connections: 10000000\n")
+                  .listeners[0]
+                  .max_connections == 10'000'000);
+        CHECK(only_error(one_listener + "    max_connections: 10000001\n") ==
+              "t.yaml:4:22: listeners[0].max_connections: must be between 1 and 10000000 (got "
+              "10000001)");
+    }
+    SUBCASE("quoted digits are an integer") {
+        CHECK(parse_ok(one_listener + "    backlog: \"12\"\n").listeners[0].backlog == 12);
+    }
+}
+
+TEST_CASE("config: threads is auto or 1 to 1024") {
+    // Proves "auto" maps to 0 and an explicit 0 is rejected, since 0 is not a thread count.
+    const std::string head = "runtime:\n  threads: ";
+    CHECK(parse_ok(head + "auto\n" + one_listener).runtime.threads == 0);
+    CHECK(parse_ok(head + "1\n" + one_listener).runtime.threads == 1);
+    CHECK(parse_ok(head + "1024\n" + one_listener).runtime.threads == 1024);
+    CHECK(only_error(head + "0\n" + one_listener) ==
+          "t.yaml:2:12: runtime.threads: must be \"auto\" or between 1 and 1024 (got 0)");
+    CHECK(only_error(head + "1025\n" + one_listener) ==
+          "t.yaml:2:12: runtime.threads: must be \"auto\" or between 1 and 1024 (got 1025)");
+    CHECK(only_error(head + "many\n" + one_listener) ==
+          "t.yaml:2:12: runtime.threads: expected \"auto\" or an integer (got many)");
+}
+
+TEST_CASE("config: durations and sizes report unit errors and ranges") {
+    // Proves the units.hpp message reaches the config error, and each field's range is checked
+    // in the field's units.
+    SUBCASE("unknown unit") {
+        CHECK(only_error("shutdown:\n  drain_timeout: 5sec\n" + one_listener) ==
+              "t.yaml:2:18: shutdown.drain_timeout: unknown unit \"sec\" (expected one of: us, "
+              "ms, s, m, h, d) (got 5sec)");
+    }
+    SUBCASE("missing unit") {
+        CHECK(only_error(one_listener + "    idle_timeout: 30\n") ==
+              "t.yaml:4:19: listeners[0].idle_timeout: missing unit, e.g. \"30s\" (got 30)");
+    }
+    SUBCASE("drain_timeout range") {
+        CHECK(
+            parse_ok("shutdown:\n  drain_timeout: 3600s\n" + one_listener).shutdown.drain_timeout ==
+            1h);
+        CHECK(parse_ok("shutdown:\n  drain_timeout: 0\n" + one_listener).shutdown.drain_timeout ==
+              0s);
+        CHECK(only_error("shutdown:\n  drain_timeout: 2h\n" + one_listener) ==
+              "t.yaml:2:18: shutdown.drain_timeout: must be between 0s and 1h (got 2h)");
+    }
+    SUBCASE("idle_timeout range") {
+        CHECK(only_error(one_listener + "    idle_timeout: 25h\n") ==
+              "t.yaml:4:19: listeners[0].idle_timeout: must be between 0s and 1d (got 25h)");
+    }
+    SUBCASE("max_buffer range") {
+        const std::string head = one_listener + "    echo:\n      max_buffer: ";
+        CHECK(parse_ok(head + "1024\n").listeners[0].echo.max_buffer == 1024);
+        CHECK(parse_ok(head + "64MiB\n").listeners[0].echo.max_buffer == 64ULL << 20);
+        CHECK(only_error(head + "512B\n") ==
+              "t.yaml:5:19: listeners[0].echo.max_buffer: must be between 1KiB and 64MiB (got "
+              "512B)");
+        CHECK(only_error(head + "65MiB\n") ==
+              "t.yaml:5:19: listeners[0].echo.max_buffer: must be between 1KiB and 64MiB (got "
+              "65MiB)");
+        CHECK(only_error(head + "64kb\n") ==
+              "t.yaml:5:19: listeners[0].echo.max_buffer: unknown unit \"kb\" (expected one of: "
+              "B, KiB, MiB, GiB, TiB, KB, MB, GB, TB) (got 64kb)");
+    }
+}
+
+TEST_CASE("config: choices suggest the closest name") {
+    // Proves log level, log format and handler values get a did-you-mean, case-insensitively,
+    // or the list of accepted values.
+    SUBCASE("level in capitals") {
+        CHECK(only_error("log:\n  level: INFO\n" + one_listener) ==
+              "t.yaml:2:10: log.level: unknown log level, did you mean \"info\"? (got INFO)");
+    }
+    SUBCASE("level spelt out") {
+        CHECK(only_error("log:\n  level: warning\n" + one_listener) ==
+              "t.yaml:2:10: log.level: unknown log level, did you mean \"warn\"? (got warning)");
+    }
+    SUBCASE("level far from any") {
+        CHECK(only_error("log:\n  level: verbose\n" + one_listener) ==
+              "t.yaml:2:10: log.level: unknown log level (expected one of: trace, debug, info, "
+              "warn, error, critical, off) (got verbose)");
+    }
+    SUBCASE("format") {
+        CHECK(only_error("log:\n  format: jsn\n" + one_listener) ==
+              "t.yaml:2:11: log.format: unknown log format, did you mean \"json\"? (got jsn)");
+    }
+    SUBCASE("handler typo") {
+        CHECK(only_error(one_listener + "    handler: ecoh\n") ==
+              "t.yaml:4:14: listeners[0].handler: unknown handler, did you mean \"echo\"? (got "
+              "ecoh)");
+    }
+    SUBCASE("handler far from any") {
+        CHECK(only_error(one_listener + "    handler: http\n") ==
+              "t.yaml:4:14: listeners[0].handler: unknown handler (expected one of: echo) (got "
+              "http)");
+    }
+}
+
+TEST_CASE("config: listen accepts IP literals with a port") {
+    // Proves IPv4, bracketed IPv6 and port 0 parse to host and port, with brackets removed.
+    SUBCASE("IPv4") {
+        const auto l = parse_ok(with_listen("192.168.1.2:80")).listeners[0].listen;
+        CHECK(l.host == "192.168.1.2");
+        CHECK(l.port == 80);
+    }
+    SUBCASE("IPv6 loopback") {
+        const auto l = parse_ok(with_listen("\"[::1]:7000\"")).listeners[0].listen;
+        CHECK(l.host == "::1");
+        CHECK(l.port == 7000);
+    }
+    SUBCASE("IPv6 any, highest port") {
+        const auto l = parse_ok(with_listen("\"[::]:65535\"")).listeners[0].listen;
+        CHECK(l.host == "::");
+        CHECK(l.port == 65535);
+    }
+    SUBCASE("port 0") { CHECK(parse_ok(with_listen("0.0.0.0:0")).listeners[0].listen.port == 0); }
+}
+
+TEST_CASE("config: listen rejects anything but ip:port") {
+    // Proves each malformed address gets a specific message at the value, with the value.
+    const std::string expected = "expected \"host:port\", e.g. \"0.0.0.0:7000\"";
+    const std::string port = "port must be between 0 and 65535";
+    const std::vector<std::pair<std::string, std::string>> cases{
+        {"localhost:7000", "host must be an IP address, e.g. \"127.0.0.1\" or \"[::1]\""},
+        {"256.1.1.1:80", "host must be an IP address, e.g. \"127.0.0.1\" or \"[::1]\""},
+        {"\"::1:7000\"", "IPv6 addresses need brackets, e.g. \"[::1]:7000\""},
+        {"\"[127.0.0.1]:7000\"", "brackets are only for IPv6 addresses"},
+        {"1.2.3.4", expected},
+        {"\":7000\"", expected},
+        {"\"[::1]7000\"", expected},
+        {"\"[::1\"", expected},
+        {"\"[::1]:\"", port},
+        {"1.2.3.4:70000", port},
+        {"1.2.3.4:abc", port},
+        {"1.2.3.4:-1", port},
+    };
+    // Not a structured binding: clang-14 cannot capture one in CAPTURE's lambda.
+    for (const auto& test : cases) {
+        const std::string& text = test.first;
+        const std::string& what = test.second;
+        CAPTURE(text);
+        const parse_result result = parse(with_listen(text));
+        REQUIRE(result.errors.size() == 1);
+        CHECK(result.errors[0].key_path == "listeners[0].listen");
+        CHECK(result.errors[0].what == what);
+        CHECK(result.errors[0].line == 3);
+        CHECK(result.errors[0].column == 13);
+    }
+    CHECK(only_error(with_listen("localhost:7000")) ==
+          "t.yaml:3:13: listeners[0].listen: host must be an IP address, e.g. \"127.0.0.1\" or "
+          "\"[::1]\" (got localhost:7000)");
+}
+
+TEST_CASE("config: listener names are non-empty and plain") {
+    // Proves names are checked against [A-Za-z0-9_.-]+, since they appear in logs and metrics.
+    const auto with_name = [](std::string_view name) {
+        return "listeners:\n  - name: " + std::string(name) + "\n    listen: 127.0.0.1:1\n";
+    };
+    CHECK(only_error(with_name("\"\"")) == "t.yaml:2:11: listeners[0].name: must not be empty");
+    CHECK(only_error(with_name("my listener")) ==
+          "t.yaml:2:11: listeners[0].name: must contain only letters, digits, '_', '.', '-' "
+          "(got my listener)");
+    CHECK(parse_ok(with_name("123")).listeners[0].name == "123");
+}
+
+TEST_CASE("config: duplicate listener names point at the first") {
+    // Proves a reused name is reported at the second use with the position of the first.
+    CHECK(only_error("listeners:\n"
+                     "  - name: a\n"
+                     "    listen: 127.0.0.1:7000\n"
+                     "  - name: a\n"
+                     "    listen: 127.0.0.1:7001\n") ==
+          "t.yaml:4:11: listeners[1].name: duplicate listener name, first defined at "
+          "t.yaml:2:11 (got a)");
+}
+
+TEST_CASE("config: duplicate listen addresses point at the first, except port 0") {
+    // Proves addresses are compared as addresses (two spellings of ::1 collide), and that port 0,
+    // a fresh kernel-chosen port per socket, never collides.
+    const auto two = [](std::string_view first, std::string_view second) {
+        return "listeners:\n"
+               "  - name: a\n"
+               "    listen: " +
+               std::string(first) +
+               "\n"
+               "  - name: b\n"
+               "    listen: " +
+               std::string(second) + "\n";
+    };
+    SUBCASE("IPv4") {
+        CHECK(only_error(two("127.0.0.1:7000", "127.0.0.1:7000")) ==
+              "t.yaml:5:13: listeners[1].listen: duplicate listen address, first defined at "
+              "t.yaml:3:13 (got 127.0.0.1:7000)");
+    }
+    SUBCASE("IPv6 spelt two ways") {
+        CHECK(only_error(two("\"[::1]:7000\"", "\"[0:0::1]:7000\"")) ==
+              "t.yaml:5:13: listeners[1].listen: duplicate listen address, first defined at "
+              "t.yaml:3:13 (got [0:0::1]:7000)");
+    }
+    SUBCASE("port 0 twice") {
+        CHECK(parse_ok(two("127.0.0.1:0", "127.0.0.1:0")).listeners.size() == 2);
+    }
+    SUBCASE("same port, other host") {
+        CHECK(parse_ok(two("127.0.0.1:7000", "127.0.0.2:7000")).listeners.size() == 2);
+    }
+}
+
+TEST_CASE("config: missing required keys point at the map that lacks them") {
+    // Proves a missing `listeners`, `name` or `listen` is reported at the enclosing map, with
+    // the missing key in the path.
+    SUBCASE("listeners") {
+        CHECK(only_error("runtime:\n  threads: 2\n") ==
+              "t.yaml:1:1: listeners: missing required key");
+    }
+    SUBCASE("listen") {
+        CHECK(only_error(one_listener + "  - name: b\n    backlog: 5\n") ==
+              "t.yaml:4:5: listeners[1].listen: missing required key");
+    }
+    SUBCASE("name and listen") {
+        const parse_result result = parse(one_listener + "  - backlog: 5\n");
+        REQUIRE(result.errors.size() == 2);
+        CHECK(result.errors[0].to_string() ==
+              "t.yaml:4:5: listeners[1].name: missing required key");
+        CHECK(result.errors[1].to_string() ==
+              "t.yaml:4:5: listeners[1].listen: missing required key");
+    }
+}
+
+TEST_CASE("config: listeners must be a non-empty sequence of maps") {
+    // Proves each wrong shape of `listeners` is one error at the right place.
+    SUBCASE("empty sequence") {
+        CHECK(only_error("listeners: []\n") ==
+              "t.yaml:1:12: listeners: must list at least one listener");
+    }
+    SUBCASE("empty value") {
+        CHECK(only_error("listeners:\n") ==
+              "t.yaml:1:1: listeners: expected a sequence of listeners (got an empty value)");
+    }
+    SUBCASE("scalar") {
+        CHECK(only_error("listeners: echo\n") ==
+              "t.yaml:1:12: listeners: expected a sequence of listeners (got echo)");
+    }
+    SUBCASE("map") {
+        CHECK(only_error("listeners:\n  name: a\n") ==
+              "t.yaml:2:3: listeners: expected a sequence of listeners (got a map)");
+    }
+    SUBCASE("item not a map") {
+        CHECK(only_error("listeners:\n  - echo\n") ==
+              "t.yaml:2:5: listeners[0]: expected a map (got echo)");
+    }
+}
+
+TEST_CASE("config: empty sections take the defaults") {
+    // Proves a section whose keys are all commented out is valid, as in config/pier.yaml.
+    const config c = parse_ok("runtime:\nlog:\nshutdown:\n" + one_listener + "    echo:\n");
+    CHECK(c.runtime.threads == 0);
+    CHECK(c.shutdown.drain_timeout == 20s);
+    CHECK(c.listeners[0].echo.max_buffer == 65536);
+}
+
+TEST_CASE("config: every error in a file is reported at once") {
+    // Proves validation continues past errors: three problems in three sections give three
+    // errors, in file order, and no config.
+    const std::string text =
+        "runtime:\n"
+        "  threads: many\n"
+        "log:\n"
+        "  levle: debug\n"
+        "listeners:\n"
+        "  - name: a\n"
+        "    listen: 127.0.0.1:7000\n"
+        "    backlog: 0\n";
+    SUBCASE("three sections") {
+        const parse_result result = parse(text);
+        CHECK_FALSE(result.ok());
+        CHECK_FALSE(result.value.has_value());
+        CHECK(all_errors(text) ==
+              std::vector<std::string>{
+                  "t.yaml:2:12: runtime.threads: expected \"auto\" or an integer (got many)",
+                  "t.yaml:4:3: log.levle: unknown key, did you mean \"level\"?",
+                  "t.yaml:8:14: listeners[0].backlog: must be between 1 and 65535 (got 0)",
+              });
+    }
+
+    SUBCASE("across listeners, with errors after a bad listener") {
+        CHECK(all_errors("listeners:\n"
+                         "  - name: a\n"
+                         "    listen: nowhere\n"
+                         "    idle_timeout: 1.5s\n"
+                         "  - name: a\n"
+                         "    listen: 127.0.0.1:1\n"
+                         "    handler: ecoh\n") ==
+              std::vector<std::string>{
+                  "t.yaml:3:13: listeners[0].listen: expected \"host:port\", e.g. "
+                  "\"0.0.0.0:7000\" (got nowhere)",
+                  "t.yaml:4:19: listeners[0].idle_timeout: fractions are not allowed; use a "
+                  "smaller unit (got 1.5s)",
+                  "t.yaml:5:11: listeners[1].name: duplicate listener name, first defined at "
+                  "t.yaml:2:11 (got a)",
+                  "t.yaml:7:14: listeners[1].handler: unknown handler, did you mean \"echo\"? "
+                  "(got ecoh)",
+              });
+    }
+}
+
+TEST_CASE("config: load_config reports an unreadable file") {
+    // Proves a file that cannot be read is one position-less error naming the path and reason.
+    SUBCASE("missing") {
+        const parse_result result = load_config("/nonexistent-pier-dir/pier.yaml");
+        REQUIRE(result.errors.size() == 1);
+        CHECK(result.errors[0].line == 0);
+        CHECK(result.errors[0].to_string() ==
+              "/nonexistent-pier-dir/pier.yaml: cannot read: No such file or directory");
+    }
+    SUBCASE("directory") {
+        const std::filesystem::path dir = std::filesystem::temp_directory_path();
+        const parse_result result = load_config(dir);
+        REQUIRE(result.errors.size() == 1);
+        CHECK(result.errors[0].to_string() == dir.string() + ": cannot read: Is a directory");
+    }
+}
