@@ -1,0 +1,31 @@
+// Process-wide logging set-up on top of spdlog.
+//
+// Messages follow STYLE.md: a lowercase message, then key=value fields
+// (`spdlog::info("listening name={} addr={}", ...)`). In text format that line is printed as is;
+// in json format each record becomes one object per line: {"ts","level","msg",<fields>...}, the
+// fields taken from the key=value tokens. Under systemd (JOURNAL_STREAM set) text lines carry a
+// syslog priority prefix and no timestamp, since journald adds both.
+//
+// configure_logging() replaces the default logger; call it from main before threads start, or
+// at reload (spdlog's logger swap is thread-safe).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <spdlog/formatter.h>
+
+#include "pier/config/config.hpp"
+
+namespace pier::log {
+
+/// Installs a stderr logger with the given level and format as spdlog's default.
+void configure_logging(const config::log_config& cfg);
+
+/// Maps pier's level to spdlog's.
+int to_spdlog_level(config::log_level level);
+
+/// The formatter json format uses, exposed for tests: one JSON object per record.
+std::unique_ptr<spdlog::formatter> make_json_formatter();
+
+}  // namespace pier::log
