@@ -1,0 +1,21 @@
+// The echo handler (RFC 862): every byte received is sent back, in order.
+//
+// Memory: an idle connection holds no buffer. It waits for readability, reads into a buffer
+// owned by the worker thread, writes back at once, and keeps bytes of its own only while a write
+// is stuck on a slow reader; while so, it reads nothing more (backpressure), so one connection
+// never holds more than `max_buffer` bytes.
+//
+// Drain: bytes that had arrived when the drain was requested are echoed, then the connection
+// is closed with a FIN.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include "pier/config/config.hpp"
+#include "pier/net/connection.hpp"
+
+namespace pier::handlers {
+
+boost::asio::awaitable<void> run_echo(net::connection& conn, config::echo_config cfg);
+
+}  // namespace pier::handlers

@@ -1,0 +1,22 @@
+// What a listener runs for each accepted connection.
+//
+// A handler is a coroutine that owns the conversation on one connection and returns when it is
+// over; the listener closes the socket afterwards. It reacts to connection::stop_requested()
+// (drain: finish what was received; idle/shutdown: its pending operation is aborted). Limits,
+// timeouts, accounting and logging of the connection's life are the listener's job, not the
+// handler's.
+#pragma once
+
+#include <functional>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "pier/net/connection.hpp"
+
+namespace pier::handlers {
+
+/// Serves one connection. Must not capture per-connection state by reference in a lambda
+/// coroutine: return the awaitable of a free coroutine function instead (captures would dangle).
+using handler_fn = std::function<boost::asio::awaitable<void>(net::connection&)>;
+
+}  // namespace pier::handlers

@@ -1,0 +1,100 @@
+// One accepted client connection: its socket, its home worker, its stop state and its byte
+// counts. What a handler sees; a handler never sees the pool, the listener or other connections.
+//
+// Ownership: a connection is created by its listener and kept alive (shared_ptr) by the task that
+// runs its handler; the listener's connection_set holds a non-owning link to it.
+//
+// Threads: everything except request_stop() and last_activity() must be called on the
+// connection's own executor (the coroutine running the handler). request_stop() may be called
+// from any thread: it posts to that executor.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/intrusive/list_hook.hpp>
+
+#include "pier/runtime/io_pool.hpp"
+
+namespace pier::net {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+/// Why a connection is being asked to end. Later reasons override earlier, milder ones.
+enum class stop_reason : std::uint8_t {
+    none,      ///< not asked to stop
+    drain,     ///< graceful shutdown: finish what was already received, then close
+    idle,      ///< idle_timeout passed with no progress: close now
+    shutdown,  ///< drain deadline passed: abort whatever is in progress
+};
+
+std::string_view to_string(stop_reason reason);
+
+class connection : public std::enable_shared_from_this<connection>,
+                   public boost::intrusive::list_base_hook<> {
+public:
+    connection(std::uint64_t id, tcp::socket socket, runtime::worker_lease lease);
+    connection(const connection&) = delete;
+    connection& operator=(const connection&) = delete;
+
+    /// Process-unique id; logs write it as conn=<id>.
+    std::uint64_t id() const { return id_; }
+    tcp::socket& socket() { return socket_; }
+    /// The client's address as accepted (unspecified if the socket had already failed).
+    const tcp::endpoint& remote_endpoint() const { return remote_; }
+    /// Executor the handler's coroutine runs on.
+    const asio::any_io_executor& executor() const { return executor_; }
+
+    /// Waits until the socket has bytes (or EOF/error) to read, without holding a buffer.
+    /// Returns false instead when a stop was requested before or during the wait; the handler
+    /// then consults stop_requested() and winds down.
+    asio::awaitable<bool> wait_readable();
+
+    /// The strongest stop asked of this connection so far.
+    stop_reason stop_requested() const { return stop_; }
+
+    /// Records progress (bytes moved): postpones the idle timeout.
+    void touch();
+    void count_in(std::size_t bytes) { bytes_in_ += bytes; }
+    void count_out(std::size_t bytes) { bytes_out_ += bytes; }
+    std::uint64_t bytes_in() const { return bytes_in_; }
+    std::uint64_t bytes_out() const { return bytes_out_; }
+
+    /// Any thread. Asks the connection to stop for `reason`: drain interrupts only an idle
+    /// wait_readable(); idle and shutdown also abort the handler's pending operation.
+    void request_stop(stop_reason reason);
+
+    /// Any thread. When bytes last moved (or when the connection was accepted).
+    std::chrono::steady_clock::time_point last_activity() const;
+
+    /// The slot the handler's task is spawned with: emitting it aborts the handler.
+    asio::cancellation_slot task_slot() { return task_signal_.slot(); }
+
+private:
+    void stop_on_executor(stop_reason reason);
+
+    const std::uint64_t id_;
+    tcp::socket socket_;
+    tcp::endpoint remote_;
+    runtime::worker_lease lease_;
+    asio::any_io_executor executor_;
+    /// Terminal cancellation of whatever the handler awaits. Emitted on executor_ only.
+    asio::cancellation_signal task_signal_;
+    /// Interrupts wait_readable() alone, so a drain never cuts a write short. Emitted on executor_.
+    asio::cancellation_signal wait_signal_;
+    stop_reason stop_ = stop_reason::none;
+    /// steady_clock ns of the last progress. ordering: relaxed; the idle sweep tolerates a
+    /// slightly stale value (it only delays a close by one sweep).
+    std::atomic<std::int64_t> last_activity_ns_;
+    std::uint64_t bytes_in_ = 0;
+    std::uint64_t bytes_out_ = 0;
+};
+
+}  // namespace pier::net

@@ -1,0 +1,53 @@
+// The live connections of one listener: the task group shutdown and the idle sweep act on.
+//
+// Owns nothing: each connection links itself in when its task starts and out when it ends.
+// Thread-safe: every member may be called from any thread (one mutex; the hot path touches it
+// only at connect and disconnect). wait_empty_until() blocks, so never call it on a worker.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <mutex>
+
+#include <boost/intrusive/list.hpp>
+
+#include "pier/net/connection.hpp"
+
+namespace pier::net {
+
+class connection_set {
+public:
+    connection_set() = default;
+    connection_set(const connection_set&) = delete;
+    connection_set& operator=(const connection_set&) = delete;
+    ~connection_set();
+
+    /// Links `c` in. If a drain has begun, `c` is asked to drain at once, so a connection
+    /// accepted during shutdown is not forgotten.
+    void add(connection& c);
+    /// Unlinks `c`; wakes wait_empty_until() when the set becomes empty.
+    void remove(connection& c);
+    std::size_t size() const;
+
+    /// Asks every connection to stop for `reason`; drain is remembered for later add()s.
+    void request_stop_all(stop_reason reason);
+
+    /// Asks connections idle since before `now - idle_timeout` to stop (reason idle).
+    /// Returns how many were asked.
+    std::size_t stop_idle(std::chrono::steady_clock::time_point now,
+                          std::chrono::nanoseconds idle_timeout);
+
+    /// Blocks until the set is empty or `deadline` passes; true when empty.
+    bool wait_empty_until(std::chrono::steady_clock::time_point deadline);
+
+private:
+    using list_type = boost::intrusive::list<connection, boost::intrusive::constant_time_size<true>>;
+
+    mutable std::mutex mutex_;
+    std::condition_variable empty_;
+    list_type connections_;
+    bool draining_ = false;
+};
+
+}  // namespace pier::net

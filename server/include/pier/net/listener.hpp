@@ -1,0 +1,86 @@
+// One configured listener: a bound acceptor, its accept loop, its idle sweep and its connections.
+//
+// Owns the acceptor and the connection_set; connections themselves are owned by their tasks.
+// The accept loop and the sweep run on one worker (its lease is uncounted); each accepted
+// socket is homed on the worker with the fewest live connections.
+//
+// Threads: construct, start(), stop_accepting() and the accessors from the owner's thread (the
+// server's); stop_accepting() blocks until both loops have returned, so never call it on a worker.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <stdexcept>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "pier/config/config.hpp"
+#include "pier/handlers/handler.hpp"
+#include "pier/log/rate_limiter.hpp"
+#include "pier/net/connection_set.hpp"
+#include "pier/net/listener_stats.hpp"
+#include "pier/runtime/io_pool.hpp"
+
+namespace pier::net {
+
+/// The listener could not bind or listen; what() is one line naming the listener and address.
+class bind_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+class listener {
+public:
+    /// Opens, binds and listens at once (SO_REUSEADDR); throws bind_error on failure.
+    listener(const config::listener_config& cfg, runtime::io_pool& pool,
+             handlers::handler_fn handler);
+    ~listener();
+    listener(const listener&) = delete;
+    listener& operator=(const listener&) = delete;
+
+    const std::string& name() const { return config_.name; }
+    /// The bound address; with port 0 in the config, the port the kernel chose.
+    tcp::endpoint local_endpoint() const { return local_; }
+
+    /// Starts the accept loop and, if idle_timeout is set, the idle sweep.
+    void start();
+    /// Closes the acceptor and waits for the accept loop and the sweep to return. Open
+    /// connections are untouched: ask them to stop through connections().
+    void stop_accepting();
+
+    connection_set& connections() { return connections_; }
+    const listener_stats& stats() const { return stats_; }
+
+private:
+    asio::awaitable<void> accept_loop();
+    asio::awaitable<void> idle_sweep();
+    /// Starts the connection's task, or closes it at once when max_connections is reached.
+    void admit(tcp::socket socket, runtime::worker_lease lease);
+    void start_connection(tcp::socket socket, runtime::worker_lease lease);
+    /// Admits every connection already waiting in the kernel's accept queue (at stop).
+    void accept_backlog();
+    void on_loop_done();
+
+    const config::listener_config config_;
+    runtime::io_pool& pool_;
+    const handlers::handler_fn handler_;
+    runtime::worker_lease home_;  ///< the worker running the accept loop and the sweep
+    tcp::acceptor acceptor_;
+    tcp::endpoint local_;
+    asio::steady_timer backoff_timer_;
+    asio::steady_timer sweep_timer_;
+    connection_set connections_;
+    listener_stats stats_;
+    log::rate_limiter reject_log_{std::chrono::seconds(1)};
+    log::rate_limiter accept_error_log_{std::chrono::seconds(1)};
+
+    bool stopping_ = false;  ///< set on home_'s executor only
+    std::mutex loops_mutex_;
+    std::condition_variable loops_done_;
+    int loops_running_ = 0;  ///< guarded by loops_mutex_
+};
+
+}  // namespace pier::net

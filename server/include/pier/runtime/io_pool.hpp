@@ -1,0 +1,96 @@
+// The worker pool: N workers, each owning one io_context (its reactor) run by its own thread.
+//
+// This is the scheduler seam. Connection code asks the pool for a home (acquire()) and receives
+// a worker_lease: the executor its socket and timers live on, and the executor its coroutine runs
+// on. It never names a thread or an io_context, so a different scheduler (work stealing) can
+// replace what the lease hands out without touching connections or handlers.
+//
+// Today's scheduler is "pinned": a connection's coroutine runs on its socket's own io_context,
+// one thread per context, so each connection is implicitly serialized.
+//
+// Thread-safety: acquire(), size() and the lease are safe from any thread. start() and stop()
+// are called by the owner (the server) from one thread.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+namespace pier::runtime {
+
+namespace asio = boost::asio;
+
+class io_pool;
+
+/// A connection's claim on one worker: counted in that worker's live connections until the
+/// lease is destroyed. Move-only.
+class worker_lease {
+public:
+    worker_lease() = default;
+    worker_lease(worker_lease&& other) noexcept;
+    worker_lease& operator=(worker_lease&& other) noexcept;
+    worker_lease(const worker_lease&) = delete;
+    worker_lease& operator=(const worker_lease&) = delete;
+    ~worker_lease();
+
+    /// Where the connection's socket and timers are created (its reactor).
+    asio::io_context::executor_type io_executor() const;
+    /// Where the connection's coroutine runs.
+    asio::any_io_executor task_executor() const;
+    /// Index of the home worker, for logs and tests.
+    std::size_t worker_index() const;
+
+private:
+    friend class io_pool;
+    struct worker;
+    worker_lease(worker* w, bool counted) : worker_(w), counted_(counted) {}
+    void release();
+
+    worker* worker_ = nullptr;
+    bool counted_ = false;  ///< whether this lease is one of worker_->live
+};
+
+class io_pool {
+public:
+    /// `threads` workers (at least 1). Threads start in start().
+    explicit io_pool(std::size_t threads);
+    ~io_pool();
+    io_pool(const io_pool&) = delete;
+    io_pool& operator=(const io_pool&) = delete;
+
+    /// Starts one thread per worker. Threads inherit the caller's signal mask: the daemon blocks
+    /// its signals first so only the main thread receives them.
+    void start();
+
+    /// Lets each io_context run out of work, then joins the threads. Call after every task
+    /// running on the pool has finished (the server's shutdown protocol guarantees it).
+    void stop();
+
+    /// Stops every io_context at once, abandoning queued work, and joins the threads. For a
+    /// shutdown whose tasks did not end; their state is destroyed with the pool.
+    void abort();
+
+    std::size_t size() const { return workers_.size(); }
+
+    /// A home for a new connection: the worker with the fewest live connections.
+    worker_lease acquire();
+
+    /// A lease on worker `worker_index % size()` that does not count as a connection: for
+    /// long-lived tasks such as accept loops.
+    worker_lease acquire_uncounted(std::size_t worker_index);
+
+    /// Live connections homed on worker i (tests and metrics).
+    std::size_t live_connections(std::size_t worker_index) const;
+
+private:
+    std::vector<std::unique_ptr<worker_lease::worker>> workers_;
+    std::vector<std::thread> threads_;
+};
+
+}  // namespace pier::runtime

@@ -1,0 +1,89 @@
+#include "pier/handlers/echo.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+namespace pier::handlers {
+namespace {
+
+namespace asio = boost::asio;
+
+/// The worker thread's read buffer. Safe to share between its connections because every use
+/// ends before the coroutine next suspends (bytes still unsent are copied out first).
+std::vector<char>& worker_buffer(std::size_t size) {
+    thread_local std::vector<char> buffer;
+    if (buffer.size() < size) buffer.resize(size);
+    return buffer;
+}
+
+/// Reads at most `limit` bytes that are already available and echoes them. Returns false when
+/// the connection is over (EOF, reset, write failure or abort).
+asio::awaitable<bool> echo_available(net::connection& conn, std::size_t limit) {
+    auto& socket = conn.socket();
+    auto& buffer = worker_buffer(limit);
+    boost::system::error_code ec;
+    // The socket is non-blocking: this never waits.
+    const std::size_t received = socket.read_some(asio::buffer(buffer.data(), limit), ec);
+    if (ec == asio::error::would_block) co_return true;  // spurious wake-up
+    if (ec) co_return false;                              // EOF or error: nothing to echo
+    conn.count_in(received);
+    conn.touch();
+
+    std::size_t sent = socket.write_some(asio::buffer(buffer.data(), received), ec);
+    if (ec == asio::error::would_block) {
+        sent = 0;
+    } else if (ec) {
+        co_return false;
+    }
+    if (sent < received) {
+        // The peer reads slower than it writes: keep the rest until it drains, reading nothing
+        // more meanwhile. This copy is the only per-connection memory, freed right after.
+        std::vector<char> pending(buffer.begin() + static_cast<std::ptrdiff_t>(sent),
+                                  buffer.begin() + static_cast<std::ptrdiff_t>(received));
+        auto [write_ec, written] = co_await asio::async_write(
+            socket, asio::buffer(pending), asio::as_tuple(asio::use_awaitable));
+        sent += written;
+        if (write_ec) {
+            conn.count_out(sent);
+            co_return false;
+        }
+    }
+    conn.count_out(sent);
+    conn.touch();
+    co_return true;
+}
+
+/// Drain: echo exactly what had arrived when the drain began, then send FIN.
+asio::awaitable<void> echo_received_then_close(net::connection& conn, std::size_t limit) {
+    auto& socket = conn.socket();
+    boost::system::error_code ec;
+    std::size_t remaining = socket.available(ec);
+    while (!ec && remaining > 0) {
+        const std::size_t chunk = std::min(remaining, limit);
+        const std::uint64_t before = conn.bytes_in();
+        if (!co_await echo_available(conn, chunk)) co_return;
+        const auto got = static_cast<std::size_t>(conn.bytes_in() - before);
+        if (got == 0) break;
+        remaining -= std::min(remaining, got);
+    }
+    socket.shutdown(net::tcp::socket::shutdown_send, ec);
+}
+
+}  // namespace
+
+asio::awaitable<void> run_echo(net::connection& conn, config::echo_config cfg) {
+    const auto limit = static_cast<std::size_t>(cfg.max_buffer);
+    while (co_await conn.wait_readable()) {
+        if (!co_await echo_available(conn, limit)) co_return;
+    }
+    if (conn.stop_requested() == net::stop_reason::drain) {
+        co_await echo_received_then_close(conn, limit);
+    }
+}
+
+}  // namespace pier::handlers

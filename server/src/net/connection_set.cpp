@@ -1,0 +1,52 @@
+#include "pier/net/connection_set.hpp"
+
+namespace pier::net {
+
+connection_set::~connection_set() {
+    // Connections unlink themselves before they die; anything still linked would dangle.
+    std::lock_guard lock(mutex_);
+    connections_.clear();
+}
+
+void connection_set::add(connection& c) {
+    std::lock_guard lock(mutex_);
+    connections_.push_back(c);
+    if (draining_) c.request_stop(stop_reason::drain);
+}
+
+void connection_set::remove(connection& c) {
+    std::lock_guard lock(mutex_);
+    connections_.erase(connections_.iterator_to(c));
+    if (connections_.empty()) empty_.notify_all();
+}
+
+std::size_t connection_set::size() const {
+    std::lock_guard lock(mutex_);
+    return connections_.size();
+}
+
+void connection_set::request_stop_all(stop_reason reason) {
+    std::lock_guard lock(mutex_);
+    if (reason == stop_reason::drain) draining_ = true;
+    for (auto& c : connections_) c.request_stop(reason);
+}
+
+std::size_t connection_set::stop_idle(std::chrono::steady_clock::time_point now,
+                                      std::chrono::nanoseconds idle_timeout) {
+    std::lock_guard lock(mutex_);
+    std::size_t stopped = 0;
+    for (auto& c : connections_) {
+        if (now - c.last_activity() >= idle_timeout) {
+            c.request_stop(stop_reason::idle);
+            ++stopped;
+        }
+    }
+    return stopped;
+}
+
+bool connection_set::wait_empty_until(std::chrono::steady_clock::time_point deadline) {
+    std::unique_lock lock(mutex_);
+    return empty_.wait_until(lock, deadline, [this] { return connections_.empty(); });
+}
+
+}  // namespace pier::net

@@ -1,0 +1,264 @@
+#include "pier/net/listener.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <exception>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/ostream.h>
+#include <spdlog/spdlog.h>
+
+namespace pier::net {
+namespace {
+
+using namespace std::chrono_literals;
+
+/// Connection ids are unique per process, across listeners, for log correlation.
+std::atomic<std::uint64_t> next_connection_id{1};
+
+/// Listeners' accept loops are spread over the workers round robin.
+std::atomic<std::size_t> next_listener_home{0};
+
+/// Accept failures that mean "no resources right now": retrying at once would spin.
+bool is_resource_exhaustion(const boost::system::error_code& ec) {
+    return ec == asio::error::no_descriptors ||
+           ec == boost::system::errc::too_many_files_open_in_system ||
+           ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
+}
+
+// Backoff after a failed accept: 10ms first so a transient spike costs little, doubling to 1s
+// so a lasting EMFILE costs one wake-up a second, not a busy loop.
+constexpr auto min_accept_backoff = 10ms;
+constexpr auto max_accept_backoff = 1s;
+
+/// The idle sweep runs often enough that a connection outlives idle_timeout by at most a
+/// quarter of it (and by at most 1s for long timeouts; at least 10ms apart for tiny ones).
+std::chrono::nanoseconds sweep_interval(std::chrono::nanoseconds idle_timeout) {
+    return std::clamp<std::chrono::nanoseconds>(idle_timeout / 4, 10ms, 1s);
+}
+
+tcp::endpoint to_endpoint(const config::listen_address& address) {
+    return {asio::ip::make_address(address.host), address.port};
+}
+
+}  // namespace
+
+listener::listener(const config::listener_config& cfg, runtime::io_pool& pool,
+                   handlers::handler_fn handler)
+    : config_(cfg),
+      pool_(pool),
+      handler_(std::move(handler)),
+      home_(pool.acquire_uncounted(next_listener_home.fetch_add(1, std::memory_order_relaxed))),
+      acceptor_(home_.io_executor()),
+      backoff_timer_(home_.io_executor()),
+      sweep_timer_(home_.io_executor()) {
+    const auto fail = [&](std::string_view step, const boost::system::error_code& ec) {
+        throw bind_error(fmt::format("listener \"{}\": cannot {} {}: {}", cfg.name, step,
+                                     cfg.listen.to_string(), ec.message()));
+    };
+    boost::system::error_code ec;
+    tcp::endpoint endpoint;
+    try {
+        endpoint = to_endpoint(cfg.listen);
+    } catch (const boost::system::system_error& e) {
+        fail("parse address", e.code());
+    }
+    acceptor_.open(endpoint.protocol(), ec);
+    if (ec) fail("open socket for", ec);
+    acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (ec) fail("configure", ec);
+    if (endpoint.address().is_v6()) {
+        // "[::]:7000" means IPv6 only; list "0.0.0.0:7000" as well for IPv4.
+        acceptor_.set_option(asio::ip::v6_only(true), ec);
+    }
+    acceptor_.bind(endpoint, ec);
+    if (ec) fail("bind", ec);
+    acceptor_.listen(static_cast<int>(cfg.backlog), ec);
+    if (ec) fail("listen on", ec);
+    local_ = acceptor_.local_endpoint(ec);
+    if (ec) fail("read the bound address of", ec);
+}
+
+listener::~listener() {
+    // start() may have run without stop_accepting() (e.g. a later listener failed to bind).
+    stop_accepting();
+}
+
+void listener::start() {
+    {
+        std::lock_guard lock(loops_mutex_);
+        loops_running_ = config_.idle_timeout.count() > 0 ? 2 : 1;
+    }
+    const auto done = [this](std::exception_ptr error) {
+        if (error) {
+            try {
+                std::rethrow_exception(error);
+            } catch (const std::exception& e) {
+                spdlog::error("listener loop failed listener={} error={}", config_.name, e.what());
+            }
+        }
+        on_loop_done();
+    };
+    asio::co_spawn(home_.io_executor(), accept_loop(), done);
+    if (config_.idle_timeout.count() > 0) asio::co_spawn(home_.io_executor(), idle_sweep(), done);
+    spdlog::info("listening listener={} addr={} handler={} max_connections={}", config_.name,
+                 fmt::streamed(local_), config_.handler, config_.max_connections);
+}
+
+void listener::accept_backlog() {
+    // Clients in the kernel's accept queue have completed their handshake and may have sent
+    // bytes already; closing the acceptor would reset them. Admit them instead, so the drain
+    // that follows treats them like every other connection.
+    boost::system::error_code ec;
+    acceptor_.non_blocking(true, ec);
+    std::size_t admitted = 0;
+    while (!ec) {
+        auto lease = pool_.acquire();
+        tcp::socket socket(lease.io_executor());
+        acceptor_.accept(socket, ec);
+        if (!ec) {
+            admit(std::move(socket), std::move(lease));
+            ++admitted;
+        }
+    }
+    if (admitted > 0) {
+        spdlog::info("admitted accept backlog listener={} connections={}", config_.name, admitted);
+    }
+}
+
+void listener::on_loop_done() {
+    std::lock_guard lock(loops_mutex_);
+    if (--loops_running_ == 0) loops_done_.notify_all();
+}
+
+void listener::stop_accepting() {
+    {
+        std::lock_guard lock(loops_mutex_);
+        if (loops_running_ == 0) return;
+    }
+    // The acceptor and timers belong to the home worker: touch them only there.
+    asio::post(home_.io_executor(), [this] {
+        stopping_ = true;
+        accept_backlog();
+        boost::system::error_code ignored;
+        acceptor_.close(ignored);
+        backoff_timer_.cancel();
+        sweep_timer_.cancel();
+    });
+    std::unique_lock lock(loops_mutex_);
+    loops_done_.wait(lock, [this] { return loops_running_ == 0; });
+    spdlog::info("stopped accepting listener={}", config_.name);
+}
+
+asio::awaitable<void> listener::accept_loop() {
+    std::chrono::nanoseconds backoff = min_accept_backoff;
+    while (!stopping_) {
+        auto lease = pool_.acquire();
+        auto [ec, socket] = co_await acceptor_.async_accept(lease.io_executor(),
+                                                            asio::as_tuple(asio::use_awaitable));
+        if (!ec) {
+            // Even when stopping: this client's handshake is done, so it is drained, not reset.
+            backoff = min_accept_backoff;
+            admit(std::move(socket), std::move(lease));
+            continue;
+        }
+        if (stopping_) break;
+        stats_.accept_errors.fetch_add(1, std::memory_order_relaxed);
+        if (ec == asio::error::connection_aborted) continue;  // the client left first
+        if (const auto n = accept_error_log_.allow()) {
+            spdlog::warn("accept failed listener={} error=\"{}\" backoff={}ms occurrences={}",
+                         config_.name, ec.message(),
+                         std::chrono::duration_cast<std::chrono::milliseconds>(backoff).count(),
+                         n);
+        }
+        backoff_timer_.expires_after(backoff);
+        co_await backoff_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (is_resource_exhaustion(ec)) {
+            backoff = std::min<std::chrono::nanoseconds>(backoff * 2, max_accept_backoff);
+        }
+    }
+}
+
+void listener::admit(tcp::socket socket, runtime::worker_lease lease) {
+    if (stats_.active.load(std::memory_order_relaxed) >= config_.max_connections) {
+        stats_.rejected.fetch_add(1, std::memory_order_relaxed);
+        if (const auto n = reject_log_.allow()) {
+            spdlog::warn("connection rejected listener={} reason=max_connections limit={} "
+                         "occurrences={}",
+                         config_.name, config_.max_connections, n);
+        }
+        boost::system::error_code ignored;
+        socket.close(ignored);
+        return;
+    }
+    start_connection(std::move(socket), std::move(lease));
+}
+
+asio::awaitable<void> listener::idle_sweep() {
+    const auto interval = sweep_interval(config_.idle_timeout);
+    while (!stopping_) {
+        sweep_timer_.expires_after(interval);
+        co_await sweep_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (stopping_) break;
+        connections_.stop_idle(std::chrono::steady_clock::now(), config_.idle_timeout);
+    }
+}
+
+void listener::start_connection(tcp::socket socket, runtime::worker_lease lease) {
+    boost::system::error_code ec;
+    socket.set_option(tcp::no_delay(true), ec);
+    // Handlers read what is already there without waiting; waiting is wait_readable()'s job.
+    socket.non_blocking(true, ec);
+    if (ec) {
+        // The socket is unusable (the peer may have reset it already): not worth a task.
+        stats_.accept_errors.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
+    const auto id = next_connection_id.fetch_add(1, std::memory_order_relaxed);
+    auto conn = std::make_shared<connection>(id, std::move(socket), std::move(lease));
+    stats_.accepted.fetch_add(1, std::memory_order_relaxed);
+    stats_.active.fetch_add(1, std::memory_order_relaxed);
+    connections_.add(*conn);
+    spdlog::debug("connection opened conn={} listener={} peer={}", id, config_.name,
+                  fmt::streamed(conn->remote_endpoint()));
+
+    auto slot = conn->task_slot();
+    auto on_done = [this, conn](std::exception_ptr error) {
+        if (error) {
+            try {
+                std::rethrow_exception(error);
+            } catch (const boost::system::system_error& e) {
+                // An aborted operation is how idle and shutdown stops end a handler.
+                if (e.code() != asio::error::operation_aborted) {
+                    spdlog::error("connection failed conn={} error=\"{}\"", conn->id(), e.what());
+                }
+            } catch (const std::exception& e) {
+                spdlog::error("connection failed conn={} error=\"{}\"", conn->id(), e.what());
+            }
+        }
+        // Counted before the close, so whoever sees the close also sees the counts.
+        const auto reason = conn->stop_requested();
+        if (reason == stop_reason::idle) stats_.idle_closed.fetch_add(1, std::memory_order_relaxed);
+        stats_.bytes_in.fetch_add(conn->bytes_in(), std::memory_order_relaxed);
+        stats_.bytes_out.fetch_add(conn->bytes_out(), std::memory_order_relaxed);
+        stats_.closed.fetch_add(1, std::memory_order_relaxed);
+        stats_.active.fetch_sub(1, std::memory_order_relaxed);
+        spdlog::debug("connection closed conn={} listener={} reason={} bytes_in={} bytes_out={}",
+                      conn->id(), config_.name,
+                      reason == stop_reason::none ? "peer" : to_string(reason), conn->bytes_in(),
+                      conn->bytes_out());
+        boost::system::error_code ignored;
+        conn->socket().close(ignored);
+        // Last: once the set is empty, shutdown may tear the listener down.
+        connections_.remove(*conn);
+    };
+    asio::co_spawn(conn->executor(), handler_(*conn),
+                   asio::bind_cancellation_slot(slot, std::move(on_done)));
+}
+
+}  // namespace pier::net

@@ -1,0 +1,108 @@
+#include "pier/runtime/io_pool.hpp"
+
+#include <limits>
+#include <optional>
+#include <stdexcept>
+#include <utility>
+
+namespace pier::runtime {
+
+struct worker_lease::worker {
+    std::size_t index = 0;
+    // Hint 1: one thread runs this context, so Asio may skip some locking on the scheduler.
+    // It still allows another thread to post() into it (Asio keeps those locks).
+    asio::io_context io{1};
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard;
+    /// Connections homed here. ordering: relaxed; it only steers placement, never guards data.
+    std::atomic<std::size_t> live{0};
+};
+
+worker_lease::worker_lease(worker_lease&& other) noexcept
+    : worker_(std::exchange(other.worker_, nullptr)), counted_(other.counted_) {}
+
+worker_lease& worker_lease::operator=(worker_lease&& other) noexcept {
+    if (this != &other) {
+        release();
+        worker_ = std::exchange(other.worker_, nullptr);
+        counted_ = other.counted_;
+    }
+    return *this;
+}
+
+worker_lease::~worker_lease() { release(); }
+
+void worker_lease::release() {
+    if (worker_ != nullptr && counted_) {
+        worker_->live.fetch_sub(1, std::memory_order_relaxed);
+    }
+    worker_ = nullptr;
+}
+
+asio::io_context::executor_type worker_lease::io_executor() const {
+    return worker_->io.get_executor();
+}
+
+asio::any_io_executor worker_lease::task_executor() const {
+    // Pinned scheduler: the coroutine runs on its socket's own reactor thread.
+    return worker_->io.get_executor();
+}
+
+std::size_t worker_lease::worker_index() const { return worker_->index; }
+
+io_pool::io_pool(std::size_t threads) {
+    if (threads == 0) threads = 1;
+    workers_.reserve(threads);
+    for (std::size_t i = 0; i < threads; ++i) {
+        auto w = std::make_unique<worker_lease::worker>();
+        w->index = i;
+        // Without a guard run() returns as soon as the context has nothing to do.
+        w->guard.emplace(w->io.get_executor());
+        workers_.push_back(std::move(w));
+    }
+}
+
+io_pool::~io_pool() { stop(); }
+
+void io_pool::start() {
+    if (!threads_.empty()) throw std::logic_error("io_pool already started");
+    for (auto& w : workers_) {
+        threads_.emplace_back([ctx = &w->io] { ctx->run(); });
+    }
+}
+
+void io_pool::stop() {
+    for (auto& w : workers_) w->guard.reset();
+    for (auto& t : threads_) {
+        if (t.joinable()) t.join();
+    }
+    threads_.clear();
+}
+
+void io_pool::abort() {
+    for (auto& w : workers_) w->io.stop();
+    stop();
+}
+
+worker_lease io_pool::acquire() {
+    worker_lease::worker* best = nullptr;
+    std::size_t best_live = std::numeric_limits<std::size_t>::max();
+    for (auto& w : workers_) {
+        const auto live = w->live.load(std::memory_order_relaxed);
+        if (live < best_live) {
+            best = w.get();
+            best_live = live;
+        }
+    }
+    best->live.fetch_add(1, std::memory_order_relaxed);
+    return worker_lease(best, true);
+}
+
+worker_lease io_pool::acquire_uncounted(std::size_t worker_index) {
+    return worker_lease(workers_[worker_index % workers_.size()].get(), false);
+}
+
+std::size_t io_pool::live_connections(std::size_t worker_index) const {
+    return workers_.at(worker_index)->live.load(std::memory_order_relaxed);
+}
+
+}  // namespace pier::runtime
