@@ -1,0 +1,85 @@
+// pierd: command line -> config -> logging -> server -> wait for a signal -> shutdown.
+// Only wiring lives here; every decision is in pier_core.
+#include <csignal>
+#include <cstdio>
+#include <exception>
+#include <iostream>
+
+#include <spdlog/spdlog.h>
+
+#include "pier/config/parse.hpp"
+#include "pier/daemon/cli.hpp"
+#include "pier/daemon/server.hpp"
+#include "pier/daemon/signals.hpp"
+#include "pier/log/logging.hpp"
+#include "pier/version.hpp"
+
+namespace {
+
+namespace exit_code = pier::daemon::exit_code;
+
+int run(const pier::daemon::cli_options& options) {
+    auto loaded = pier::config::load_config(options.config_path);
+    if (!loaded.ok()) {
+        for (const auto& error : loaded.errors) std::cerr << error.to_string() << '\n';
+        std::cerr << options.config_path.string() << ": " << loaded.errors.size()
+                  << (loaded.errors.size() == 1 ? " error" : " errors") << '\n';
+        return exit_code::config;
+    }
+    auto cfg = std::move(*loaded.value);
+    if (options.check_config) {
+        std::cout << options.config_path.string() << ": ok (" << cfg.listeners.size()
+                  << (cfg.listeners.size() == 1 ? " listener" : " listeners") << ")\n";
+        return exit_code::ok;
+    }
+    if (options.log_level) cfg.log.level = *options.log_level;
+    pier::log::configure_logging(cfg.log);
+
+    // Before any thread exists, so only this thread receives them.
+    pier::daemon::block_daemon_signals();
+    spdlog::info("starting version={} config={}", pier::version, options.config_path.string());
+    try {
+        pier::daemon::server server(std::move(cfg));
+        server.start();
+        spdlog::info("ready");
+        for (;;) {
+            const int signal_number = pier::daemon::wait_for_signal();
+            if (signal_number == SIGHUP) {
+                spdlog::warn("reload is not supported yet, ignoring SIGHUP; restart to apply "
+                             "config changes");
+                continue;
+            }
+            spdlog::info("received signal={}, shutting down", strsignal(signal_number));
+            break;
+        }
+        server.shutdown();
+    } catch (const pier::net::bind_error& e) {
+        spdlog::error("{}", e.what());
+        return exit_code::failure;
+    }
+    return exit_code::ok;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const auto parsed = pier::daemon::parse_cli({argv, static_cast<std::size_t>(argc)});
+    if (!parsed.options) {
+        std::cerr << "pierd: " << parsed.error << "\nTry 'pierd --help'.\n";
+        return exit_code::usage;
+    }
+    if (parsed.options->show_help) {
+        std::cout << pier::daemon::help_text();
+        return exit_code::ok;
+    }
+    if (parsed.options->show_version) {
+        std::cout << "pierd " << pier::version << '\n';
+        return exit_code::ok;
+    }
+    try {
+        return run(*parsed.options);
+    } catch (const std::exception& e) {
+        spdlog::critical("fatal error=\"{}\"", e.what());
+        return exit_code::failure;
+    }
+}

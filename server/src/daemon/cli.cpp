@@ -1,0 +1,90 @@
+#include "pier/daemon/cli.hpp"
+
+#include <sstream>
+
+#include <boost/program_options.hpp>
+
+namespace pier::daemon {
+namespace {
+
+namespace po = boost::program_options;
+
+po::options_description describe_options() {
+    po::options_description options("Options");
+    // clang-format off
+    options.add_options()
+        ("config,c", po::value<std::string>()->value_name("FILE"),
+            "config file (default: ./config/pier.yaml if it exists, else /etc/pier/pier.yaml)")
+        ("check-config", "validate the config file, print the result and exit (0 valid, 78 not)")
+        ("log-level", po::value<std::string>()->value_name("LEVEL"),
+            "override log.level: trace, debug, info, warn, error, critical, off")
+        ("version,V", "print the version and exit")
+        ("help,h", "print this help and exit");
+    // clang-format on
+    return options;
+}
+
+std::optional<config::log_level> parse_level(const std::string& text) {
+    for (auto level : {config::log_level::trace, config::log_level::debug,
+                       config::log_level::info, config::log_level::warn, config::log_level::error,
+                       config::log_level::critical, config::log_level::off}) {
+        if (config::to_string(level) == text) return level;
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::filesystem::path default_config_path() {
+    std::error_code ec;
+    const std::filesystem::path local = "config/pier.yaml";
+    if (std::filesystem::exists(local, ec)) return local;
+    return "/etc/pier/pier.yaml";
+}
+
+std::string help_text() {
+    std::ostringstream out;
+    out << "Usage: pierd [--config FILE] [--check-config] [--log-level LEVEL]\n\n"
+           "pier is a high-concurrency TCP server daemon configured from YAML.\n\n"
+        << describe_options()
+        << "\nExamples:\n"
+           "  pierd --config /etc/pier/pier.yaml         run with this config\n"
+           "  pierd --check-config --config new.yaml     validate a file before a reload\n"
+           "  pierd --log-level debug                    log every connection open and close\n"
+           "\nSignals: SIGTERM/SIGINT drain connections and exit 0.\n"
+           "Exit codes: 0 ok, 1 runtime failure, 64 bad command line, 78 bad config.\n";
+    return out.str();
+}
+
+cli_result parse_cli(std::span<const char* const> args) {
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(static_cast<int>(args.size()), args.data())
+                      .options(describe_options())
+                      .run(),
+                  vm);
+        po::notify(vm);
+    } catch (const po::error& e) {
+        return {std::nullopt, e.what()};
+    }
+
+    cli_options options;
+    options.show_help = vm.count("help") > 0;
+    options.show_version = vm.count("version") > 0;
+    options.check_config = vm.count("check-config") > 0;
+    if (vm.count("log-level") > 0) {
+        const auto& text = vm["log-level"].as<std::string>();
+        options.log_level = parse_level(text);
+        if (!options.log_level) {
+            return {std::nullopt, "invalid --log-level \"" + text +
+                                      "\" (expected one of: trace, debug, info, warn, error, "
+                                      "critical, off)"};
+        }
+    }
+    options.config_path = vm.count("config") > 0
+                              ? std::filesystem::path(vm["config"].as<std::string>())
+                              : default_config_path();
+    return {options, {}};
+}
+
+}  // namespace pier::daemon

@@ -1,0 +1,99 @@
+#include "pier/daemon/server.hpp"
+
+#include <stdexcept>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "pier/config/units.hpp"
+#include "pier/handlers/registry.hpp"
+
+namespace pier::daemon {
+
+using namespace std::chrono_literals;
+
+std::size_t worker_count(const config::runtime_config& cfg) {
+    if (cfg.threads > 0) return cfg.threads;
+    const unsigned hardware = std::thread::hardware_concurrency();
+    return hardware > 0 ? hardware : 1;
+}
+
+server::server(config::config cfg) : config_(std::move(cfg)), pool_(worker_count(config_.runtime)) {
+    for (const auto& listener_cfg : config_.listeners) {
+        listeners_.push_back(std::make_unique<net::listener>(
+            listener_cfg, pool_, handlers::make_handler(listener_cfg)));
+    }
+}
+
+server::~server() { shutdown(); }
+
+void server::start() {
+    if (started_) throw std::logic_error("server already started");
+    started_ = true;
+    pool_.start();
+    spdlog::info("workers started threads={} scheduler=pinned", pool_.size());
+    for (auto& l : listeners_) l->start();
+}
+
+net::listener& server::listener(std::string_view name) {
+    for (auto& l : listeners_) {
+        if (l->name() == name) return *l;
+    }
+    throw std::out_of_range("no listener named " + std::string(name));
+}
+
+std::size_t server::open_connections() {
+    std::size_t open = 0;
+    for (auto& l : listeners_) open += l->connections().size();
+    return open;
+}
+
+void server::shutdown() {
+    if (stopped_) return;
+    stopped_ = true;
+    if (!started_) return;  // nothing runs; the destructors close the acceptors
+
+    // 1. Stop accepting.
+    spdlog::info("shutdown: stop accepting listeners={}", listeners_.size());
+    for (auto& l : listeners_) l->stop_accepting();
+
+    // 2. Drain.
+    const auto timeout = config_.shutdown.drain_timeout;
+    spdlog::info("shutdown: draining connections={} timeout={}", open_connections(),
+                 config::format_duration(timeout));
+    for (auto& l : listeners_) l->connections().request_stop_all(net::stop_reason::drain);
+
+    // 3. Wait, bounded by the drain timeout shared by all listeners.
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    bool drained = true;
+    for (auto& l : listeners_) drained = l->connections().wait_empty_until(deadline) && drained;
+
+    // 4. Cancel the rest.
+    if (!drained) {
+        spdlog::info("shutdown: drain timeout passed, cancelling connections={}",
+                     open_connections());
+        for (auto& l : listeners_) {
+            l->connections().request_stop_all(net::stop_reason::shutdown);
+        }
+        // Aborted tasks end at their next resumption, so this is quick; the bound only guards
+        // against a handler that awaits something cancellation cannot reach.
+        const auto cancel_deadline = std::chrono::steady_clock::now() + 10s;
+        for (auto& l : listeners_) {
+            if (!l->connections().wait_empty_until(cancel_deadline)) {
+                spdlog::error("shutdown: tasks ignored cancellation listener={} connections={}",
+                              l->name(), l->connections().size());
+                // 5'. Stop the workers outright; what is left is destroyed with the pool.
+                pool_.abort();
+                spdlog::info("shutdown: complete (forced)");
+                return;
+            }
+        }
+    }
+
+    // 5. Stop the workers.
+    spdlog::info("shutdown: stopping workers");
+    pool_.stop();
+    spdlog::info("shutdown: complete");
+}
+
+}  // namespace pier::daemon

@@ -1,0 +1,81 @@
+// pierd's command line: options, defaults and usage errors, parsed without running anything.
+#include <doctest/doctest.h>
+
+#include "pier/daemon/cli.hpp"
+
+namespace pier::daemon {
+namespace {
+
+cli_result parse(std::initializer_list<const char*> args) {
+    std::vector<const char*> argv{"pierd"};
+    argv.insert(argv.end(), args);
+    return parse_cli(argv);
+}
+
+// Proves each option lands in cli_options and that no option means "run the default config".
+TEST_CASE("cli: options are parsed") {
+    SUBCASE("no options") {
+        const auto r = parse({});
+        REQUIRE(r.options);
+        CHECK(r.options->config_path == default_config_path());
+        CHECK_FALSE(r.options->check_config);
+        CHECK_FALSE(r.options->log_level);
+        CHECK_FALSE(r.options->show_help);
+        CHECK_FALSE(r.options->show_version);
+    }
+    SUBCASE("--config and --check-config") {
+        const auto r = parse({"--config", "/tmp/x.yaml", "--check-config"});
+        REQUIRE(r.options);
+        CHECK(r.options->config_path == "/tmp/x.yaml");
+        CHECK(r.options->check_config);
+    }
+    SUBCASE("-c short form") {
+        const auto r = parse({"-c", "a.yaml"});
+        REQUIRE(r.options);
+        CHECK(r.options->config_path == "a.yaml");
+    }
+    SUBCASE("--log-level") {
+        const auto r = parse({"--log-level", "debug"});
+        REQUIRE(r.options);
+        CHECK(r.options->log_level == config::log_level::debug);
+    }
+    SUBCASE("--help and --version") {
+        const auto r = parse({"--help", "--version"});
+        REQUIRE(r.options);
+        CHECK(r.options->show_help);
+        CHECK(r.options->show_version);
+    }
+}
+
+// Proves bad command lines are reported with a message naming the problem, not accepted.
+TEST_CASE("cli: usage errors") {
+    SUBCASE("unknown option") {
+        const auto r = parse({"--bogus"});
+        CHECK_FALSE(r.options);
+        CHECK(r.error.find("bogus") != std::string::npos);
+    }
+    SUBCASE("missing value") {
+        const auto r = parse({"--config"});
+        CHECK_FALSE(r.options);
+        CHECK(r.error.find("config") != std::string::npos);
+    }
+    SUBCASE("bad log level") {
+        const auto r = parse({"--log-level", "loud"});
+        CHECK_FALSE(r.options);
+        CHECK(r.error == "invalid --log-level \"loud\" (expected one of: trace, debug, info, "
+                         "warn, error, critical, off)");
+    }
+}
+
+// Proves the help text documents every option and the exit codes.
+TEST_CASE("cli: help text lists options and exit codes") {
+    const auto text = help_text();
+    for (const char* needle : {"--config", "--check-config", "--log-level", "--version", "--help",
+                               "78 bad config", "64 bad command line"}) {
+        CAPTURE(needle);
+        CHECK(text.find(needle) != std::string::npos);
+    }
+}
+
+}  // namespace
+}  // namespace pier::daemon
