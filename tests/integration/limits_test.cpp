@@ -1,0 +1,94 @@
+// Per-listener limits: idle_timeout and max_connections, shrunk via config so tests are quick.
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <doctest/doctest.h>
+
+#include "support/test_client.hpp"
+
+namespace pier::test {
+namespace {
+
+// Proves a silent connection is closed once idle_timeout passes (the client reads EOF), that
+// the close is counted as idle, and that it does not come early.
+TEST_CASE("limits: idle_timeout closes a silent connection") {
+    auto cfg = echo_config();
+    cfg.listeners[0].idle_timeout = 200ms;
+    running_server server(cfg);
+    asio::io_context io;
+    run_with_timeout(
+        io,
+        [&]() -> asio::awaitable<void> {
+            auto socket = co_await connect_to(server.endpoint());
+            const auto opened = std::chrono::steady_clock::now();
+            boost::system::error_code ended;
+            const auto bytes = co_await read_to_end(socket, ended);
+            const auto waited = std::chrono::steady_clock::now() - opened;
+            CHECK(bytes.empty());
+            CHECK(ended == asio::error::eof);
+            CHECK(waited >= 200ms);
+        },
+        10s);
+    CHECK(server.listener().stats().idle_closed.load() == 1);
+}
+
+// Proves activity postpones the idle timeout: a client that talks every 50ms for 600ms (three
+// timeouts' worth) is never cut off.
+TEST_CASE("limits: idle_timeout spares a connection that keeps talking") {
+    auto cfg = echo_config();
+    cfg.listeners[0].idle_timeout = 200ms;
+    running_server server(cfg);
+    asio::io_context io;
+    run_with_timeout(
+        io,
+        [&]() -> asio::awaitable<void> {
+            auto socket = co_await connect_to(server.endpoint());
+            asio::steady_timer pace(co_await asio::this_coro::executor);
+            for (unsigned round = 0; round < 12; ++round) {
+                const auto payload = make_payload(16, round);
+                CHECK(co_await echo_exchange(socket, payload) == payload);
+                pace.expires_after(50ms);
+                co_await pace.async_wait(asio::use_awaitable);
+            }
+        },
+        10s);
+    CHECK(server.listener().stats().idle_closed.load() == 0);
+}
+
+// Proves max_connections: with a limit of 3, a fourth client is closed at once and counted,
+// while the three admitted ones keep echoing.
+TEST_CASE("limits: max_connections rejects the extra connection and keeps the others") {
+    auto cfg = echo_config();
+    cfg.listeners[0].max_connections = 3;
+    running_server server(cfg);
+    asio::io_context io;
+    run_with_timeout(
+        io,
+        [&]() -> asio::awaitable<void> {
+            std::vector<tcp::socket> admitted;
+            for (unsigned i = 0; i < 3; ++i) {
+                admitted.push_back(co_await connect_to(server.endpoint()));
+                // An answered echo proves the server admitted it before the next connect.
+                const auto payload = make_payload(100, i);
+                CHECK(co_await echo_exchange(admitted.back(), payload) == payload);
+            }
+            auto extra = co_await connect_to(server.endpoint());
+            boost::system::error_code ended;
+            const auto bytes = co_await read_to_end(extra, ended);
+            CHECK(bytes.empty());
+            CHECK((ended == asio::error::eof || ended == asio::error::connection_reset));
+            for (unsigned i = 0; i < 3; ++i) {
+                const auto payload = make_payload(5000, 10 + i);
+                CHECK(co_await echo_exchange(admitted[i], payload) == payload);
+            }
+        },
+        10s);
+    CHECK(server.listener().stats().rejected.load() == 1);
+    CHECK(server.listener().stats().accepted.load() == 3);
+}
+
+}  // namespace
+}  // namespace pier::test

@@ -1,0 +1,135 @@
+// The real pierd binary: start-up from a config file, echo, SIGTERM, exit codes, and the
+// messages an operator sees for a broken config or a port already in use.
+#include <csignal>
+#include <regex>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <doctest/doctest.h>
+
+#include "support/child_process.hpp"
+#include "support/test_client.hpp"
+
+namespace pier::test {
+namespace {
+
+const std::string pierd = PIERD_PATH;
+constexpr auto start_timeout = std::chrono::seconds(20);
+
+std::string echo_yaml(std::uint16_t port, const std::string& extra = "") {
+    return "runtime:\n  threads: 2\nshutdown:\n  drain_timeout: 2s\nlisteners:\n"
+           "  - name: echo\n    listen: \"127.0.0.1:" +
+           std::to_string(port) + "\"\n    handler: echo\n" + extra;
+}
+
+/// The port from a "listening ... addr=127.0.0.1:PORT" log line.
+std::uint16_t port_from(const std::string& line) {
+    std::smatch match;
+    REQUIRE(std::regex_search(line, match, std::regex(R"(addr=127\.0\.0\.1:(\d+))")));
+    return static_cast<std::uint16_t>(std::stoul(match[1].str()));
+}
+
+// Proves the daemon end to end: it starts from a YAML file, logs the port it bound, echoes,
+// and on SIGTERM drains, logs each shutdown step and exits 0.
+TEST_CASE("pierd: serves echo from a config file and exits 0 on SIGTERM") {
+    temp_dir dir;
+    const auto config = dir.write("pier.yaml", echo_yaml(0));
+    child_process child(pierd, {"--config", config.string()});
+    const auto listening = child.wait_for_line("listening", start_timeout);
+    REQUIRE_MESSAGE(listening.has_value(), child.output());
+    REQUIRE(child.wait_for_line("ready", start_timeout).has_value());
+    const tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), port_from(*listening));
+
+    asio::io_context io;
+    run_with_timeout(
+        io,
+        [&]() -> asio::awaitable<void> {
+            auto socket = co_await connect_to(endpoint);
+            const auto payload = make_payload(100000);
+            CHECK(co_await echo_exchange(socket, payload) == payload);
+        },
+        10s);
+
+    child.send_signal(SIGTERM);
+    const auto code = child.wait_exit(std::chrono::seconds(20));
+    REQUIRE_MESSAGE(code.has_value(), child.output());
+    CHECK(*code == 0);
+    CHECK(child.output().find("shutdown: stop accepting") != std::string::npos);
+    CHECK(child.output().find("shutdown: complete") != std::string::npos);
+}
+
+// Proves --check-config reports every error with file:line:col and key, and exits 78.
+TEST_CASE("pierd: --check-config on a broken file prints positioned errors and exits 78") {
+    temp_dir dir;
+    const auto config = dir.write("broken.yaml",
+                                  "runtime:\n  threads: many\nlisteners:\n"
+                                  "  - name: echo\n    listen: \"127.0.0.1:0\"\n"
+                                  "    idle_timout: 5m\n");
+    child_process child(pierd, {"--check-config", "--config", config.string()});
+    const auto code = child.wait_exit(std::chrono::seconds(20));
+    REQUIRE(code.has_value());
+    CHECK(*code == 78);
+    const auto& out = child.output();
+    CHECK(out.find(config.string() + ":2:12: runtime.threads:") != std::string::npos);
+    CHECK(out.find(config.string() + ":6:5: listeners[0].idle_timout: unknown key") !=
+          std::string::npos);
+    CHECK(out.find("idle_timeout") != std::string::npos);  // the did-you-mean
+    CHECK(out.find("2 errors") != std::string::npos);
+}
+
+// Proves --check-config accepts a valid file with exit 0, and the bundled default is valid.
+TEST_CASE("pierd: --check-config accepts a valid file") {
+    for (const std::string& file :
+         {std::string(PIER_SOURCE_DIR) + "/config/pier.yaml", std::string()}) {
+        temp_dir dir;
+        const auto path = file.empty() ? dir.write("ok.yaml", echo_yaml(0)).string() : file;
+        CAPTURE(path);
+        child_process child(pierd, {"--check-config", "--config", path});
+        const auto code = child.wait_exit(std::chrono::seconds(20));
+        REQUIRE(code.has_value());
+        CHECK(*code == 0);
+        CHECK(child.output().find(": ok") != std::string::npos);
+    }
+}
+
+// Proves a port already in use is one clear line naming the listener and address, exit 1.
+TEST_CASE("pierd: a port already in use fails with one clear line and exit 1") {
+    asio::io_context io;
+    tcp::acceptor occupant(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    const auto port = occupant.local_endpoint().port();
+    temp_dir dir;
+    const auto config = dir.write("pier.yaml", echo_yaml(port));
+    child_process child(pierd, {"--config", config.string()});
+    const auto code = child.wait_exit(std::chrono::seconds(20));
+    REQUIRE(code.has_value());
+    CHECK(*code == 1);
+    const std::string expected = "listener \"echo\": cannot bind 127.0.0.1:" +
+                                 std::to_string(port) + ": Address already in use";
+    CHECK_MESSAGE(child.output().find(expected) != std::string::npos, child.output());
+}
+
+// Proves the CLI's own exits: --version and --help succeed, an unknown option is a usage error.
+TEST_CASE("pierd: --version, --help and a bad option") {
+    SUBCASE("--version") {
+        child_process child(pierd, {"--version"});
+        CHECK(child.wait_exit(std::chrono::seconds(20)) == 0);
+        CHECK(child.output().find("pierd 0.") == 0);
+    }
+    SUBCASE("--help") {
+        child_process child(pierd, {"--help"});
+        CHECK(child.wait_exit(std::chrono::seconds(20)) == 0);
+        CHECK(child.output().find("--check-config") != std::string::npos);
+    }
+    SUBCASE("unknown option") {
+        child_process child(pierd, {"--no-such-option"});
+        CHECK(child.wait_exit(std::chrono::seconds(20)) == 64);
+        CHECK(child.output().find("no-such-option") != std::string::npos);
+    }
+    SUBCASE("missing config file") {
+        child_process child(pierd, {"--config", "/nonexistent/pier.yaml"});
+        CHECK(child.wait_exit(std::chrono::seconds(20)) == 78);
+        CHECK(child.output().find("/nonexistent/pier.yaml") != std::string::npos);
+    }
+}
+
+}  // namespace
+}  // namespace pier::test

@@ -1,0 +1,119 @@
+// Graceful shutdown: drain echoes what clients had sent, then closes; the drain timeout bounds
+// how long a client that never reads can hold shutdown up.
+#include <thread>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <doctest/doctest.h>
+
+#include "support/test_client.hpp"
+
+namespace pier::test {
+namespace {
+
+using namespace boost::asio::experimental::awaitable_operators;
+
+// Proves the drain: clients that sent a message but have not read the answer get every byte
+// back, then EOF, when shutdown begins; and shutdown then completes.
+TEST_CASE("shutdown: clients mid-message get what they sent, then EOF") {
+    auto cfg = echo_config();
+    cfg.listeners[0].idle_timeout = 0s;
+    auto server = std::make_unique<running_server>(cfg);
+    const auto endpoint = server->endpoint();
+    constexpr std::size_t clients = 20;
+    asio::io_context io;
+    std::vector<tcp::socket> sockets;
+    std::vector<std::string> sent;
+    run_with_timeout(
+        io,
+        [&]() -> asio::awaitable<void> {
+            for (std::size_t i = 0; i < clients; ++i) {
+                sockets.push_back(co_await connect_to(endpoint));
+                sent.push_back(make_payload(1000 + i * 100, static_cast<unsigned>(i)));
+                co_await asio::async_write(sockets.back(), asio::buffer(sent.back()),
+                                           asio::use_awaitable);
+            }
+        },
+        10s);
+
+    // Shutdown blocks until drained, so it runs beside the clients that read the answers.
+    std::thread stopper([&] { server.reset(); });
+    std::size_t complete = 0;
+    run_with_timeout(
+        io,
+        [&]() -> asio::awaitable<void> {
+            for (std::size_t i = 0; i < clients; ++i) {
+                boost::system::error_code ended;
+                const auto received = co_await read_to_end(sockets[i], ended);
+                CHECK(received == sent[i]);
+                CHECK(ended == asio::error::eof);
+                if (received == sent[i] && ended == asio::error::eof) ++complete;
+            }
+        },
+        20s);
+    stopper.join();
+    CHECK(complete == clients);
+}
+
+// Proves the drain timeout: a client that floods without ever reading cannot hold shutdown
+// beyond drain_timeout; it is cancelled and its connection closed.
+TEST_CASE("shutdown: a client that never reads is cut off after drain_timeout") {
+    auto cfg = echo_config();
+    cfg.shutdown.drain_timeout = 300ms;
+    cfg.listeners[0].idle_timeout = 0s;
+    auto server = std::make_unique<running_server>(cfg);
+    asio::io_context io;
+    tcp::socket socket(io);
+    run_with_timeout(
+        io,
+        [&]() -> asio::awaitable<void> {
+            socket = co_await connect_to(server->endpoint());
+            // Fill both directions' socket buffers: the server's write back blocks, so it stops
+            // reading and this write can never finish while nobody reads.
+            const auto flood = make_payload(64 << 20);
+            asio::steady_timer give_up(co_await asio::this_coro::executor);
+            socket.non_blocking(true);
+            std::size_t offset = 0;
+            for (;;) {
+                boost::system::error_code ec;
+                offset += socket.write_some(
+                    asio::buffer(flood.data() + offset, flood.size() - offset), ec);
+                if (ec == asio::error::would_block) {
+                    // Writable again, or a full second without progress: the server stopped
+                    // reading because its own writes to us are stuck (no server stalls that long).
+                    give_up.expires_after(1s);
+                    auto result = co_await (
+                        socket.async_wait(tcp::socket::wait_write, asio::use_awaitable) ||
+                        give_up.async_wait(asio::use_awaitable));
+                    if (result.index() == 1) break;
+                } else {
+                    REQUIRE(!ec);
+                }
+                REQUIRE(offset < flood.size());
+            }
+        },
+        20s);
+
+    const auto began = std::chrono::steady_clock::now();
+    server.reset();  // drain, time out, cancel, stop
+    const auto took = std::chrono::steady_clock::now() - began;
+    CHECK(took >= 300ms);
+    CHECK(took < 10s);
+    // The server closed its end: the client's next reads end in EOF or reset, never block.
+    run_with_timeout(
+        io,
+        [&]() -> asio::awaitable<void> {
+            boost::system::error_code ended;
+            co_await read_to_end(socket, ended);
+            CHECK(ended);
+        },
+        10s);
+}
+
+}  // namespace
+}  // namespace pier::test

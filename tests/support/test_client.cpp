@@ -1,0 +1,98 @@
+#include "support/test_client.hpp"
+
+#include <exception>
+#include <optional>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <doctest/doctest.h>
+
+namespace pier::test {
+
+using namespace boost::asio::experimental::awaitable_operators;
+
+config::config echo_config() {
+    config::config cfg;
+    cfg.runtime.threads = 2;
+    cfg.shutdown.drain_timeout = 5s;
+    config::listener_config listener;
+    listener.name = "echo";
+    listener.listen = {"127.0.0.1", 0};
+    listener.handler = "echo";
+    cfg.listeners.push_back(listener);
+    return cfg;
+}
+
+running_server::running_server(config::config cfg)
+    : server_(std::make_unique<daemon::server>(std::move(cfg))) {
+    server_->start();
+}
+
+running_server::~running_server() { server_->shutdown(); }
+
+tcp::endpoint running_server::endpoint(std::string_view name) {
+    return server_->listener(name).local_endpoint();
+}
+
+void run_with_timeout(asio::io_context& io, std::function<asio::awaitable<void>()> body,
+                      std::chrono::steady_clock::duration deadline) {
+    bool finished = false;
+    std::exception_ptr error;
+    asio::co_spawn(io, std::move(body), [&](std::exception_ptr e) {
+        finished = true;
+        error = e;
+    });
+    io.restart();
+    io.run_for(deadline);
+    if (!finished) {
+        io.stop();
+        FAIL("did not finish within the deadline");
+    }
+    if (error) std::rethrow_exception(error);
+}
+
+std::string make_payload(std::size_t size, unsigned seed) {
+    std::string payload(size, '\0');
+    // A cheap LCG: every byte depends on its position, so shifted or reordered data differs.
+    std::uint32_t state = 0x9e3779b9u ^ seed;
+    for (auto& c : payload) {
+        state = state * 1664525u + 1013904223u;
+        c = static_cast<char>(state >> 24);
+    }
+    return payload;
+}
+
+asio::awaitable<std::string> echo_exchange(tcp::socket& socket, const std::string& payload) {
+    std::string received(payload.size(), '\0');
+    co_await (asio::async_write(socket, asio::buffer(payload), asio::use_awaitable) &&
+              asio::async_read(socket, asio::buffer(received), asio::use_awaitable));
+    co_return received;
+}
+
+asio::awaitable<std::string> read_to_end(tcp::socket& socket, boost::system::error_code& error) {
+    std::string received;
+    char chunk[16384];
+    for (;;) {
+        auto [ec, n] =
+            co_await socket.async_read_some(asio::buffer(chunk), asio::as_tuple(asio::use_awaitable));
+        received.append(chunk, n);
+        if (ec) {
+            error = ec;
+            co_return received;
+        }
+    }
+}
+
+asio::awaitable<tcp::socket> connect_to(const tcp::endpoint& endpoint) {
+    tcp::socket socket(co_await asio::this_coro::executor);
+    co_await socket.async_connect(endpoint, asio::use_awaitable);
+    co_return socket;
+}
+
+}  // namespace pier::test

@@ -1,0 +1,60 @@
+// Test fixtures: a server on 127.0.0.1:0 run in-process, and client helpers that run under a
+// deadline on their own io_context (no sleeps: tests wait on events, bounded by the deadline).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "pier/config/config.hpp"
+#include "pier/daemon/server.hpp"
+
+namespace pier::test {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+
+/// A config with one echo listener named "echo" on 127.0.0.1:0 and two workers.
+config::config echo_config();
+
+/// A started in-process server; shut down through the real protocol when destroyed.
+class running_server {
+public:
+    explicit running_server(config::config cfg);
+    ~running_server();
+
+    daemon::server& get() { return *server_; }
+    /// The address of listener `name` (port resolved).
+    tcp::endpoint endpoint(std::string_view name = "echo");
+    net::listener& listener(std::string_view name = "echo") { return server_->listener(name); }
+
+private:
+    std::unique_ptr<daemon::server> server_;
+};
+
+/// Runs the coroutine `body` (a callable returning awaitable<void>) on `io` until it finishes or
+/// `deadline` passes. Fails the test with "did not finish" on timeout; rethrows its exception.
+void run_with_timeout(asio::io_context& io, std::function<asio::awaitable<void>()> body,
+                      std::chrono::steady_clock::duration deadline);
+
+/// Bytes whose content depends on position and seed, so a misordered echo is caught.
+std::string make_payload(std::size_t size, unsigned seed = 0);
+
+/// Writes `payload` and reads the same number of bytes back, concurrently (so payloads larger
+/// than the socket buffers cannot deadlock); returns what was read.
+asio::awaitable<std::string> echo_exchange(tcp::socket& socket, const std::string& payload);
+
+/// Reads until EOF or error; returns the bytes read and sets `error` to what ended it.
+asio::awaitable<std::string> read_to_end(tcp::socket& socket, boost::system::error_code& error);
+
+/// Connects a socket on `io`'s executor to `endpoint`.
+asio::awaitable<tcp::socket> connect_to(const tcp::endpoint& endpoint);
+
+}  // namespace pier::test
