@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Sets up and builds pier (see setup.sh), then runs pierd on the bundled config/pier.yaml.
+# Extra arguments go to pierd, e.g. scripts/run.sh --log-level debug
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+"$root/scripts/setup.sh" release
+cd "$root"
+exec build/release/server/pierd --config config/pier.yaml "$@"

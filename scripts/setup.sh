@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what pier needs to build (Debian 12 packages only), then configures and builds one
+# CMake preset. Idempotent: with everything installed and built it only re-checks, in seconds.
+#
+# usage: scripts/setup.sh [preset]     (preset: release (default), debug, asan, tsan)
+set -euo pipefail
+
+preset="${1:-release}"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# Boost is named by version: the unversioned libboost-dev is 1.74 and conflicts with 1.81.
+packages=(
+    g++ cmake ninja-build ccache mold
+    libboost1.81-dev libboost-program-options1.81-dev
+    libspdlog-dev libfmt-dev libyaml-cpp-dev doctest-dev
+)
+
+missing=()
+for package in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$package")
+    fi
+done
+
+if ((${#missing[@]} > 0)); then
+    echo "setup: installing ${missing[*]}" >&2
+    sudo=()
+    if ((EUID != 0)); then sudo=(sudo); fi
+    export DEBIAN_FRONTEND=noninteractive
+    "${sudo[@]}" apt-get update -q
+    "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+cd "$root"
+cmake --preset "$preset" >/dev/null
+cmake --build --preset "$preset"
