@@ -45,8 +45,9 @@ int run(const pier::daemon::cli_options& options) {
         for (;;) {
             const int signal_number = pier::daemon::wait_for_signal();
             if (signal_number == SIGHUP) {
-                spdlog::warn("reload is not supported yet, ignoring SIGHUP; restart to apply "
-                             "config changes");
+                spdlog::warn(
+                    "reload is not supported yet, ignoring SIGHUP; restart to apply "
+                    "config changes");
                 continue;
             }
             spdlog::info("received signal={}, shutting down", strsignal(signal_number));

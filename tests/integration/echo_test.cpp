@@ -1,14 +1,14 @@
 // The echo handler end to end: a real server in-process on 127.0.0.1:0, real sockets.
 #include <vector>
 
+#include <doctest/doctest.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <doctest/doctest.h>
 
 #include "support/test_client.hpp"
 

@@ -1,11 +1,11 @@
 // Per-listener limits: idle_timeout and max_connections, shrunk via config so tests are quick.
 #include <vector>
 
+#include <doctest/doctest.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <doctest/doctest.h>
 
 #include "support/test_client.hpp"
 

@@ -3,8 +3,8 @@
 #include <csignal>
 #include <regex>
 
-#include <boost/asio/ip/tcp.hpp>
 #include <doctest/doctest.h>
+#include <boost/asio/ip/tcp.hpp>
 
 #include "support/child_process.hpp"
 #include "support/test_client.hpp"
@@ -102,8 +102,9 @@ TEST_CASE("pierd: a port already in use fails with one clear line and exit 1") {
     const auto code = child.wait_exit(std::chrono::seconds(20));
     REQUIRE(code.has_value());
     CHECK(*code == 1);
-    const std::string expected = "listener \"echo\": cannot bind 127.0.0.1:" +
-                                 std::to_string(port) + ": Address already in use";
+    const std::string expected =
+        "listener \"echo\": cannot bind 127.0.0.1:" + std::to_string(port) +
+        ": Address already in use";
     CHECK_MESSAGE(child.output().find(expected) != std::string::npos, child.output());
 }
 

@@ -3,13 +3,13 @@
 #include <thread>
 #include <vector>
 
+#include <doctest/doctest.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <doctest/doctest.h>
 
 #include "support/test_client.hpp"
 
@@ -87,9 +87,9 @@ TEST_CASE("shutdown: a client that never reads is cut off after drain_timeout") 
                     // Writable again, or a full second without progress: the server stopped
                     // reading because its own writes to us are stuck (no server stalls that long).
                     give_up.expires_after(1s);
-                    auto result = co_await (
-                        socket.async_wait(tcp::socket::wait_write, asio::use_awaitable) ||
-                        give_up.async_wait(asio::use_awaitable));
+                    auto result =
+                        co_await (socket.async_wait(tcp::socket::wait_write, asio::use_awaitable) ||
+                                  give_up.async_wait(asio::use_awaitable));
                     if (result.index() == 1) break;
                 } else {
                     REQUIRE(!ec);

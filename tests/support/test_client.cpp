@@ -3,6 +3,7 @@
 #include <exception>
 #include <optional>
 
+#include <doctest/doctest.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
@@ -11,7 +12,6 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <doctest/doctest.h>
 
 namespace pier::test {
 
@@ -79,8 +79,8 @@ asio::awaitable<std::string> read_to_end(tcp::socket& socket, boost::system::err
     std::string received;
     char chunk[16384];
     for (;;) {
-        auto [ec, n] =
-            co_await socket.async_read_some(asio::buffer(chunk), asio::as_tuple(asio::use_awaitable));
+        auto [ec, n] = co_await socket.async_read_some(asio::buffer(chunk),
+                                                       asio::as_tuple(asio::use_awaitable));
         received.append(chunk, n);
         if (ec) {
             error = ec;

@@ -62,8 +62,9 @@ TEST_CASE("cli: usage errors") {
     SUBCASE("bad log level") {
         const auto r = parse({"--log-level", "loud"});
         CHECK_FALSE(r.options);
-        CHECK(r.error == "invalid --log-level \"loud\" (expected one of: trace, debug, info, "
-                         "warn, error, critical, off)");
+        CHECK(r.error ==
+              "invalid --log-level \"loud\" (expected one of: trace, debug, info, "
+              "warn, error, critical, off)");
     }
 }
 

@@ -9,7 +9,8 @@ namespace pier::log {
 namespace {
 
 std::string format_json(std::string_view payload, spdlog::level::level_enum level) {
-    spdlog::details::log_msg msg("pier", level, spdlog::string_view_t(payload.data(), payload.size()));
+    spdlog::details::log_msg msg("pier", level,
+                                 spdlog::string_view_t(payload.data(), payload.size()));
     spdlog::memory_buf_t out;
     make_json_formatter()->format(msg, out);
     return {out.data(), out.size()};
@@ -26,8 +27,8 @@ std::string without_ts(const std::string& line) {
 // Proves a message with key=value fields becomes one JSON object with those fields.
 TEST_CASE("log: json lines carry msg and key=value fields") {
     SUBCASE("fields") {
-        CHECK(without_ts(format_json("listening listener=echo addr=0.0.0.0:7000",
-                                     spdlog::level::info)) ==
+        CHECK(without_ts(
+                  format_json("listening listener=echo addr=0.0.0.0:7000", spdlog::level::info)) ==
               "{\"level\":\"info\",\"msg\":\"listening\",\"listener\":\"echo\","
               "\"addr\":\"0.0.0.0:7000\"}\n");
     }

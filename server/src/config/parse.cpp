@@ -132,15 +132,11 @@ std::string unknown_message(std::string_view noun, std::string_view word,
 /// The value as an operator wrote it, for the "(got ...)" part of a message.
 std::string describe(const YAML::Node& node) {
     switch (node.Type()) {
-        case YAML::NodeType::Map:
-            return "a map";
-        case YAML::NodeType::Sequence:
-            return "a sequence";
-        case YAML::NodeType::Scalar:
-            return node.Scalar().empty() ? "\"\"" : node.Scalar();
+        case YAML::NodeType::Map: return "a map";
+        case YAML::NodeType::Sequence: return "a sequence";
+        case YAML::NodeType::Scalar: return node.Scalar().empty() ? "\"\"" : node.Scalar();
         case YAML::NodeType::Null:
-        case YAML::NodeType::Undefined:
-            break;
+        case YAML::NodeType::Undefined: break;
     }
     return "an empty value";
 }
@@ -288,7 +284,7 @@ std::vector<std::string_view> handler_candidates() {
 // The validator.
 
 class validator {
- public:
+public:
     explicit validator(std::string_view source) : source_(source) {}
 
     parse_result run(std::string_view text) {
@@ -324,7 +320,7 @@ class validator {
         return finish(std::move(out));
     }
 
- private:
+private:
     void add(const YAML::Mark& mark, std::string key_path, std::string what, std::string got = {}) {
         config_error error;
         error.source = source_;
@@ -425,9 +421,7 @@ class validator {
         }
         const int_result parsed = parse_uint(*text, lo, hi);
         switch (parsed.status) {
-            case int_status::ok:
-                out = static_cast<Int>(parsed.value);
-                return;
+            case int_status::ok: out = static_cast<Int>(parsed.value); return;
             case int_status::not_integer:
                 add(e->mark(), s.path_of(key), "expected an integer", *text);
                 return;
@@ -517,9 +511,7 @@ class validator {
         }
         const int_result parsed = parse_uint(*text, 1, max_threads);
         switch (parsed.status) {
-            case int_status::ok:
-                out.threads = static_cast<unsigned>(parsed.value);
-                return;
+            case int_status::ok: out.threads = static_cast<unsigned>(parsed.value); return;
             case int_status::not_integer:
                 add(e->mark(), s.path_of("threads"), "expected \"auto\" or an integer", *text);
                 return;

@@ -25,8 +25,8 @@ po::options_description describe_options() {
 }
 
 std::optional<config::log_level> parse_level(const std::string& text) {
-    for (auto level : {config::log_level::trace, config::log_level::debug,
-                       config::log_level::info, config::log_level::warn, config::log_level::error,
+    for (auto level : {config::log_level::trace, config::log_level::debug, config::log_level::info,
+                       config::log_level::warn, config::log_level::error,
                        config::log_level::critical, config::log_level::off}) {
         if (config::to_string(level) == text) return level;
     }

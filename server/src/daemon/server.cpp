@@ -20,8 +20,8 @@ std::size_t worker_count(const config::runtime_config& cfg) {
 
 server::server(config::config cfg) : config_(std::move(cfg)), pool_(worker_count(config_.runtime)) {
     for (const auto& listener_cfg : config_.listeners) {
-        listeners_.push_back(std::make_unique<net::listener>(
-            listener_cfg, pool_, handlers::make_handler(listener_cfg)));
+        listeners_.push_back(std::make_unique<net::listener>(listener_cfg, pool_,
+                                                             handlers::make_handler(listener_cfg)));
     }
 }
 

@@ -30,7 +30,7 @@ asio::awaitable<bool> echo_available(net::connection& conn, std::size_t limit) {
     // The socket is non-blocking: this never waits.
     const std::size_t received = socket.read_some(asio::buffer(buffer.data(), limit), ec);
     if (ec == asio::error::would_block) co_return true;  // spurious wake-up
-    if (ec) co_return false;                              // EOF or error: nothing to echo
+    if (ec) co_return false;                             // EOF or error: nothing to echo
     conn.count_in(received);
     conn.touch();
 
@@ -45,8 +45,8 @@ asio::awaitable<bool> echo_available(net::connection& conn, std::size_t limit) {
         // more meanwhile. This copy is the only per-connection memory, freed right after.
         std::vector<char> pending(buffer.begin() + static_cast<std::ptrdiff_t>(sent),
                                   buffer.begin() + static_cast<std::ptrdiff_t>(received));
-        auto [write_ec, written] = co_await asio::async_write(
-            socket, asio::buffer(pending), asio::as_tuple(asio::use_awaitable));
+        auto [write_ec, written] = co_await asio::async_write(socket, asio::buffer(pending),
+                                                              asio::as_tuple(asio::use_awaitable));
         sent += written;
         if (write_ec) {
             conn.count_out(sent);

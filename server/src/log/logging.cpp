@@ -60,7 +60,7 @@ public:
         append_json_string(dest, std::string_view(level.data(), level.size()));
 
         const std::string_view payload(msg.payload.data(), msg.payload.size());
-        std::string_view text;       // the message before the first field
+        std::string_view text;        // the message before the first field
         std::string_view key, value;  // the field being collected
         bool in_fields = false;
         auto flush_field = [&] {
@@ -87,8 +87,9 @@ public:
                 value = token.substr(eq + 1);
             } else if (in_fields) {
                 // Continue the current value, spaces included: both views point into payload.
-                value = payload.substr(static_cast<std::size_t>(value.data() - payload.data()),
-                                       end - static_cast<std::size_t>(value.data() - payload.data()));
+                value =
+                    payload.substr(static_cast<std::size_t>(value.data() - payload.data()),
+                                   end - static_cast<std::size_t>(value.data() - payload.data()));
             } else {
                 text = payload.substr(0, end);
             }

@@ -8,9 +8,7 @@
 namespace pier::net {
 namespace {
 
-std::int64_t steady_now_ns() {
-    return std::chrono::steady_clock::now().time_since_epoch().count();
-}
+std::int64_t steady_now_ns() { return std::chrono::steady_clock::now().time_since_epoch().count(); }
 
 }  // namespace
 
@@ -40,7 +38,7 @@ asio::awaitable<bool> connection::wait_readable() {
         tcp::socket::wait_read,
         asio::bind_cancellation_slot(wait_signal_.slot(), asio::as_tuple(asio::use_awaitable)));
     // A socket error also reports readable: the handler's read then sees the error itself.
-    co_return stop_ == stop_reason::none && ec != asio::error::operation_aborted;
+    co_return stop_ == stop_reason::none&& ec != asio::error::operation_aborted;
 }
 
 void connection::touch() { last_activity_ns_.store(steady_now_ns(), std::memory_order_relaxed); }

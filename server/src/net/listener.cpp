@@ -4,14 +4,14 @@
 #include <atomic>
 #include <exception>
 
+#include <fmt/ostream.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/ostream.h>
-#include <spdlog/spdlog.h>
 
 namespace pier::net {
 namespace {
@@ -173,8 +173,7 @@ asio::awaitable<void> listener::accept_loop() {
         if (const auto n = accept_error_log_.allow()) {
             spdlog::warn("accept failed listener={} error=\"{}\" backoff={}ms occurrences={}",
                          config_.name, ec.message(),
-                         std::chrono::duration_cast<std::chrono::milliseconds>(backoff).count(),
-                         n);
+                         std::chrono::duration_cast<std::chrono::milliseconds>(backoff).count(), n);
         }
         backoff_timer_.expires_after(backoff);
         co_await backoff_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -188,9 +187,10 @@ void listener::admit(tcp::socket socket, runtime::worker_lease lease) {
     if (stats_.active.load(std::memory_order_relaxed) >= config_.max_connections) {
         stats_.rejected.fetch_add(1, std::memory_order_relaxed);
         if (const auto n = reject_log_.allow()) {
-            spdlog::warn("connection rejected listener={} reason=max_connections limit={} "
-                         "occurrences={}",
-                         config_.name, config_.max_connections, n);
+            spdlog::warn(
+                "connection rejected listener={} reason=max_connections limit={} "
+                "occurrences={}",
+                config_.name, config_.max_connections, n);
         }
         boost::system::error_code ignored;
         socket.close(ignored);

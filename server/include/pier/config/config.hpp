@@ -49,7 +49,7 @@ struct echo_config {
 
 /// A listen address as written in YAML: an IP literal (IPv6 in brackets) and a port.
 struct listen_address {
-    std::string host;    ///< IP literal without brackets, e.g. "0.0.0.0", "::1"
+    std::string host;        ///< IP literal without brackets, e.g. "0.0.0.0", "::1"
     std::uint16_t port = 0;  ///< 0 asks the kernel for a free port (tests use this)
 
     /// "host:port", with brackets around IPv6 hosts.
@@ -58,8 +58,8 @@ struct listen_address {
 
 /// `listeners[]:` — one bound address and what it serves.
 struct listener_config {
-    std::string name;          ///< unique, used in logs and metrics
-    listen_address listen;     ///< unique unless port is 0
+    std::string name;       ///< unique, used in logs and metrics
+    listen_address listen;  ///< unique unless port is 0
     /// Kernel accept queue length (connections). 1024: absorbs bursts; capped by somaxconn.
     unsigned backlog = 1024;
     /// Handler name; one of handler_names().

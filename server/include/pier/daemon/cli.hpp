@@ -16,19 +16,19 @@ namespace pier::daemon {
 /// Process exit codes. sysexits.h values for usage and config errors, so scripts and systemd
 /// can tell "fix the invocation/file" from "it ran and failed".
 namespace exit_code {
-inline constexpr int ok = 0;        ///< clean stop, or --check-config found no error
-inline constexpr int failure = 1;   ///< runtime failure: bind error, unexpected exception
-inline constexpr int usage = 64;    ///< EX_USAGE: bad command line
-inline constexpr int config = 78;   ///< EX_CONFIG: the config file is missing or invalid
+inline constexpr int ok = 0;       ///< clean stop, or --check-config found no error
+inline constexpr int failure = 1;  ///< runtime failure: bind error, unexpected exception
+inline constexpr int usage = 64;   ///< EX_USAGE: bad command line
+inline constexpr int config = 78;  ///< EX_CONFIG: the config file is missing or invalid
 }  // namespace exit_code
 
 /// What the command line asks for.
 struct cli_options {
-    std::filesystem::path config_path;  ///< --config, or default_config_path()
-    bool check_config = false;          ///< --check-config: validate, report, exit
+    std::filesystem::path config_path;           ///< --config, or default_config_path()
+    bool check_config = false;                   ///< --check-config: validate, report, exit
     std::optional<config::log_level> log_level;  ///< --log-level overrides log.level
-    bool show_help = false;             ///< --help
-    bool show_version = false;          ///< --version
+    bool show_help = false;                      ///< --help
+    bool show_version = false;                   ///< --version
 };
 
 /// parse_cli()'s answer: options, or an error message for the usage exit code.

@@ -19,7 +19,8 @@ public:
     /// Returns the number of events suppressed since the last allowed one, plus one for this
     /// event, when this event may be logged; returns 0 when it must be dropped. `now` is the
     /// caller's steady-clock reading (tests pass their own).
-    std::uint64_t allow(std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
+    std::uint64_t allow(
+        std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
 
 private:
     const std::int64_t interval_ns_;

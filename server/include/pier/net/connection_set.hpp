@@ -42,7 +42,8 @@ public:
     bool wait_empty_until(std::chrono::steady_clock::time_point deadline);
 
 private:
-    using list_type = boost::intrusive::list<connection, boost::intrusive::constant_time_size<true>>;
+    using list_type =
+        boost::intrusive::list<connection, boost::intrusive::constant_time_size<true>>;
 
     mutable std::mutex mutex_;
     std::condition_variable empty_;
