@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include <boost/asio/steady_timer.hpp>
+
 namespace pier::runtime {
 
 struct worker_lease::worker {
@@ -57,6 +59,10 @@ io_pool::io_pool(std::size_t threads) {
         w->index = i;
         // Without a guard run() returns as soon as the context has nothing to do.
         w->guard.emplace(w->io.get_executor());
+        // Asio creates a context's reactor (epoll, eventfd, timerfd) lazily, with the first
+        // socket or timer. Create it now: a shortage of descriptors then fails start-up
+        // instead of the first connection homed on this worker.
+        asio::steady_timer{w->io};
         workers_.push_back(std::move(w));
     }
 }
