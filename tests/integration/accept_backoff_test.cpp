@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <sys/resource.h>
 
+#include <doctest/doctest.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/read.hpp>
@@ -10,7 +11,6 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <doctest/doctest.h>
 #include <cstdlib>
 #include <set>
 #include <vector>
@@ -84,9 +84,9 @@ TEST_CASE("listener: EMFILE backs off and recovers when descriptors free up") {
             // Half a second of exhaustion: no echo can come, and the accept loop should have
             // tried only a few times (10ms backoff doubling: about 6 tries).
             window.expires_after(500ms);
-            auto first = co_await (
-                asio::async_read(waiting, asio::buffer(echoed), asio::use_awaitable) ||
-                window.async_wait(asio::use_awaitable));
+            auto first =
+                co_await (asio::async_read(waiting, asio::buffer(echoed), asio::use_awaitable) ||
+                          window.async_wait(asio::use_awaitable));
             REQUIRE(first.index() == 1);
             const auto errors = server.listener().stats().accept_errors.load();
             CHECK(errors >= 1);

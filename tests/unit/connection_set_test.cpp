@@ -19,8 +19,7 @@ struct fixture {
 
     /// Runs what request_stop() posted.
     void run_posted() {
-        auto& io = asio::query(pool.acquire_uncounted(0).io_executor(),
-                               asio::execution::context);
+        auto& io = asio::query(pool.acquire_uncounted(0).io_executor(), asio::execution::context);
         io.restart();
         io.poll();
     }
