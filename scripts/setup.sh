@@ -13,6 +13,9 @@ packages=(
     g++ cmake ninja-build ccache mold
     libboost1.81-dev libboost-program-options1.81-dev
     libspdlog-dev libfmt-dev libyaml-cpp-dev doctest-dev
+    # Test peers: pierload's line mode is tested against a real redis-server; git lists the
+    # files the format check reads.
+    redis-server git
 )
 
 missing=()

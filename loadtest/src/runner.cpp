@@ -1,0 +1,233 @@
+#include "pierload/runner.hpp"
+
+#include <sys/resource.h>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <condition_variable>
+#include <future>
+#include <list>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "session.hpp"
+
+namespace pierload {
+namespace {
+
+using detail::run_context;
+using detail::steady;
+using detail::tcp;
+namespace asio = boost::asio;
+
+/// Counts sessions still running across all threads, so the driver can end a --requests run
+/// as soon as the last one finishes.
+class session_counter {
+public:
+    void add(std::size_t n) {
+        std::lock_guard lock(mutex_);
+        running_ += n;
+    }
+    void done() {
+        std::lock_guard lock(mutex_);
+        if (--running_ == 0) all_done_.notify_all();
+    }
+    /// Waits until `deadline` or until no session runs; true when none runs.
+    bool wait_until(steady::time_point deadline) {
+        std::unique_lock lock(mutex_);
+        return all_done_.wait_until(lock, deadline, [this] { return running_ == 0; });
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable all_done_;
+    std::size_t running_ = 0;
+};
+
+/// One client thread: an io_context running a share of the connection slots.
+class client_thread {
+public:
+    client_thread(run_context& run, session_counter& counter, std::size_t first_slot,
+                  std::size_t slots)
+        : ctx_(run), counter_(counter), first_slot_(first_slot), slots_(slots) {}
+
+    void start() {
+        counter_.add(slots_);
+        for (std::size_t i = 0; i < slots_; ++i) {
+            auto& signal = signals_.emplace_back();
+            asio::co_spawn(io_, detail::run_session(ctx_, first_slot_ + i),
+                           asio::bind_cancellation_slot(signal.slot(), [this](std::exception_ptr) {
+                               // Exceptions here are cancellations at stop: nothing to report.
+                               counter_.done();
+                           }));
+        }
+        thread_ = std::thread([this] { io_.run(); });
+    }
+
+    /// Hands over the interval recorded since the last call and starts a new one. Runs on the
+    /// client thread, so no session is mid-record.
+    interval_stats take_interval() {
+        std::promise<std::unique_ptr<interval_stats>> taken;
+        auto future = taken.get_future();
+        asio::post(io_, [this, &taken] {
+            taken.set_value(std::exchange(ctx_.current, std::make_unique<interval_stats>()));
+        });
+        return std::move(*future.get());
+    }
+
+    /// Cancels every session and lets the thread finish.
+    void stop() {
+        asio::post(io_, [this] {
+            for (auto& signal : signals_) signal.emit(asio::cancellation_type::terminal);
+            guard_.reset();
+        });
+    }
+
+    /// After stop(): waits for the thread, then returns what it recorded since the last take.
+    interval_stats join() {
+        if (thread_.joinable()) thread_.join();
+        return std::move(*ctx_.current);
+    }
+
+private:
+    asio::io_context io_{1};
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard_{
+        io_.get_executor()};
+    detail::thread_context ctx_;
+    session_counter& counter_;
+    const std::size_t first_slot_;
+    const std::size_t slots_;
+    std::list<asio::cancellation_signal> signals_;  // list: signals must not move
+    std::thread thread_;
+};
+
+tcp::endpoint resolve(const options& opts) {
+    asio::io_context io;
+    tcp::resolver resolver(io);
+    boost::system::error_code ec;
+    const auto results = resolver.resolve(opts.host, opts.port, ec);
+    if (ec || results.empty()) {
+        throw setup_error("cannot resolve " + opts.host + ":" + opts.port + ": " +
+                          (ec ? ec.message() : "no address"));
+    }
+    return results.begin()->endpoint();
+}
+
+std::string format_endpoint(const tcp::endpoint& endpoint) {
+    const auto address = endpoint.address().to_string();
+    const auto port = std::to_string(endpoint.port());
+    return endpoint.address().is_v6() ? "[" + address + "]:" + port : address + ":" + port;
+}
+
+second_sample summarize(const interval_stats& interval, double elapsed_s, double length_s,
+                        bool warmup, std::size_t open_connections) {
+    second_sample sample;
+    sample.elapsed_s = elapsed_s;
+    sample.interval_s = length_s;
+    sample.warmup = warmup;
+    sample.open_connections = open_connections;
+    sample.requests = interval.requests;
+    sample.bytes_sent = interval.bytes_sent;
+    sample.bytes_received = interval.bytes_received;
+    sample.connects = interval.connects;
+    sample.errors = interval.errors.total();
+    sample.p50_ns = interval.latency.value_at_percentile(50);
+    sample.p99_ns = interval.latency.value_at_percentile(99);
+    return sample;
+}
+
+}  // namespace
+
+void ensure_descriptor_limit(std::size_t needed) {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+    if (limit.rlim_cur >= needed) return;
+    if (limit.rlim_max < needed) {
+        throw setup_error("cannot open " + std::to_string(needed) +
+                          " descriptors: the open-file limit is " + std::to_string(limit.rlim_max) +
+                          " (hard); raise it (ulimit -Hn, LimitNOFILE=) or use fewer "
+                          "connections");
+    }
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+}
+
+run_result run_load(const options& opts,
+                    const std::function<void(const second_sample&)>& on_second) {
+    run_result result;
+    result.used = opts;
+    const unsigned hardware = std::max(1u, std::thread::hardware_concurrency());
+    const unsigned threads = static_cast<unsigned>(
+        std::min<std::size_t>(opts.threads > 0 ? opts.threads : hardware, opts.connections));
+    result.threads = threads;
+
+    // Each connection needs one descriptor; each thread a few for its reactor; plus stdio and
+    // output files.
+    ensure_descriptor_limit(opts.connections + 4 * threads + 32);
+
+    run_context run(opts, resolve(opts));
+    result.target = format_endpoint(run.target);
+    for (const auto& ip : opts.source_ips) run.sources.push_back(asio::ip::make_address(ip));
+    if (opts.requests) run.budget = static_cast<std::int64_t>(*opts.requests);
+
+    session_counter counter;
+    std::vector<std::unique_ptr<client_thread>> clients;
+    std::size_t next_slot = 0;
+    for (unsigned t = 0; t < threads; ++t) {
+        const std::size_t share = opts.connections / threads + (t < opts.connections % threads);
+        clients.push_back(std::make_unique<client_thread>(run, counter, next_slot, share));
+        next_slot += share;
+    }
+    run.start = steady::now();
+    for (auto& client : clients) client->start();
+
+    const auto measure_from = run.start + opts.warmup;
+    const bool time_limited = !opts.requests || opts.duration_given;
+    const auto end = time_limited ? measure_from + opts.duration : steady::time_point::max();
+    std::uint64_t errors_so_far = 0;
+    auto interval_start = run.start;
+    bool finished = false;
+    while (!finished) {
+        const auto next = std::min(interval_start + std::chrono::seconds(1), end);
+        finished = counter.wait_until(next);
+        const auto now = finished ? steady::now() : next;
+        finished = finished || now >= end;
+        if (finished) {
+            run.stopping = true;
+            for (auto& client : clients) client->stop();
+        }
+        interval_stats interval;
+        for (auto& client : clients) {
+            interval.merge(finished ? client->join() : client->take_interval());
+        }
+        const bool warmup = interval_start < measure_from;
+        const std::chrono::duration<double> elapsed = now - run.start;
+        const std::chrono::duration<double> length = now - interval_start;
+        const auto sample = summarize(interval, elapsed.count(), length.count(), warmup,
+                                      run.open_connections.load(std::memory_order_relaxed));
+        errors_so_far += sample.errors;
+        result.series.push_back(sample);
+        if (!warmup) {
+            result.total.merge(interval);
+            result.measured += now - interval_start;
+        }
+        if (on_second) on_second(sample);
+        interval_start = now;
+        if (!finished && !time_limited && errors_so_far > opts.max_errors) {
+            // A count-bounded run that has already failed: stop rather than retry forever.
+            run.stopping = true;
+            for (auto& client : clients) client->stop();
+            for (auto& client : clients) result.total.merge(client->join());
+            finished = true;
+        }
+    }
+    result.peak_connections = run.peak_connections.load();
+    return result;
+}
+
+}  // namespace pierload

@@ -1,0 +1,252 @@
+// pierload end to end: against pier's own echo server in-process, against test servers that
+// corrupt or stall, against redis-server, and as the real binary with its exit codes.
+#include <doctest/doctest.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "pierload/report.hpp"
+#include "pierload/runner.hpp"
+#include "support/child_process.hpp"
+#include "support/test_client.hpp"
+
+namespace pier::test {
+namespace {
+
+const std::string pierload_binary = PIERLOAD_PATH;
+
+pierload::options load_against(const tcp::endpoint& endpoint) {
+    pierload::options opts;
+    opts.host = endpoint.address().to_string();
+    opts.port = std::to_string(endpoint.port());
+    opts.threads = 2;
+    opts.quiet = true;
+    return opts;
+}
+
+/// A one-connection-at-a-time test server on 127.0.0.1:0 running on its own thread; each
+/// accepted connection is served by `serve`. Stops when destroyed.
+class scripted_server {
+public:
+    using session = std::function<asio::awaitable<void>(tcp::socket)>;
+
+    explicit scripted_server(session serve)
+        : acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}), serve_(std::move(serve)) {
+        asio::co_spawn(io_, accept_loop(), [](std::exception_ptr) {});
+        thread_ = std::thread([this] { io_.run(); });
+    }
+    ~scripted_server() {
+        io_.stop();
+        thread_.join();
+    }
+    tcp::endpoint endpoint() const { return acceptor_.local_endpoint(); }
+
+private:
+    asio::awaitable<void> accept_loop() {
+        for (;;) {
+            auto [ec, socket] =
+                co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
+            if (ec) co_return;
+            asio::co_spawn(io_, serve_(std::move(socket)), [](std::exception_ptr) {});
+        }
+    }
+
+    asio::io_context io_;
+    tcp::acceptor acceptor_;
+    session serve_;
+    std::thread thread_;
+};
+
+// Proves closed-loop echo: exactly the requested number of verified exchanges, no errors, and
+// every request's latency recorded.
+TEST_CASE("pierload: echo against pier counts every verified request") {
+    running_server server(echo_config());
+    auto opts = load_against(server.endpoint());
+    opts.connections = 20;
+    opts.requests = 2000;
+    SUBCASE("one in flight") {}
+    SUBCASE("pipelined") { opts.pipeline = 8; }
+    SUBCASE("large messages") {
+        opts.size = 100000;
+        opts.requests = 200;
+    }
+    const auto result = pierload::run_load(opts, {});
+    CHECK(result.total.requests == *opts.requests);
+    CHECK(result.total.latency.total_count() == *opts.requests);
+    CHECK(result.total.errors.total() == 0);
+    CHECK(result.total.bytes_received == *opts.requests * opts.size);
+    CHECK(result.peak_connections == 20);
+    CHECK(pierload::exit_code_of(result) == pierload::exit_code::ok);
+}
+
+// Proves idle mode opens, proves and holds every connection: pier sees them all at once.
+TEST_CASE("pierload: idle mode holds every connection open") {
+    running_server server(echo_config());
+    auto opts = load_against(server.endpoint());
+    opts.mode = pierload::load_mode::idle;
+    opts.connections = 200;
+    opts.duration = 500ms;
+    const auto result = pierload::run_load(opts, {});
+    CHECK(result.total.requests == 200);  // one proving echo each
+    CHECK(result.total.errors.total() == 0);
+    CHECK(result.peak_connections == 200);
+    CHECK(server.listener().stats().accepted.load() == 200);
+}
+
+// Proves churn mode: a new connection for every exchange.
+TEST_CASE("pierload: churn mode connects once per exchange") {
+    running_server server(echo_config());
+    auto opts = load_against(server.endpoint());
+    opts.mode = pierload::load_mode::churn;
+    opts.connections = 4;
+    opts.requests = 300;
+    const auto result = pierload::run_load(opts, {});
+    CHECK(result.total.requests == 300);
+    CHECK(result.total.errors.total() == 0);
+    CHECK(result.total.connects >= 300);
+    CHECK(result.total.connect_latency.total_count() == result.total.connects);
+    CHECK(server.listener().stats().accepted.load() >= 300);
+}
+
+// Proves verification: a server that flips one byte of one echo is caught as a verify
+// mismatch, and the real binary exits 1 saying so.
+TEST_CASE("pierload: a corrupted echo is a verify mismatch and exit code 1") {
+    scripted_server corrupter([](tcp::socket socket) -> asio::awaitable<void> {
+        char data[4096];
+        std::size_t total = 0;
+        for (;;) {
+            auto [ec, n] = co_await socket.async_read_some(asio::buffer(data),
+                                                           asio::as_tuple(asio::use_awaitable));
+            if (ec) co_return;
+            // Byte 1000 of the stream (inside the 16th 64-byte message) comes back wrong.
+            if (total <= 1000 && 1000 < total + n) data[1000 - total] ^= 0x20;
+            total += n;
+            co_await asio::async_write(socket, asio::buffer(data, n), asio::use_awaitable);
+        }
+    });
+    child_process child(
+        pierload_binary,
+        {"-c", "1", "-n", "100", "-q", "127.0.0.1:" + std::to_string(corrupter.endpoint().port())});
+    const auto code = child.wait_exit(std::chrono::seconds(30));
+    REQUIRE_MESSAGE(code.has_value(), child.output());
+    CHECK(*code == 1);
+    CHECK(child.output().find("verify_mismatch") != std::string::npos);
+    CHECK(child.output().find("FAILED") != std::string::npos);
+}
+
+// Proves open loop measures from the planned send time: one 300ms stall on a 500 req/s
+// schedule hits only a request or two when measured from the actual send, but every request
+// planned during the stall when corrected, so corrected p99 is far above uncorrected p99.
+TEST_CASE("pierload: open loop corrects for a stalling server") {
+    scripted_server staller([](tcp::socket socket) -> asio::awaitable<void> {
+        std::string buffer;
+        asio::steady_timer stall(co_await asio::this_coro::executor);
+        for (unsigned line = 1;; ++line) {
+            auto [ec, n] = co_await asio::async_read_until(
+                socket, asio::dynamic_buffer(buffer), '\n', asio::as_tuple(asio::use_awaitable));
+            if (ec) co_return;
+            buffer.erase(0, n);
+            if (line == 100) {
+                stall.expires_after(300ms);
+                co_await stall.async_wait(asio::use_awaitable);
+            }
+            co_await asio::async_write(socket, asio::buffer("+OK\r\n", 5), asio::use_awaitable);
+        }
+    });
+    auto opts = load_against(staller.endpoint());
+    opts.mode = pierload::load_mode::line;
+    opts.request = "GET\r\n";
+    opts.connections = 1;
+    opts.rate = 500;
+    opts.duration = 2s;
+    const auto result = pierload::run_load(opts, {});
+    CHECK(result.total.errors.total() == 0);
+    CHECK(result.total.requests > 500);
+    const auto corrected = result.total.latency.value_at_percentile(99);
+    const auto uncorrected = result.total.uncorrected.value_at_percentile(99);
+    CAPTURE(corrected);
+    CAPTURE(uncorrected);
+    CHECK(corrected > 100'000'000);  // > 100ms
+    CHECK(corrected > 10 * uncorrected);
+}
+
+std::string find_program(const std::string& name) {
+    for (const char* dir : {"/usr/bin", "/usr/local/bin", "/usr/sbin"}) {
+        const auto path = std::filesystem::path(dir) / name;
+        if (std::filesystem::exists(path)) return path.string();
+    }
+    return {};
+}
+
+// Proves line mode against a real peer: redis-server answers PING with +PONG on every request.
+TEST_CASE("pierload: line mode against redis-server") {
+    const auto redis = find_program("redis-server");
+    if (redis.empty()) {
+        MESSAGE("skipped: redis-server is not installed (scripts/setup.sh installs it)");
+        return;
+    }
+    // A free port: the kernel picks one for a socket we then close; redis binds it next.
+    std::uint16_t port = 0;
+    {
+        asio::io_context io;
+        tcp::acceptor probe(io, {asio::ip::make_address("127.0.0.1"), 0});
+        port = probe.local_endpoint().port();
+    }
+    temp_dir dir;
+    child_process server(redis, {"--port", std::to_string(port), "--bind", "127.0.0.1", "--save",
+                                 "", "--appendonly", "no", "--dir", dir.path().string()});
+    REQUIRE_MESSAGE(server.wait_for_line("Ready to accept connections", 20s).has_value(),
+                    server.output());
+    pierload::options opts;
+    opts.host = "127.0.0.1";
+    opts.port = std::to_string(port);
+    opts.threads = 2;
+    opts.mode = pierload::load_mode::line;
+    opts.request = "PING\r\n";
+    opts.connections = 10;
+    opts.pipeline = 4;
+    opts.requests = 5000;
+    const auto result = pierload::run_load(opts, {});
+    CHECK(result.total.requests == 5000);
+    CHECK(result.total.errors.total() == 0);
+    CHECK(result.total.bytes_received == 5000 * std::string("+PONG\r\n").size());
+}
+
+// Proves the binary's outputs: JSON on stdout with the report on stderr, an .hgrm file and an
+// SVG plot, exit code 0; and a bad argument is exit code 2 with one clear line.
+TEST_CASE("pierload: binary writes JSON, hgrm and SVG and exits 0") {
+    running_server server(echo_config());
+    temp_dir dir;
+    const auto hgrm = dir.path() / "run.hgrm";
+    const auto svg = dir.path() / "run.svg";
+    child_process child(pierload_binary,
+                        {"-c", "8", "-n", "1000", "--json", "-", "--hdr", hgrm.string(), "--plot",
+                         svg.string(), "127.0.0.1:" + std::to_string(server.endpoint().port())});
+    const auto code = child.wait_exit(std::chrono::seconds(30));
+    REQUIRE_MESSAGE(code.has_value(), child.output());
+    CHECK(*code == 0);
+    CHECK(child.output().find("\"requests\":1000,") != std::string::npos);
+    CHECK(child.output().find("\"exit_code\":0}") != std::string::npos);
+    std::ifstream hgrm_file(hgrm);
+    std::string first_line;
+    std::getline(hgrm_file, first_line);
+    CHECK(first_line.find("Value") != std::string::npos);
+    std::ifstream svg_file(svg);
+    const std::string svg_text((std::istreambuf_iterator<char>(svg_file)), {});
+    CHECK(svg_text.find("<svg") != std::string::npos);
+    CHECK(svg_text.find("</svg>") != std::string::npos);
+
+    child_process bad(pierload_binary, {"-c", "zero", "127.0.0.1:1"});
+    CHECK(bad.wait_exit(std::chrono::seconds(30)) == 2);
+    CHECK(bad.output().find("pierload: bad --connections \"zero\"") == 0);
+}
+
+}  // namespace
+}  // namespace pier::test

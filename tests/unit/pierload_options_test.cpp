@@ -1,0 +1,152 @@
+// pierload's command line: defaults, every option, escapes, source ranges and the errors a
+// mistyped argument gets.
+#include <doctest/doctest.h>
+
+#include "pierload/options.hpp"
+
+namespace pierload {
+namespace {
+
+parse_result parse(std::initializer_list<const char*> args) {
+    std::vector<const char*> argv{"pierload"};
+    argv.insert(argv.end(), args);
+    return parse_options(argv);
+}
+
+// Proves a bare target runs the documented defaults.
+TEST_CASE("pierload options: defaults") {
+    const auto r = parse({"127.0.0.1:7000"});
+    REQUIRE(r.value);
+    CHECK(r.value->host == "127.0.0.1");
+    CHECK(r.value->port == "7000");
+    CHECK(r.value->mode == load_mode::echo);
+    CHECK(r.value->connections == 10);
+    CHECK(r.value->duration == std::chrono::seconds(10));
+    CHECK(r.value->size == 64);
+    CHECK(r.value->pipeline == 1);
+    CHECK(r.value->rate == 0);
+    CHECK(r.value->request == "PING\r\n");
+    CHECK(r.value->response_delimiter == "\n");
+    CHECK_FALSE(r.value->requests);
+}
+
+// Proves every option reaches its field, with human units for times and sizes.
+TEST_CASE("pierload options: every option is parsed") {
+    const auto r = parse({"-m",
+                          "line",
+                          "-c",
+                          "1000",
+                          "-t",
+                          "3",
+                          "-d",
+                          "2m",
+                          "--warmup",
+                          "5s",
+                          "-R",
+                          "2500.5",
+                          "--connect-rate",
+                          "100",
+                          "--connect-timeout",
+                          "250ms",
+                          "--timeout",
+                          "3s",
+                          "-s",
+                          "4KiB",
+                          "-p",
+                          "16",
+                          "--request",
+                          "GET\\x20/\\r\\n",
+                          "--response-delimiter",
+                          "\\r\\n\\r\\n",
+                          "--json",
+                          "-",
+                          "--hdr",
+                          "a.hgrm",
+                          "--plot",
+                          "a.svg",
+                          "--max-errors",
+                          "7",
+                          "-q",
+                          "--source-ips",
+                          "127.0.0.1-127.0.0.3",
+                          "[::1]:6379"});
+    REQUIRE_MESSAGE(r.value, r.error);
+    const auto& o = *r.value;
+    CHECK(o.host == "::1");
+    CHECK(o.port == "6379");
+    CHECK(o.mode == load_mode::line);
+    CHECK(o.connections == 1000);
+    CHECK(o.threads == 3);
+    CHECK(o.duration == std::chrono::minutes(2));
+    CHECK(o.warmup == std::chrono::seconds(5));
+    CHECK(o.rate == doctest::Approx(2500.5));
+    CHECK(o.connect_rate == doctest::Approx(100));
+    CHECK(o.connect_timeout == std::chrono::milliseconds(250));
+    CHECK(o.request_timeout == std::chrono::seconds(3));
+    CHECK(o.size == 4096);
+    CHECK(o.pipeline == 16);
+    CHECK(o.request == "GET /\r\n");
+    CHECK(o.response_delimiter == "\r\n\r\n");
+    CHECK(o.json_path == "-");
+    CHECK(o.hdr_path == "a.hgrm");
+    CHECK(o.plot_path == "a.svg");
+    CHECK(o.max_errors == 7);
+    CHECK(o.quiet);
+    CHECK(o.source_ips == std::vector<std::string>{"127.0.0.1", "127.0.0.2", "127.0.0.3"});
+}
+
+// Proves --requests replaces the duration bound.
+TEST_CASE("pierload options: --requests") {
+    const auto r = parse({"-n", "5000", "localhost:7000"});
+    REQUIRE(r.value);
+    CHECK(r.value->requests == 5000u);
+}
+
+// Proves bad arguments are one clear line naming the argument.
+TEST_CASE("pierload options: errors name the bad argument") {
+    const auto error_of = [](std::initializer_list<const char*> args) {
+        const auto r = parse(args);
+        CHECK_FALSE(r.value);
+        return r.error;
+    };
+    CHECK(error_of({}) == "missing HOST:PORT");
+    CHECK(error_of({"7000"}) == "bad target \"7000\" (expected HOST:PORT, or [IPv6]:PORT)");
+    CHECK(error_of({"-c", "0", "h:1"}) ==
+          "bad --connections \"0\" (expected an integer from 1 to 10000000)");
+    CHECK(error_of({"-c", "ten", "h:1"}).find("--connections") != std::string::npos);
+    CHECK(error_of({"-d", "10", "h:1"}).find("bad --duration") == 0);
+    CHECK(error_of({"-m", "ping", "h:1"}) ==
+          "bad --mode \"ping\" (expected echo, line, idle or churn)");
+    CHECK(error_of({"--request", "\\q", "h:1"}).find("bad --request") == 0);
+    CHECK(error_of({"-R", "0", "h:1"}) == "bad --rate \"0\" (expected a number above 0)");
+    CHECK(error_of({"-s", "0", "h:1"}) == "bad --size \"0\" (expected 1 byte to 64MiB)");
+    CHECK(error_of({"--source-ips", "127.0.0.9-127.0.0.1", "h:1"}).find("ends before") !=
+          std::string::npos);
+    CHECK(error_of({"-m", "idle", "-R", "10", "h:1"}).find("--rate") != std::string::npos);
+    CHECK(error_of({"--bogus", "h:1"}).find("bogus") != std::string::npos);
+}
+
+// Proves escape decoding, including the malformed cases that must be rejected.
+TEST_CASE("pierload options: unescape") {
+    CHECK(unescape("a\\r\\n\\t\\0\\\\b") == std::string("a\r\n\t\0\\b", 7));
+    CHECK(unescape("\\x41\\x7a") == "Az");
+    CHECK_FALSE(unescape("\\"));
+    CHECK_FALSE(unescape("\\x4"));
+    CHECK_FALSE(unescape("\\xZZ"));
+    CHECK_FALSE(unescape("\\y"));
+}
+
+// Proves source address lists and ranges expand, and oversized ranges are refused.
+TEST_CASE("pierload options: source ip ranges") {
+    std::string error;
+    CHECK(expand_source_ips("10.0.0.1", error) == std::vector<std::string>{"10.0.0.1"});
+    CHECK(expand_source_ips("10.0.0.255-10.0.1.1,127.0.0.5", error) ==
+          std::vector<std::string>{"10.0.0.255", "10.0.1.0", "10.0.1.1", "127.0.0.5"});
+    CHECK_FALSE(expand_source_ips("10.0.0.0-10.1.0.0", error));
+    CHECK(error.find("65536") != std::string::npos);
+    CHECK_FALSE(expand_source_ips("nope", error));
+    CHECK(error.find("bad address") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace pierload
