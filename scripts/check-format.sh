@@ -12,7 +12,12 @@ if ! command -v clang-format-14 >/dev/null; then
     "${sudo[@]}" apt-get update -q
     "${sudo[@]}" apt-get install -y -q --no-install-recommends clang-format-14
 fi
-mapfile -t files < <(git ls-files '*.cpp' '*.hpp')
+listing="$(git ls-files '*.cpp' '*.hpp')"
+mapfile -t files <<<"$listing"
+if [[ -z "$listing" ]]; then
+    echo "format: no C++ files found (is this a git checkout?)" >&2
+    exit 1
+fi
 if [[ "${1:-}" == "--fix" ]]; then
     clang-format-14 -i "${files[@]}"
 else

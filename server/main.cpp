@@ -9,6 +9,7 @@
 
 #include "pier/config/parse.hpp"
 #include "pier/daemon/cli.hpp"
+#include "pier/daemon/resource_limits.hpp"
 #include "pier/daemon/server.hpp"
 #include "pier/daemon/signals.hpp"
 #include "pier/log/logging.hpp"
@@ -35,9 +36,22 @@ int run(const pier::daemon::cli_options& options) {
     if (options.log_level) cfg.log.level = *options.log_level;
     pier::log::configure_logging(cfg.log);
 
-    // Before any thread exists, so only this thread receives them.
+    // Before any thread exists, so only this thread receives them. SIGPIPE is ignored: a
+    // closed stderr pipe (pierd | tee) must not kill the daemon.
     pier::daemon::block_daemon_signals();
+    std::signal(SIGPIPE, SIG_IGN);
     spdlog::info("starting version={} config={}", pier::version, options.config_path.string());
+
+    const auto file_limit = pier::daemon::raise_open_file_limit();
+    const auto workers = pier::daemon::worker_count(cfg.runtime);
+    if (const auto needed = pier::daemon::descriptors_needed(cfg, workers); needed > file_limit) {
+        spdlog::warn(
+            "open-file limit below what the config allows limit={} needed={} "
+            "(sum of max_connections plus 1 per listener, 3 per worker, 64 spare); "
+            "accepts beyond the limit back off until descriptors free up; raise "
+            "LimitNOFILE= or ulimit -n",
+            file_limit, needed);
+    }
     try {
         pier::daemon::server server(std::move(cfg));
         server.start();

@@ -60,6 +60,85 @@ TEST_CASE("shutdown: clients mid-message get what they sent, then EOF") {
     CHECK(complete == clients);
 }
 
+// Proves the drain path itself: a client that floods without reading leaves the server with a
+// write stuck and bytes unread when shutdown begins. Once the client reads, every byte that
+// reached the server comes back, in order, then a clean EOF, even though the client sends one
+// more byte after the drain began (the server discards it instead of answering the close with
+// a reset). Bytes still in the client's own send buffer may not have reached the server: the
+// client's SO_SNDBUF is kept small to bound them.
+TEST_CASE("shutdown: bytes unread by the server at drain time are echoed, then EOF") {
+    auto cfg = echo_config();
+    cfg.listeners[0].idle_timeout = 0s;
+    auto server = std::make_unique<running_server>(cfg);
+    asio::io_context io;
+    tcp::socket socket(io);
+    const auto flood = make_payload(64 << 20, 7);
+    std::size_t sent = 0;
+    run_with_timeout(
+        io,
+        [&]() -> asio::awaitable<void> {
+            socket.open(tcp::v4());
+            socket.set_option(asio::socket_base::send_buffer_size(16384));
+            co_await socket.async_connect(server->endpoint(), asio::use_awaitable);
+            socket.non_blocking(true);
+            asio::steady_timer give_up(co_await asio::this_coro::executor);
+            for (;;) {
+                boost::system::error_code ec;
+                sent +=
+                    socket.write_some(asio::buffer(flood.data() + sent, flood.size() - sent), ec);
+                if (ec == asio::error::would_block) {
+                    // A full second unwritable: the server's echo to us is stuck, so it has
+                    // stopped reading and holds our last bytes unread.
+                    give_up.expires_after(1s);
+                    auto result =
+                        co_await (socket.async_wait(tcp::socket::wait_write, asio::use_awaitable) ||
+                                  give_up.async_wait(asio::use_awaitable));
+                    if (result.index() == 1) break;
+                } else {
+                    REQUIRE(!ec);
+                }
+                REQUIRE(sent < flood.size());
+            }
+        },
+        30s);
+
+    std::thread stopper([&] { server.reset(); });
+    std::string received;
+    boost::system::error_code ended;
+    run_with_timeout(
+        io,
+        [&]() -> asio::awaitable<void> {
+            socket.non_blocking(false);
+            char chunk[65536];
+            bool poked = false;
+            for (;;) {
+                auto [ec, n] = co_await socket.async_read_some(asio::buffer(chunk),
+                                                               asio::as_tuple(asio::use_awaitable));
+                received.append(chunk, n);
+                if (ec) {
+                    ended = ec;
+                    break;
+                }
+                if (!poked && received.size() > sent / 2) {
+                    // Input the draining server will not echo: it must not turn into a reset.
+                    poked = true;
+                    co_await asio::async_write(socket, asio::buffer("!", 1), asio::use_awaitable);
+                }
+            }
+        },
+        30s);
+    stopper.join();
+    CHECK(ended == asio::error::eof);
+    // What may be missing is at most what sat in our send buffer (the kernel doubles SO_SNDBUF).
+    asio::socket_base::send_buffer_size send_buffer;
+    socket.get_option(send_buffer);
+    CAPTURE(sent);
+    CAPTURE(received.size());
+    CHECK(received.size() + 2 * static_cast<std::size_t>(send_buffer.value()) >= sent);
+    const auto echoed = std::min(received.size(), sent);
+    CHECK(received.compare(0, echoed, flood, 0, echoed) == 0);
+}
+
 // Proves the drain timeout: a client that floods without ever reading cannot hold shutdown
 // beyond drain_timeout; it is cancelled and its connection closed.
 TEST_CASE("shutdown: a client that never reads is cut off after drain_timeout") {

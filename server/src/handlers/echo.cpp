@@ -45,33 +45,36 @@ asio::awaitable<bool> echo_available(net::connection& conn, std::size_t limit) {
         // more meanwhile. This copy is the only per-connection memory, freed right after.
         std::vector<char> pending(buffer.begin() + static_cast<std::ptrdiff_t>(sent),
                                   buffer.begin() + static_cast<std::ptrdiff_t>(received));
-        auto [write_ec, written] = co_await asio::async_write(socket, asio::buffer(pending),
-                                                              asio::as_tuple(asio::use_awaitable));
-        sent += written;
-        if (write_ec) {
-            conn.count_out(sent);
-            co_return false;
+        std::size_t offset = 0;
+        while (offset < pending.size()) {
+            auto [write_ec, written] = co_await socket.async_write_some(
+                asio::buffer(pending.data() + offset, pending.size() - offset),
+                asio::as_tuple(asio::use_awaitable));
+            offset += written;
+            if (write_ec) {
+                conn.count_out(sent + offset);
+                co_return false;
+            }
+            // Progress, however slow, is not idleness.
+            conn.touch();
         }
+        sent += offset;
     }
     conn.count_out(sent);
     conn.touch();
     co_return true;
 }
 
-/// Drain: echo exactly what had arrived when the drain began, then send FIN.
+/// Drain: echo what has arrived, and what keeps arriving without a pause (the rest of a message
+/// the client was sending when the drain began), then close gracefully. A client that never
+/// pauses is cut off by the drain deadline.
 asio::awaitable<void> echo_received_then_close(net::connection& conn, std::size_t limit) {
-    auto& socket = conn.socket();
-    boost::system::error_code ec;
-    std::size_t remaining = socket.available(ec);
-    while (!ec && remaining > 0) {
-        const std::size_t chunk = std::min(remaining, limit);
+    for (;;) {
         const std::uint64_t before = conn.bytes_in();
-        if (!co_await echo_available(conn, chunk)) co_return;
-        const auto got = static_cast<std::size_t>(conn.bytes_in() - before);
-        if (got == 0) break;
-        remaining -= std::min(remaining, got);
+        if (!co_await echo_available(conn, limit)) co_return;
+        if (conn.bytes_in() == before) break;  // nothing more to read right now
     }
-    socket.shutdown(net::tcp::socket::shutdown_send, ec);
+    co_await conn.shutdown_and_linger();
 }
 
 }  // namespace

@@ -41,6 +41,22 @@ asio::awaitable<bool> connection::wait_readable() {
     co_return stop_ == stop_reason::none&& ec != asio::error::operation_aborted;
 }
 
+asio::awaitable<void> connection::shutdown_and_linger() {
+    boost::system::error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) co_return;
+    char discard[4096];
+    for (;;) {
+        auto [wait_ec] = co_await socket_.async_wait(tcp::socket::wait_read,
+                                                     asio::as_tuple(asio::use_awaitable));
+        if (wait_ec) co_return;
+        const auto n = socket_.read_some(asio::buffer(discard), ec);
+        if (ec == asio::error::would_block) continue;
+        if (ec) co_return;  // EOF: the peer has everything; or reset: nothing more to do
+        count_in(n);
+    }
+}
+
 void connection::touch() { last_activity_ns_.store(steady_now_ns(), std::memory_order_relaxed); }
 
 std::chrono::steady_clock::time_point connection::last_activity() const {
@@ -59,7 +75,9 @@ void connection::request_stop(stop_reason reason) {
 void connection::stop_on_executor(stop_reason reason) {
     if (reason <= stop_) return;
     stop_ = reason;
-    wait_signal_.emit(asio::cancellation_type::terminal);
+    // Total, not terminal: the socket stays usable after an interrupted wait (drain goes on
+    // to read and write).
+    wait_signal_.emit(asio::cancellation_type::total);
     if (reason != stop_reason::drain) task_signal_.emit(asio::cancellation_type::terminal);
 }
 

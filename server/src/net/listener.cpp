@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <exception>
 
 #include <fmt/ostream.h>
@@ -96,11 +97,16 @@ void listener::start() {
     }
     const auto done = [this](std::exception_ptr error) {
         if (error) {
+            // The loops catch every expected failure; an exception here is a broken invariant
+            // (or out of memory). A listener that silently stopped accepting would look
+            // healthy forever: fail fast so the supervisor restarts the daemon.
             try {
                 std::rethrow_exception(error);
             } catch (const std::exception& e) {
-                spdlog::error("listener loop failed listener={} error={}", config_.name, e.what());
+                spdlog::critical("listener loop failed listener={} error=\"{}\"", config_.name,
+                                 e.what());
             }
+            std::abort();
         }
         on_loop_done();
     };
@@ -117,7 +123,8 @@ void listener::accept_backlog() {
     boost::system::error_code ec;
     acceptor_.non_blocking(true, ec);
     std::size_t admitted = 0;
-    while (!ec) {
+    // At most one backlog's worth: a flood of new clients must not keep shutdown in step 1.
+    for (unsigned taken = 0; !ec && taken < config_.backlog; ++taken) {
         auto lease = pool_.acquire();
         tcp::socket socket(lease.io_executor());
         acceptor_.accept(socket, ec);
@@ -227,38 +234,51 @@ void listener::start_connection(tcp::socket socket, runtime::worker_lease lease)
     spdlog::debug("connection opened conn={} listener={} peer={}", id, config_.name,
                   fmt::streamed(conn->remote_endpoint()));
 
-    auto slot = conn->task_slot();
-    auto on_done = [this, conn](std::exception_ptr error) {
-        if (error) {
-            try {
-                std::rethrow_exception(error);
-            } catch (const boost::system::system_error& e) {
-                // An aborted operation is how idle and shutdown stops end a handler.
-                if (e.code() != asio::error::operation_aborted) {
-                    spdlog::error("connection failed conn={} error=\"{}\"", conn->id(), e.what());
-                }
-            } catch (const std::exception& e) {
-                spdlog::error("connection failed conn={} error=\"{}\"", conn->id(), e.what());
-            }
+    // Spawned from the connection's own executor, so the task's cancellation slot is set up on
+    // the thread that later emits it (cancellation_signal is not thread-safe). A stop posted
+    // before this runs is not lost: the handler sees it through stop_requested().
+    asio::post(conn->executor(), [this, conn] {
+        try {
+            asio::co_spawn(conn->executor(), handler_(*conn),
+                           asio::bind_cancellation_slot(conn->task_slot(),
+                                                        [this, conn](std::exception_ptr error) {
+                                                            finish_connection(*conn, error);
+                                                        }));
+        } catch (const std::exception& e) {
+            spdlog::error("connection failed to start conn={} error=\"{}\"", conn->id(), e.what());
+            finish_connection(*conn, nullptr);
         }
-        // Counted before the close, so whoever sees the close also sees the counts.
-        const auto reason = conn->stop_requested();
-        if (reason == stop_reason::idle) stats_.idle_closed.fetch_add(1, std::memory_order_relaxed);
-        stats_.bytes_in.fetch_add(conn->bytes_in(), std::memory_order_relaxed);
-        stats_.bytes_out.fetch_add(conn->bytes_out(), std::memory_order_relaxed);
-        stats_.closed.fetch_add(1, std::memory_order_relaxed);
-        stats_.active.fetch_sub(1, std::memory_order_relaxed);
-        spdlog::debug("connection closed conn={} listener={} reason={} bytes_in={} bytes_out={}",
-                      conn->id(), config_.name,
-                      reason == stop_reason::none ? "peer" : to_string(reason), conn->bytes_in(),
-                      conn->bytes_out());
-        boost::system::error_code ignored;
-        conn->socket().close(ignored);
-        // Last: once the set is empty, shutdown may tear the listener down.
-        connections_.remove(*conn);
-    };
-    asio::co_spawn(conn->executor(), handler_(*conn),
-                   asio::bind_cancellation_slot(slot, std::move(on_done)));
+    });
+}
+
+void listener::finish_connection(connection& conn, std::exception_ptr error) {
+    if (error) {
+        try {
+            std::rethrow_exception(error);
+        } catch (const boost::system::system_error& e) {
+            // An aborted operation is how idle and shutdown stops end a handler.
+            if (e.code() != asio::error::operation_aborted) {
+                spdlog::error("connection failed conn={} error=\"{}\"", conn.id(), e.what());
+            }
+        } catch (const std::exception& e) {
+            spdlog::error("connection failed conn={} error=\"{}\"", conn.id(), e.what());
+        }
+    }
+    // Counted before the close, so whoever sees the close also sees the counts.
+    const auto reason = conn.stop_requested();
+    if (reason == stop_reason::idle) stats_.idle_closed.fetch_add(1, std::memory_order_relaxed);
+    stats_.bytes_in.fetch_add(conn.bytes_in(), std::memory_order_relaxed);
+    stats_.bytes_out.fetch_add(conn.bytes_out(), std::memory_order_relaxed);
+    stats_.closed.fetch_add(1, std::memory_order_relaxed);
+    stats_.active.fetch_sub(1, std::memory_order_relaxed);
+    spdlog::debug("connection closed conn={} listener={} reason={} bytes_in={} bytes_out={}",
+                  conn.id(), config_.name, reason == stop_reason::none ? "peer" : to_string(reason),
+                  conn.bytes_in(), conn.bytes_out());
+    boost::system::error_code ignored;
+    conn.socket().close(ignored);
+    // Last: once the set is empty, shutdown may tear the listener down. The caller's
+    // shared_ptr keeps `conn` alive until it returns.
+    connections_.remove(conn);
 }
 
 }  // namespace pier::net

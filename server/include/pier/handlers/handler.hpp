@@ -1,10 +1,15 @@
 // What a listener runs for each accepted connection.
 //
 // A handler is a coroutine that owns the conversation on one connection and returns when it is
-// over; the listener closes the socket afterwards. It reacts to connection::stop_requested()
-// (drain: finish what was received; idle/shutdown: its pending operation is aborted). Limits,
-// timeouts, accounting and logging of the connection's life are the listener's job, not the
-// handler's.
+// over; the listener closes the socket afterwards. It reacts to connection::stop_requested():
+// - drain: wait_readable() returns false; finish what was received, then return (the handler's
+//   other operations are not interrupted, so a write in progress completes);
+// - idle, shutdown: the pending operation is aborted (terminal cancellation) and, as Asio's
+//   awaitables do by default, every later co_await throws operation_aborted, which ends the
+//   handler. A handler that must still do I/O then (rare) first calls
+//   `co_await asio::this_coro::reset_cancellation_state()`.
+// Limits, timeouts, accounting and logging of the connection's life are the listener's job,
+// not the handler's.
 #pragma once
 
 #include <functional>

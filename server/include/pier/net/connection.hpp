@@ -57,6 +57,12 @@ public:
     /// then consults stop_requested() and winds down.
     asio::awaitable<bool> wait_readable();
 
+    /// Sends FIN, then reads and discards until the peer's EOF, so the peer receives all the
+    /// bytes already sent: closing with unread input would send RST, and the peer's kernel
+    /// would drop what it had not yet delivered (nginx's lingering close). Unbounded by
+    /// itself: use it under a deadline, as the drain is (its end aborts the wait).
+    asio::awaitable<void> shutdown_and_linger();
+
     /// The strongest stop asked of this connection so far.
     stop_reason stop_requested() const { return stop_; }
 

@@ -10,6 +10,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <mutex>
 #include <stdexcept>
 
@@ -60,6 +61,8 @@ private:
     /// Starts the connection's task, or closes it at once when max_connections is reached.
     void admit(tcp::socket socket, runtime::worker_lease lease);
     void start_connection(tcp::socket socket, runtime::worker_lease lease);
+    /// The end of a connection's task: counts, logs, closes and unlinks it.
+    void finish_connection(connection& conn, std::exception_ptr error);
     /// Admits every connection already waiting in the kernel's accept queue (at stop).
     void accept_backlog();
     void on_loop_done();

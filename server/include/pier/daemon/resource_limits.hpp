@@ -1,0 +1,23 @@
+// The process's open-file limit against what the config may need.
+//
+// pierd raises its soft RLIMIT_NOFILE to the hard limit at start (systemd's LimitNOFILE= or
+// `ulimit -Hn` set the hard one) and warns, with the arithmetic, when the configured
+// connection limits cannot fit. Call from main before threads start.
+#pragma once
+
+#include <cstdint>
+
+#include "pier/config/config.hpp"
+
+namespace pier::daemon {
+
+/// Descriptors the config may use at once: every listener's max_connections, one per
+/// listener, three per worker's reactor (epoll, eventfd, timerfd), and 64 for the process
+/// itself (stdio, logs, resolver, admin).
+std::uint64_t descriptors_needed(const config::config& cfg, std::size_t workers);
+
+/// Raises the soft open-file limit as far as the hard limit allows; returns the soft limit
+/// now in force.
+std::uint64_t raise_open_file_limit();
+
+}  // namespace pier::daemon

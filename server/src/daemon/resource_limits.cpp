@@ -1,0 +1,24 @@
+#include "pier/daemon/resource_limits.hpp"
+
+#include <sys/resource.h>
+
+namespace pier::daemon {
+
+std::uint64_t descriptors_needed(const config::config& cfg, std::size_t workers) {
+    std::uint64_t needed = 64 + 3 * static_cast<std::uint64_t>(workers);
+    for (const auto& listener : cfg.listeners) needed += listener.max_connections + 1;
+    return needed;
+}
+
+std::uint64_t raise_open_file_limit() {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
+    if (limit.rlim_cur < limit.rlim_max) {
+        rlimit raised = limit;
+        raised.rlim_cur = limit.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+    }
+    return limit.rlim_cur;
+}
+
+}  // namespace pier::daemon
