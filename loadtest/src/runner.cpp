@@ -2,15 +2,12 @@
 
 #include <sys/resource.h>
 
-#include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <condition_variable>
 #include <future>
-#include <list>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -58,14 +55,16 @@ public:
 
     void start() {
         counter_.add(slots_);
+        const auto done = [this](std::exception_ptr) {
+            // Sessions end by themselves at stop (their sockets and timers are closed);
+            // an exception can only be an abort in progress: nothing to report.
+            counter_.done();
+        };
         for (std::size_t i = 0; i < slots_; ++i) {
-            auto& signal = signals_.emplace_back();
-            asio::co_spawn(io_, detail::run_session(ctx_, first_slot_ + i),
-                           asio::bind_cancellation_slot(signal.slot(), [this](std::exception_ptr) {
-                               // Exceptions here are cancellations at stop: nothing to report.
-                               counter_.done();
-                           }));
+            asio::co_spawn(io_, detail::run_session(ctx_, first_slot_ + i), done);
         }
+        // Not counted: it runs until stop, which follows the last session's end.
+        asio::co_spawn(io_, detail::run_watchdog(ctx_), [](std::exception_ptr) {});
         thread_ = std::thread([this] { io_.run(); });
     }
 
@@ -80,10 +79,10 @@ public:
         return std::move(*future.get());
     }
 
-    /// Cancels every session and lets the thread finish.
+    /// Ends every session (run_context::stopping is already set) and lets the thread finish.
     void stop() {
         asio::post(io_, [this] {
-            for (auto& signal : signals_) signal.emit(asio::cancellation_type::terminal);
+            detail::stop_thread_sessions(ctx_);
             guard_.reset();
         });
     }
@@ -95,14 +94,15 @@ public:
     }
 
 private:
-    asio::io_context io_{1};
+    // Only this thread touches its sockets and timers (the driver only posts), so the reactor
+    // can skip its per-descriptor locking.
+    asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
     std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard_{
         io_.get_executor()};
     detail::thread_context ctx_;
     session_counter& counter_;
     const std::size_t first_slot_;
     const std::size_t slots_;
-    std::list<asio::cancellation_signal> signals_;  // list: signals must not move
     std::thread thread_;
 };
 

@@ -5,11 +5,10 @@
 #include <algorithm>
 #include <array>
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/connect.hpp>
+#include <boost/asio/buffers_iterator.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/read_until.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -36,35 +35,100 @@ constexpr auto max_backoff = 1s;
 constexpr std::size_t pool_slack = 256;
 constexpr std::size_t window_stride = 61;  // coprime with 256: every offset is used
 
+// A line response longer than this is an error: 1MiB covers any sane line protocol.
+constexpr std::size_t max_line = 1 << 20;
+
 std::uint64_t to_ns(steady::duration d) {
     return static_cast<std::uint64_t>(
         std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::nanoseconds>(d).count()));
 }
 
-class session {
+/// Send times of the requests in flight on one connection, oldest first (a ring of
+/// --pipeline entries).
+class in_flight_requests {
 public:
-    session(thread_context& ctx, std::size_t slot)
-        : ctx_(ctx), run_(ctx.run), opts_(ctx.run.opts), slot_(slot) {}
+    explicit in_flight_requests(std::size_t depth) : measured_from_(depth), sent_at_(depth) {}
+
+    std::size_t size() const { return size_; }
+    bool full() const { return size_ == measured_from_.size(); }
+
+    /// `measured_from` is the planned send time in open loop, the actual one in closed loop.
+    void push(steady::time_point measured_from, steady::time_point sent_at) {
+        const auto slot = (head_ + size_) % measured_from_.size();
+        measured_from_[slot] = measured_from;
+        sent_at_[slot] = sent_at;
+        ++size_;
+    }
+    steady::time_point oldest_measured_from() const { return measured_from_[head_]; }
+    steady::time_point oldest_sent_at() const { return sent_at_[head_]; }
+    void pop() {
+        head_ = (head_ + 1) % measured_from_.size();
+        --size_;
+    }
+    void clear() { head_ = size_ = 0; }
+
+private:
+    std::vector<steady::time_point> measured_from_;
+    std::vector<steady::time_point> sent_at_;
+    std::size_t head_ = 0;
+    std::size_t size_ = 0;
+};
+
+class session final : public session_base {
+public:
+    session(thread_context& ctx, std::size_t slot, const asio::any_io_executor& executor)
+        : ctx_(ctx),
+          run_(ctx.run),
+          opts_(ctx.run.opts),
+          slot_(slot),
+          timer_(executor),
+          in_flight_(opts_.pipeline) {
+        ctx_.sessions.push_back(*this);
+    }
+    ~session() override { ctx_.sessions.erase(ctx_.sessions.iterator_to(*this)); }
+    session(const session&) = delete;
+    session& operator=(const session&) = delete;
+
+    void abort() override {
+        timer_.cancel();
+        close_connection();
+    }
+
+    bool expire(steady::time_point now, std::chrono::nanoseconds timeout) override {
+        if (in_flight_.size() == 0 || now - in_flight_.oldest_sent_at() <= timeout) return false;
+        timed_out_ = true;
+        close_connection();
+        return true;
+    }
 
     asio::awaitable<void> run() {
-        co_await wait_for_ramp_up();
+        if (opts_.connect_rate > 0) {
+            // Ramp-up: slot i starts i / connect_rate seconds after the run.
+            timer_.expires_at(run_.start +
+                              seconds(static_cast<double>(slot_) / opts_.connect_rate));
+            co_await timer_.async_wait(use_tuple);
+        }
         auto backoff = steady::duration(min_backoff);
         while (!stopping()) {
             auto socket = co_await connect();
             bool healthy = false;
             if (socket) {
                 holding_connection hold(run_);
+                socket_ = &*socket;
+                timed_out_ = false;
+                in_flight_.clear();
                 healthy = co_await serve(*socket);
-                boost::system::error_code ignored;
-                socket->close(ignored);
+                if (timed_out_) record_error(error_kind::timeout);
+                close_connection();
+                socket_ = nullptr;
             }
             if (stopping() || budget_exhausted_) break;
             if (healthy) {
                 backoff = min_backoff;
                 continue;
             }
-            asio::steady_timer pause(co_await asio::this_coro::executor, backoff);
-            co_await pause.async_wait(use_tuple);
+            timer_.expires_after(backoff);
+            co_await timer_.async_wait(use_tuple);
             backoff = std::min<steady::duration>(backoff * 2, max_backoff);
         }
     }
@@ -85,8 +149,18 @@ private:
         holding_connection& operator=(const holding_connection&) = delete;
     };
 
+    static steady::duration seconds(double s) {
+        return std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(s));
+    }
+
     bool stopping() const { return run_.stopping.load(std::memory_order_relaxed); }
     interval_stats& stats() { return *ctx_.current; }
+
+    void close_connection() {
+        if (socket_ == nullptr) return;
+        boost::system::error_code ignored;
+        socket_->close(ignored);
+    }
 
     /// Takes one request from the --requests budget; false when it is spent.
     bool reserve_request() {
@@ -95,23 +169,17 @@ private:
         return false;
     }
 
-    /// Counts a failure, unless the run is stopping: then aborted operations are its own doing.
+    /// Counts a failure, unless it is the run's own doing: stopping, or the watchdog closing
+    /// a connection (counted once, as a timeout, by run()).
     void record_error(error_kind kind) {
         if (!stopping()) stats().errors.add(kind);
     }
-    void record_error(const boost::system::error_code& ec) { record_error(classify(ec)); }
-
-    asio::awaitable<void> wait_for_ramp_up() {
-        if (opts_.connect_rate <= 0) co_return;
-        const auto offset = std::chrono::duration_cast<steady::duration>(
-            std::chrono::duration<double>(static_cast<double>(slot_) / opts_.connect_rate));
-        asio::steady_timer timer(co_await asio::this_coro::executor, run_.start + offset);
-        co_await timer.async_wait(use_tuple);
+    void record_io_error(const boost::system::error_code& ec) {
+        if (!timed_out_) record_error(classify(ec));
     }
 
     asio::awaitable<std::optional<tcp::socket>> connect() {
-        auto executor = co_await asio::this_coro::executor;
-        tcp::socket socket(executor);
+        tcp::socket socket(timer_.get_executor());
         boost::system::error_code ec;
         socket.open(run_.target.protocol(), ec);
         if (!ec && !run_.sources.empty()) {
@@ -123,22 +191,26 @@ private:
             socket.bind({run_.sources[slot_ % run_.sources.size()], 0}, ec);
         }
         if (ec) {
-            record_error(ec);
+            record_error(classify(ec));
             co_return std::nullopt;
         }
         const auto began = steady::now();
-        asio::steady_timer deadline(executor, opts_.connect_timeout);
-        auto result = co_await (socket.async_connect(run_.target, use_tuple) ||
-                                deadline.async_wait(use_tuple));
+        socket_ = &socket;  // so abort() reaches a connect in progress
+        timer_.expires_after(opts_.connect_timeout);
+        auto result =
+            co_await (socket.async_connect(run_.target, use_tuple) || timer_.async_wait(use_tuple));
+        socket_ = nullptr;
         if (result.index() == 1) {
             record_error(error_kind::timeout);
             co_return std::nullopt;
         }
         if (const auto [connect_ec] = std::get<0>(result); connect_ec) {
-            record_error(connect_ec);
+            record_error(classify(connect_ec));
             co_return std::nullopt;
         }
         socket.set_option(tcp::no_delay(true), ec);
+        // Reads and writes are tried directly first; Asio only waits (see send_all).
+        socket.non_blocking(true, ec);
         stats().connects += 1;
         stats().connect_latency.record(to_ns(steady::now() - began));
         co_return socket;
@@ -149,38 +221,12 @@ private:
     asio::awaitable<bool> serve(tcp::socket& socket) {
         switch (opts_.mode) {
             case load_mode::idle: co_return co_await hold_idle(socket);
-            case load_mode::churn: co_return co_await with_watchdog(echo_exchanges(socket, 1));
-            case load_mode::line: co_return co_await with_watchdog(line_exchanges(socket));
+            case load_mode::churn: co_return co_await exchange(socket, 1);
+            case load_mode::line:
             case load_mode::echo:
-                co_return co_await with_watchdog(
-                    echo_exchanges(socket, std::numeric_limits<std::uint64_t>::max()));
+                co_return co_await exchange(socket, std::numeric_limits<std::uint64_t>::max());
         }
         co_return false;
-    }
-
-    /// Races the exchanges against --timeout: a response outstanding for longer counts as a
-    /// timeout and the connection is reopened. One timer per connection, not per request.
-    asio::awaitable<bool> with_watchdog(asio::awaitable<bool> exchanges) {
-        in_flight_ = 0;
-        last_progress_ = steady::now();
-        auto result = co_await (std::move(exchanges) || watchdog());
-        if (result.index() == 1) {
-            record_error(error_kind::timeout);
-            co_return false;
-        }
-        co_return std::get<0>(result);
-    }
-
-    asio::awaitable<void> watchdog() {
-        const auto period = std::max<steady::duration>(opts_.request_timeout / 4, 1ms);
-        asio::steady_timer timer(co_await asio::this_coro::executor);
-        for (;;) {
-            timer.expires_after(period);
-            co_await timer.async_wait(asio::use_awaitable);
-            if (in_flight_ > 0 && steady::now() - last_progress_ > opts_.request_timeout) {
-                co_return;
-            }
-        }
     }
 
     void prepare_pool() {
@@ -193,19 +239,6 @@ private:
 
     std::size_t window_of(std::uint64_t k) const { return (k * window_stride) % pool_slack; }
 
-    /// Sends message k of this connection.
-    asio::awaitable<boost::system::error_code> send_message(tcp::socket& socket, std::uint64_t k) {
-        const std::size_t header = std::min<std::size_t>(sizeof k, opts_.size);
-        std::array<char, sizeof k> sequence{};
-        std::memcpy(sequence.data(), &k, sizeof k);
-        const std::array<asio::const_buffer, 2> message{
-            asio::buffer(sequence.data(), header),
-            asio::buffer(pool_.data() + window_of(k) + header, opts_.size - header)};
-        auto [ec, n] = co_await asio::async_write(socket, message, use_tuple);
-        stats().bytes_sent += n;
-        co_return ec;
-    }
-
     bool matches_message(std::uint64_t k) const {
         const std::size_t header = std::min<std::size_t>(sizeof k, opts_.size);
         return std::memcmp(received_.data(), &k, header) == 0 &&
@@ -213,130 +246,134 @@ private:
                            opts_.size - header) == 0;
     }
 
-    /// Waits for this request's planned send time in open loop; returns the time latency is
-    /// measured from (planned time in open loop, now in closed loop).
-    asio::awaitable<steady::time_point> pace(std::uint64_t request_index) {
-        if (opts_.rate <= 0) co_return steady::now();
-        // Each connection sends at rate / connections, phase-shifted by slot so connections do
-        // not fire in lockstep.
+    /// Open loop: when request number `index` of this slot is due. Each connection sends at
+    /// rate / connections, phase-shifted by slot so connections do not fire in lockstep.
+    steady::time_point planned_time(std::uint64_t index) const {
         const double interval_s = static_cast<double>(opts_.connections) / opts_.rate;
         const double phase =
             interval_s * static_cast<double>(slot_) / static_cast<double>(opts_.connections);
-        const auto planned =
-            schedule_start_ +
-            std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(
-                phase + interval_s * static_cast<double>(request_index)));
-        if (planned > steady::now()) {
-            asio::steady_timer timer(co_await asio::this_coro::executor, planned);
-            co_await timer.async_wait(asio::use_awaitable);
-        }
-        co_return planned;
+        return run_.start + seconds(phase + interval_s * static_cast<double>(index));
     }
 
-    /// Echo (and churn): keeps --pipeline messages in flight; verifies every byte; stops after
-    /// `limit` responses.
-    asio::awaitable<bool> echo_exchanges(tcp::socket& socket, std::uint64_t limit) {
-        prepare_pool();
-        const std::size_t depth = opts_.pipeline;
-        std::vector<steady::time_point> measured_from(depth);
-        std::vector<steady::time_point> sent_at(depth);
-        std::uint64_t sent = 0;
-        std::uint64_t received = 0;
-        if (opts_.rate > 0) schedule_start_ = run_.start;
-
-        auto send_next = [&]() -> asio::awaitable<bool> {
-            if (sent >= limit || stopping() || !reserve_request()) co_return false;
-            const auto from = co_await pace(open_loop_index_++);
-            const auto k = message_index_++;
-            if (in_flight_ == 0) last_progress_ = steady::now();
-            measured_from[sent % depth] = from;
-            sent_at[sent % depth] = steady::now();
-            ++in_flight_;
-            ++sent;
-            const auto ec = co_await send_message(socket, k);
-            if (ec) record_error(ec);
-            co_return !ec;
-        };
-
-        for (std::size_t i = 0; i < depth; ++i) {
-            if (!co_await send_next()) break;
+    /// Writes all of `message`. The socket is non-blocking: the common case is one send()
+    /// that takes everything, with no Asio operation at all; only what the kernel does not
+    /// take at once goes through async_write.
+    asio::awaitable<bool> send_all(tcp::socket& socket,
+                                   const std::array<asio::const_buffer, 2>& message) {
+        boost::system::error_code ec;
+        const std::size_t total = asio::buffer_size(message);
+        std::size_t written = socket.write_some(message, ec);
+        if (ec == asio::error::would_block) {
+            written = 0;
+            ec = {};
         }
-        while (in_flight_ > 0) {
-            auto [ec, n] = co_await asio::async_read(socket, asio::buffer(received_), use_tuple);
+        if (!ec && written < total) {
+            auto rest = asio::buffers_begin(message) + static_cast<std::ptrdiff_t>(written);
+            // Copy the rest out: the buffers point into state the loop reuses.
+            std::string tail(rest, asio::buffers_end(message));
+            std::size_t n = 0;
+            std::tie(ec, n) = co_await asio::async_write(socket, asio::buffer(tail), use_tuple);
+            written += n;
+        }
+        stats().bytes_sent += written;
+        if (ec) record_io_error(ec);
+        co_return !ec;
+    }
+
+    /// Fills `buffer` from the socket: reads what is there, and waits for readability (one
+    /// Asio operation, no buffer held by Asio) only when nothing is.
+    asio::awaitable<bool> receive_exactly(tcp::socket& socket, std::vector<char>& buffer) {
+        std::size_t have = 0;
+        while (have < buffer.size()) {
+            boost::system::error_code ec;
+            const auto n =
+                socket.read_some(asio::buffer(buffer.data() + have, buffer.size() - have), ec);
+            have += n;
             stats().bytes_received += n;
-            if (ec) {
-                record_error(ec);
+            if (ec == asio::error::would_block) {
+                auto [wait_ec] = co_await socket.async_wait(tcp::socket::wait_read, use_tuple);
+                if (wait_ec) {
+                    record_io_error(wait_ec);
+                    co_return false;
+                }
+            } else if (ec) {
+                record_io_error(ec);
                 co_return false;
             }
-            const auto now = steady::now();
-            const auto k = message_index_ - in_flight_;
-            --in_flight_;
-            last_progress_ = now;
-            if (!matches_message(k)) {
-                record_error(error_kind::verify_mismatch);
-                co_return false;
-            }
-            const auto slot = received % depth;
-            stats().latency.record(to_ns(now - measured_from[slot]));
-            if (opts_.rate > 0) stats().uncorrected.record(to_ns(now - sent_at[slot]));
-            stats().requests += 1;
-            ++received;
-            if (!co_await send_next() && in_flight_ == 0) break;
         }
         co_return true;
     }
 
-    /// Line mode: --request out, a response ending in --response-delimiter back.
-    asio::awaitable<bool> line_exchanges(tcp::socket& socket) {
-        const std::size_t depth = opts_.pipeline;
-        std::vector<steady::time_point> measured_from(depth);
-        std::vector<steady::time_point> sent_at(depth);
+    /// Echo message k: its sequence number, then its window of the pool.
+    std::array<asio::const_buffer, 2> echo_message(std::uint64_t k,
+                                                   std::array<char, 8>& sequence) const {
+        const std::size_t header = std::min<std::size_t>(sizeof k, opts_.size);
+        std::memcpy(sequence.data(), &k, sizeof k);
+        return {asio::buffer(sequence.data(), header),
+                asio::buffer(pool_.data() + window_of(k) + header, opts_.size - header)};
+    }
+
+    /// Echo, line and churn: keeps --pipeline requests in flight (closed loop) or sends on
+    /// schedule (open loop, one in flight), until `limit` responses, the budget or the stop.
+    /// Writes and reads are awaited right here, not in nested coroutines: a request then costs
+    /// two Asio operations and no coroutine frame of its own.
+    asio::awaitable<bool> exchange(tcp::socket& socket, std::uint64_t limit) {
+        const bool line_mode = opts_.mode == load_mode::line;
+        if (!line_mode) prepare_pool();
+        line_buffer_.clear();
+        const bool open_loop = opts_.rate > 0;
+        std::array<char, 8> sequence{};
         std::uint64_t sent = 0;
-        std::uint64_t received = 0;
-        std::string buffer;
-        if (opts_.rate > 0) schedule_start_ = run_.start;
-
-        auto send_next = [&]() -> asio::awaitable<bool> {
-            if (stopping() || !reserve_request()) co_return false;
-            const auto from = co_await pace(open_loop_index_++);
-            if (in_flight_ == 0) last_progress_ = steady::now();
-            measured_from[sent % depth] = from;
-            sent_at[sent % depth] = steady::now();
-            ++in_flight_;
-            ++sent;
-            auto [ec, n] =
-                co_await asio::async_write(socket, asio::buffer(opts_.request), use_tuple);
-            stats().bytes_sent += n;
-            if (ec) record_error(ec);
-            co_return !ec;
-        };
-
-        for (std::size_t i = 0; i < depth; ++i) {
-            if (!co_await send_next()) break;
-        }
-        while (in_flight_ > 0) {
-            // Bounded: a server that never sends the delimiter cannot grow this buffer forever.
-            auto [ec, n] =
-                co_await asio::async_read_until(socket, asio::dynamic_buffer(buffer, max_line_),
-                                                opts_.response_delimiter, use_tuple);
-            if (ec) {
-                stats().bytes_received += buffer.size();
-                record_error(ec == asio::error::not_found ? asio::error::message_size : ec);
-                co_return false;
+        for (;;) {
+            // Fill the pipeline.
+            while (!in_flight_.full() && sent < limit && !stopping()) {
+                if (!reserve_request()) break;
+                auto now = steady::now();
+                auto measured_from = now;
+                if (open_loop) {
+                    const auto planned = planned_time(next_planned_++);
+                    if (planned > now) {
+                        timer_.expires_at(planned);
+                        co_await timer_.async_wait(use_tuple);
+                        if (stopping()) co_return true;
+                        now = steady::now();
+                    }
+                    measured_from = planned;
+                }
+                in_flight_.push(measured_from, now);
+                ++sent;
+                const auto message =
+                    line_mode ? std::array<asio::const_buffer, 2>{asio::buffer(opts_.request)}
+                              : echo_message(next_message_++, sequence);
+                if (!co_await send_all(socket, message)) co_return false;
             }
-            stats().bytes_received += n;
-            buffer.erase(0, n);
+            if (in_flight_.size() == 0) co_return true;
+
+            if (line_mode) {
+                // Bounded: a server that never sends the delimiter cannot grow this forever.
+                auto [ec, n] = co_await asio::async_read_until(
+                    socket, asio::dynamic_buffer(line_buffer_, max_line), opts_.response_delimiter,
+                    use_tuple);
+                if (ec) {
+                    stats().bytes_received += line_buffer_.size();
+                    record_io_error(ec == asio::error::not_found ? asio::error::message_size : ec);
+                    co_return false;
+                }
+                stats().bytes_received += n;
+                line_buffer_.erase(0, n);
+            } else {
+                if (!co_await receive_exactly(socket, received_)) co_return false;
+                if (!matches_message(next_message_ - in_flight_.size())) {
+                    record_error(error_kind::verify_mismatch);
+                    co_return false;
+                }
+            }
             const auto now = steady::now();
-            --in_flight_;
-            last_progress_ = now;
-            const auto slot = received % depth;
-            stats().latency.record(to_ns(now - measured_from[slot]));
-            if (opts_.rate > 0) stats().uncorrected.record(to_ns(now - sent_at[slot]));
+            stats().latency.record(to_ns(now - in_flight_.oldest_measured_from()));
+            if (open_loop) stats().uncorrected.record(to_ns(now - in_flight_.oldest_sent_at()));
             stats().requests += 1;
-            ++received;
-            if (!co_await send_next() && in_flight_ == 0) break;
+            in_flight_.pop();
         }
-        co_return true;
     }
 
     /// Idle: one 1-byte echo proves the connection is served, then it is held until the end.
@@ -344,60 +381,54 @@ private:
         if (!reserve_request()) co_return true;
         const char probe = 'i';
         const auto began = steady::now();
+        in_flight_.push(began, began);  // the watchdog enforces --timeout on the probe
         auto [write_ec, written] =
             co_await asio::async_write(socket, asio::buffer(&probe, 1), use_tuple);
         stats().bytes_sent += written;
         if (write_ec) {
-            record_error(write_ec);
+            record_io_error(write_ec);
             co_return false;
         }
         char answer = 0;
-        asio::steady_timer deadline(co_await asio::this_coro::executor, opts_.request_timeout);
-        auto result = co_await (asio::async_read(socket, asio::buffer(&answer, 1), use_tuple) ||
-                                deadline.async_wait(use_tuple));
-        if (result.index() == 1) {
-            record_error(error_kind::timeout);
-            co_return false;
-        }
-        const auto [read_ec, n] = std::get<0>(result);
+        auto [read_ec, n] = co_await asio::async_read(socket, asio::buffer(&answer, 1), use_tuple);
         stats().bytes_received += n;
         if (read_ec) {
-            record_error(read_ec);
+            record_io_error(read_ec);
             co_return false;
         }
+        in_flight_.pop();
         if (answer != probe) {
             record_error(error_kind::verify_mismatch);
             co_return false;
         }
         stats().latency.record(to_ns(steady::now() - began));
         stats().requests += 1;
-        // Hold until the run stops (cancellation) or the server closes the connection.
+        // Hold until the run stops (the socket is closed) or the server closes the connection.
         auto [wait_ec] = co_await socket.async_wait(tcp::socket::wait_read, use_tuple);
-        if (!stopping() && !wait_ec) {
-            // Readable while idle: the server closed or reset it.
-            char extra = 0;
-            boost::system::error_code ec;
-            socket.read_some(asio::buffer(&extra, 1), ec);
-            record_error(ec ? ec : asio::error::message_size);
-            co_return false;
-        }
-        co_return true;
+        if (stopping() || wait_ec) co_return true;
+        // Readable while idle: the server closed or reset it.
+        char extra = 0;
+        boost::system::error_code ec;
+        socket.read_some(asio::buffer(&extra, 1), ec);
+        record_io_error(ec ? ec : asio::error::message_size);
+        co_return false;
     }
-
-    // A line response longer than this is an error: 1MiB covers any sane line protocol.
-    static constexpr std::size_t max_line_ = 1 << 20;
 
     thread_context& ctx_;
     run_context& run_;
     const options& opts_;
     const std::size_t slot_;
+    /// The one timer a session waits on (ramp-up, backoff, connect deadline, open-loop pace);
+    /// never two waits at once.
+    asio::steady_timer timer_;
+    tcp::socket* socket_ = nullptr;  ///< the connection in use, for abort() and expire()
+    bool timed_out_ = false;         ///< expire() closed the connection
+    in_flight_requests in_flight_;
     std::string pool_;
     std::vector<char> received_;
-    std::uint64_t message_index_ = 0;    ///< next echo message number on this slot
-    std::uint64_t open_loop_index_ = 0;  ///< next planned send, across reconnects
-    steady::time_point schedule_start_;
-    std::size_t in_flight_ = 0;
-    steady::time_point last_progress_;
+    std::string line_buffer_;
+    std::uint64_t next_message_ = 0;  ///< next echo message number on this slot
+    std::uint64_t next_planned_ = 0;  ///< next open-loop schedule slot, across reconnects
     bool budget_exhausted_ = false;
 };
 
@@ -415,8 +446,28 @@ error_kind classify(const boost::system::error_code& ec) {
 }
 
 asio::awaitable<void> run_session(thread_context& ctx, std::size_t slot) {
-    session s(ctx, slot);
+    session s(ctx, slot, co_await asio::this_coro::executor);
     co_await s.run();
+}
+
+asio::awaitable<void> run_watchdog(thread_context& ctx) {
+    const auto timeout = ctx.run.opts.request_timeout;
+    // A quarter of the timeout: a stuck request is noticed at most 25% late.
+    const auto period = std::max<steady::duration>(timeout / 4, 1ms);
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    ctx.watchdog_timer = &timer;
+    while (!ctx.run.stopping.load(std::memory_order_relaxed)) {
+        timer.expires_after(period);
+        co_await timer.async_wait(use_tuple);
+        const auto now = steady::now();
+        for (auto& s : ctx.sessions) s.expire(now, timeout);
+    }
+    ctx.watchdog_timer = nullptr;
+}
+
+void stop_thread_sessions(thread_context& ctx) {
+    for (auto& s : ctx.sessions) s.abort();
+    if (ctx.watchdog_timer != nullptr) ctx.watchdog_timer->cancel();
 }
 
 }  // namespace pierload::detail

@@ -1,6 +1,10 @@
 // One pierload connection slot: connects, runs the mode's exchange loop, reconnects after a
 // failure (with backoff), until the run stops. Private to the runner.
 //
+// Per-request cost matters here (the client must never be what limits a measurement): a
+// request is one write and one read awaited directly in the session's own coroutine, with no
+// nested coroutine frames, no per-request timers and no cancellation slots.
+//
 // Threads: a session lives on one client thread's io_context and touches only that thread's
 // interval_stats; the atomics of run_context are shared by all threads.
 #pragma once
@@ -8,6 +12,8 @@
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/intrusive/list.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -37,17 +43,43 @@ struct run_context {
     std::atomic<std::size_t> peak_connections{0};
 };
 
-/// What the sessions of one thread share: where they record.
+/// What the thread's watchdog and stop reach a session through. Sessions are linked into
+/// their thread's list while they run; only that thread touches the list.
+class session_base : public boost::intrusive::list_base_hook<> {
+public:
+    virtual ~session_base() = default;
+    /// Ends the session at its next resumption: closes its connection, cancels its timer.
+    virtual void abort() = 0;
+    /// Closes the connection if a request has waited longer than `timeout` for its response
+    /// (counted as a timeout; the session reconnects). Returns whether it did.
+    virtual bool expire(steady::time_point now, std::chrono::nanoseconds timeout) = 0;
+};
+
+/// What the sessions of one thread share: where they record, and the list stop and the
+/// watchdog walk.
 struct thread_context {
     explicit thread_context(run_context& r) : run(r) {}
 
     run_context& run;
     /// The current interval; the driver swaps it (on this thread) once a second.
     std::unique_ptr<interval_stats> current = std::make_unique<interval_stats>();
+    boost::intrusive::list<session_base> sessions;
+    /// The watchdog's timer, while it runs.
+    asio::steady_timer* watchdog_timer = nullptr;
 };
 
 /// Runs slot number `slot` (0-based across all threads) until the run stops.
 asio::awaitable<void> run_session(thread_context& ctx, std::size_t slot);
+
+/// Enforces --timeout for every session of the thread with one timer (not one per request),
+/// until the run stops.
+asio::awaitable<void> run_watchdog(thread_context& ctx);
+
+/// Ends every session and the watchdog of this thread. Call on the thread, after setting
+/// run_context::stopping. Sessions are stopped by closing what they wait on rather than with
+/// cancellation slots: a slot bound to a session would make every one of its operations
+/// install and remove a cancellation handler, a cost paid per request.
+void stop_thread_sessions(thread_context& ctx);
 
 /// How an I/O error is counted.
 error_kind classify(const boost::system::error_code& ec);
