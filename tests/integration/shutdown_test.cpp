@@ -5,9 +5,6 @@
 
 #include <doctest/doctest.h>
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
@@ -15,8 +12,6 @@
 
 namespace pier::test {
 namespace {
-
-using namespace boost::asio::experimental::awaitable_operators;
 
 // Proves the drain: clients that sent a message but have not read the answer get every byte
 // back, then EOF, when shutdown begins; and shutdown then completes.
@@ -80,25 +75,7 @@ TEST_CASE("shutdown: bytes unread by the server at drain time are echoed, then E
             socket.open(tcp::v4());
             socket.set_option(asio::socket_base::send_buffer_size(16384));
             co_await socket.async_connect(server->endpoint(), asio::use_awaitable);
-            socket.non_blocking(true);
-            asio::steady_timer give_up(co_await asio::this_coro::executor);
-            for (;;) {
-                boost::system::error_code ec;
-                sent +=
-                    socket.write_some(asio::buffer(flood.data() + sent, flood.size() - sent), ec);
-                if (ec == asio::error::would_block) {
-                    // A full second unwritable: the server's echo to us is stuck, so it has
-                    // stopped reading and holds our last bytes unread.
-                    give_up.expires_after(1s);
-                    auto result =
-                        co_await (socket.async_wait(tcp::socket::wait_write, asio::use_awaitable) ||
-                                  give_up.async_wait(asio::use_awaitable));
-                    if (result.index() == 1) break;
-                } else {
-                    REQUIRE(!ec);
-                }
-                REQUIRE(sent < flood.size());
-            }
+            sent = co_await write_until_stuck(socket, flood);
         },
         30s);
 
@@ -108,7 +85,6 @@ TEST_CASE("shutdown: bytes unread by the server at drain time are echoed, then E
     run_with_timeout(
         io,
         [&]() -> asio::awaitable<void> {
-            socket.non_blocking(false);
             char chunk[65536];
             bool poked = false;
             for (;;) {
@@ -154,27 +130,7 @@ TEST_CASE("shutdown: a client that never reads is cut off after drain_timeout") 
             socket = co_await connect_to(server->endpoint());
             // Fill both directions' socket buffers: the server's write back blocks, so it stops
             // reading and this write can never finish while nobody reads.
-            const auto flood = make_payload(64 << 20);
-            asio::steady_timer give_up(co_await asio::this_coro::executor);
-            socket.non_blocking(true);
-            std::size_t offset = 0;
-            for (;;) {
-                boost::system::error_code ec;
-                offset += socket.write_some(
-                    asio::buffer(flood.data() + offset, flood.size() - offset), ec);
-                if (ec == asio::error::would_block) {
-                    // Writable again, or a full second without progress: the server stopped
-                    // reading because its own writes to us are stuck (no server stalls that long).
-                    give_up.expires_after(1s);
-                    auto result =
-                        co_await (socket.async_wait(tcp::socket::wait_write, asio::use_awaitable) ||
-                                  give_up.async_wait(asio::use_awaitable));
-                    if (result.index() == 1) break;
-                } else {
-                    REQUIRE(!ec);
-                }
-                REQUIRE(offset < flood.size());
-            }
+            co_await write_until_stuck(socket, make_payload(64 << 20));
         },
         20s);
 

@@ -9,6 +9,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -87,6 +88,28 @@ asio::awaitable<std::string> read_to_end(tcp::socket& socket, boost::system::err
             co_return received;
         }
     }
+}
+
+asio::awaitable<std::size_t> write_until_stuck(tcp::socket& socket, const std::string& flood) {
+    socket.non_blocking(true);
+    asio::steady_timer give_up(co_await asio::this_coro::executor);
+    std::size_t sent = 0;
+    for (;;) {
+        boost::system::error_code ec;
+        sent += socket.write_some(asio::buffer(flood.data() + sent, flood.size() - sent), ec);
+        if (ec == asio::error::would_block) {
+            give_up.expires_after(1s);
+            auto result =
+                co_await (socket.async_wait(tcp::socket::wait_write, asio::use_awaitable) ||
+                          give_up.async_wait(asio::use_awaitable));
+            if (result.index() == 1) break;
+        } else {
+            REQUIRE(!ec);
+        }
+        REQUIRE(sent < flood.size());
+    }
+    socket.non_blocking(false);
+    co_return sent;
 }
 
 asio::awaitable<tcp::socket> connect_to(const tcp::endpoint& endpoint) {
