@@ -2,11 +2,17 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 namespace pier::net {
 namespace {
+
+// nginx's lingering_timeout is 5s; a drain has its own deadline on top, so 1s of silence is
+// enough to conclude the peer has stopped sending.
+constexpr auto linger_quiet_period = std::chrono::seconds(1);
 
 std::int64_t steady_now_ns() { return std::chrono::steady_clock::now().time_since_epoch().count(); }
 
@@ -42,14 +48,22 @@ asio::awaitable<bool> connection::wait_readable() {
 }
 
 asio::awaitable<void> connection::shutdown_and_linger() {
+    using namespace asio::experimental::awaitable_operators;
     boost::system::error_code ec;
     socket_.shutdown(tcp::socket::shutdown_send, ec);
     if (ec) co_return;
     char discard[4096];
+    asio::steady_timer quiet(socket_.get_executor());
     for (;;) {
-        auto [wait_ec] = co_await socket_.async_wait(tcp::socket::wait_read,
-                                                     asio::as_tuple(asio::use_awaitable));
-        if (wait_ec) co_return;
+        // A peer that sends nothing for linger_quiet_period after our FIN has stopped sending;
+        // closing then cannot reset data it still wants. Without this bound a client that
+        // keeps its end open would hold the drain until its deadline.
+        quiet.expires_after(linger_quiet_period);
+        auto woke = co_await (
+            socket_.async_wait(tcp::socket::wait_read, asio::as_tuple(asio::use_awaitable)) ||
+            quiet.async_wait(asio::as_tuple(asio::use_awaitable)));
+        if (woke.index() == 1) co_return;               // quiet long enough
+        if (std::get<0>(std::get<0>(woke))) co_return;  // aborted (drain deadline) or failed
         const auto n = socket_.read_some(asio::buffer(discard), ec);
         if (ec == asio::error::would_block) continue;
         if (ec) co_return;  // EOF: the peer has everything; or reset: nothing more to do

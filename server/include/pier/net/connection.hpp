@@ -57,10 +57,11 @@ public:
     /// then consults stop_requested() and winds down.
     asio::awaitable<bool> wait_readable();
 
-    /// Sends FIN, then reads and discards until the peer's EOF, so the peer receives all the
-    /// bytes already sent: closing with unread input would send RST, and the peer's kernel
-    /// would drop what it had not yet delivered (nginx's lingering close). Unbounded by
-    /// itself: use it under a deadline, as the drain is (its end aborts the wait).
+    /// Sends FIN, then reads and discards until the peer's EOF or until it has been silent for
+    /// a second, so the peer receives all the bytes already sent: closing with unread input
+    /// would send RST, and the peer's kernel would drop what it had not yet delivered (nginx's
+    /// lingering close). A peer that keeps sending is cut off by the caller's deadline (the
+    /// drain's end aborts the wait).
     asio::awaitable<void> shutdown_and_linger();
 
     /// The strongest stop asked of this connection so far.
