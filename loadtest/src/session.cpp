@@ -117,6 +117,7 @@ public:
                 socket_ = &*socket;
                 timed_out_ = false;
                 in_flight_.clear();
+                rx_begin_ = rx_end_ = 0;
                 healthy = co_await serve(*socket);
                 if (timed_out_) record_error(error_kind::timeout);
                 close_connection();
@@ -234,15 +235,18 @@ private:
         pool_.resize(opts_.size + pool_slack);
         std::mt19937_64 random(0x5eed0000 + slot_);
         for (auto& c : pool_) c = static_cast<char>(random());
-        received_.resize(opts_.size);
+        // Room for several messages (16KiB at least): see receive_message.
+        rx_.resize(std::max<std::size_t>(16384, 2 * opts_.size));
     }
 
     std::size_t window_of(std::uint64_t k) const { return (k * window_stride) % pool_slack; }
 
+    /// Whether the message at rx_begin_ is message k.
     bool matches_message(std::uint64_t k) const {
         const std::size_t header = std::min<std::size_t>(sizeof k, opts_.size);
-        return std::memcmp(received_.data(), &k, header) == 0 &&
-               std::memcmp(received_.data() + header, pool_.data() + window_of(k) + header,
+        const char* received = rx_.data() + rx_begin_;
+        return std::memcmp(received, &k, header) == 0 &&
+               std::memcmp(received + header, pool_.data() + window_of(k) + header,
                            opts_.size - header) == 0;
     }
 
@@ -280,23 +284,24 @@ private:
         co_return !ec;
     }
 
-    /// Fills `buffer` from the socket: reads what is there, and waits for readability (one
-    /// Asio operation, no buffer held by Asio) only when nothing is.
-    asio::awaitable<bool> receive_exactly(tcp::socket& socket, std::vector<char>& buffer) {
-        std::size_t have = 0;
-        while (have < buffer.size()) {
-            boost::system::error_code ec;
-            const auto n =
-                socket.read_some(asio::buffer(buffer.data() + have, buffer.size() - have), ec);
-            have += n;
+    /// Makes the next `size` received bytes available at rx_.data() + rx_begin_. Reads into a
+    /// buffer larger than one message: a read that returns less than it asked for tells Asio
+    /// the socket is drained, so the next read skips its speculative recv and waits for the
+    /// edge; a response then costs exactly one recv. (read_some + async_wait would cost an
+    /// epoll_ctl per wait: Asio re-arms the descriptor for every async_wait.)
+    asio::awaitable<bool> receive_message(tcp::socket& socket, std::size_t size) {
+        while (rx_end_ - rx_begin_ < size) {
+            if (rx_.size() - rx_begin_ < size) {
+                // Not enough room after the unread bytes: move them to the front.
+                std::memmove(rx_.data(), rx_.data() + rx_begin_, rx_end_ - rx_begin_);
+                rx_end_ -= rx_begin_;
+                rx_begin_ = 0;
+            }
+            auto [ec, n] = co_await socket.async_read_some(
+                asio::buffer(rx_.data() + rx_end_, rx_.size() - rx_end_), use_tuple);
+            rx_end_ += n;
             stats().bytes_received += n;
-            if (ec == asio::error::would_block) {
-                auto [wait_ec] = co_await socket.async_wait(tcp::socket::wait_read, use_tuple);
-                if (wait_ec) {
-                    record_io_error(wait_ec);
-                    co_return false;
-                }
-            } else if (ec) {
+            if (ec) {
                 record_io_error(ec);
                 co_return false;
             }
@@ -362,8 +367,10 @@ private:
                 stats().bytes_received += n;
                 line_buffer_.erase(0, n);
             } else {
-                if (!co_await receive_exactly(socket, received_)) co_return false;
-                if (!matches_message(next_message_ - in_flight_.size())) {
+                if (!co_await receive_message(socket, opts_.size)) co_return false;
+                const bool matches = matches_message(next_message_ - in_flight_.size());
+                rx_begin_ += opts_.size;
+                if (!matches) {
                     record_error(error_kind::verify_mismatch);
                     co_return false;
                 }
@@ -425,7 +432,9 @@ private:
     bool timed_out_ = false;         ///< expire() closed the connection
     in_flight_requests in_flight_;
     std::string pool_;
-    std::vector<char> received_;
+    std::vector<char> rx_;  ///< received echo bytes; [rx_begin_, rx_end_) unread
+    std::size_t rx_begin_ = 0;
+    std::size_t rx_end_ = 0;
     std::string line_buffer_;
     std::uint64_t next_message_ = 0;  ///< next echo message number on this slot
     std::uint64_t next_planned_ = 0;  ///< next open-loop schedule slot, across reconnects
