@@ -1,6 +1,7 @@
 // pierload end to end: against pier's own echo server in-process, against test servers that
 // corrupt or stall, against redis-server, and as the real binary with its exit codes.
 #include <doctest/doctest.h>
+#include <sys/resource.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/read_until.hpp>
@@ -8,8 +9,12 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "pierload/report.hpp"
@@ -175,6 +180,86 @@ TEST_CASE("pierload: open loop corrects for a stalling server") {
     CAPTURE(uncorrected);
     CHECK(corrected > 100'000'000);  // > 100ms
     CHECK(corrected > 10 * uncorrected);
+}
+
+// Proves --source-ips: connections leave from the listed local addresses, spread over all.
+TEST_CASE("pierload: source addresses spread connections over 127.0.0.2-127.0.0.3") {
+    std::mutex mutex;
+    std::set<std::string> peers;
+    scripted_server recorder([&](tcp::socket socket) -> asio::awaitable<void> {
+        {
+            std::lock_guard lock(mutex);
+            peers.insert(socket.remote_endpoint().address().to_string());
+        }
+        char data[4096];
+        for (;;) {
+            auto [ec, n] = co_await socket.async_read_some(asio::buffer(data),
+                                                           asio::as_tuple(asio::use_awaitable));
+            if (ec) co_return;
+            co_await asio::async_write(socket, asio::buffer(data, n), asio::use_awaitable);
+        }
+    });
+    auto opts = load_against(recorder.endpoint());
+    opts.connections = 8;
+    opts.requests = 400;
+    opts.source_ips = {"127.0.0.2", "127.0.0.3"};
+    const auto result = pierload::run_load(opts, {});
+    CHECK(result.total.errors.total() == 0);
+    CHECK(result.total.requests == 400);
+    std::lock_guard lock(mutex);
+    CHECK(peers == std::set<std::string>{"127.0.0.2", "127.0.0.3"});
+}
+
+// Proves --connect-rate paces the ramp-up: 20 connections at 50 per second cannot all be
+// accepted before 19/50 s = 380ms have passed (timers never fire early).
+TEST_CASE("pierload: connect-rate spreads connects over time") {
+    std::mutex mutex;
+    std::vector<std::chrono::steady_clock::time_point> accepted;
+    scripted_server recorder([&](tcp::socket socket) -> asio::awaitable<void> {
+        {
+            std::lock_guard lock(mutex);
+            accepted.push_back(std::chrono::steady_clock::now());
+        }
+        char data[64];
+        for (;;) {
+            auto [ec, n] = co_await socket.async_read_some(asio::buffer(data),
+                                                           asio::as_tuple(asio::use_awaitable));
+            if (ec) co_return;
+            co_await asio::async_write(socket, asio::buffer(data, n), asio::use_awaitable);
+        }
+    });
+    auto opts = load_against(recorder.endpoint());
+    opts.mode = pierload::load_mode::idle;
+    opts.connections = 20;
+    opts.connect_rate = 50;
+    opts.duration = 600ms;
+    const auto began = std::chrono::steady_clock::now();
+    const auto result = pierload::run_load(opts, {});
+    CHECK(result.total.errors.total() == 0);
+    CHECK(result.peak_connections == 20);
+    std::lock_guard lock(mutex);
+    REQUIRE(accepted.size() == 20);
+    CHECK(*std::max_element(accepted.begin(), accepted.end()) - began >= 380ms);
+}
+
+// Proves the descriptor check: asking for more than the hard limit is refused up front with a
+// message that says what to change.
+TEST_CASE("pierload: connections beyond the open-file limit are refused clearly") {
+    rlimit limit{};
+    REQUIRE(getrlimit(RLIMIT_NOFILE, &limit) == 0);
+    if (limit.rlim_max == RLIM_INFINITY) {
+        MESSAGE("skipped: no hard open-file limit here");
+        return;
+    }
+    try {
+        pierload::ensure_descriptor_limit(static_cast<std::size_t>(limit.rlim_max) + 1);
+        FAIL("expected a setup_error");
+    } catch (const pierload::setup_error& e) {
+        const std::string message = e.what();
+        CHECK(message.find("open-file limit is " + std::to_string(limit.rlim_max)) !=
+              std::string::npos);
+        CHECK(message.find("LimitNOFILE") != std::string::npos);
+    }
 }
 
 std::string find_program(const std::string& name) {
