@@ -165,6 +165,9 @@ private:
 
     /// Takes one request from the --requests budget; false when it is spent.
     bool reserve_request() {
+        // Without --requests there is no budget: skip the shared counter, whose cache line
+        // would otherwise bounce between client threads on every request.
+        if (!opts_.requests) return true;
         if (run_.budget.fetch_sub(1, std::memory_order_relaxed) > 0) return true;
         budget_exhausted_ = true;
         return false;
@@ -210,7 +213,7 @@ private:
             co_return std::nullopt;
         }
         socket.set_option(tcp::no_delay(true), ec);
-        // Reads and writes are tried directly first; Asio only waits (see send_all).
+        // Writes are tried directly first (see try_send); Asio only waits.
         socket.non_blocking(true, ec);
         stats().connects += 1;
         stats().connect_latency.record(to_ns(steady::now() - began));
@@ -235,8 +238,11 @@ private:
         pool_.resize(opts_.size + pool_slack);
         std::mt19937_64 random(0x5eed0000 + slot_);
         for (auto& c : pool_) c = static_cast<char>(random());
-        // Room for several messages (16KiB at least): see receive_message.
-        rx_.resize(std::max<std::size_t>(16384, 2 * opts_.size));
+        // More than one message (see the read in exchange()), room for a pipeline's worth of
+        // responses up to 64KiB, and small otherwise: a thousand connections' buffers must
+        // stay in cache.
+        const std::size_t pipelined = std::min<std::size_t>(2 * opts_.size * opts_.pipeline, 65536);
+        rx_.resize(std::max({std::size_t{512}, 2 * opts_.size, pipelined}));
     }
 
     std::size_t window_of(std::uint64_t k) const { return (k * window_stride) % pool_slack; }
@@ -259,54 +265,41 @@ private:
         return run_.start + seconds(phase + interval_s * static_cast<double>(index));
     }
 
-    /// Writes all of `message`. The socket is non-blocking: the common case is one send()
-    /// that takes everything, with no Asio operation at all; only what the kernel does not
-    /// take at once goes through async_write.
-    asio::awaitable<bool> send_all(tcp::socket& socket,
-                                   const std::array<asio::const_buffer, 2>& message) {
-        boost::system::error_code ec;
-        const std::size_t total = asio::buffer_size(message);
+    /// Tries to write all of `message` at once (the socket is non-blocking): the common case,
+    /// one send() and no Asio operation. Returns how much the kernel took, or sets `ec`.
+    std::size_t try_send(tcp::socket& socket, const std::array<asio::const_buffer, 2>& message,
+                         boost::system::error_code& ec) {
         std::size_t written = socket.write_some(message, ec);
         if (ec == asio::error::would_block) {
             written = 0;
             ec = {};
         }
-        if (!ec && written < total) {
-            auto rest = asio::buffers_begin(message) + static_cast<std::ptrdiff_t>(written);
-            // Copy the rest out: the buffers point into state the loop reuses.
-            std::string tail(rest, asio::buffers_end(message));
-            std::size_t n = 0;
-            std::tie(ec, n) = co_await asio::async_write(socket, asio::buffer(tail), use_tuple);
-            written += n;
-        }
         stats().bytes_sent += written;
+        return written;
+    }
+
+    /// The rare rest of a send the kernel did not take at once.
+    asio::awaitable<bool> send_rest(tcp::socket& socket,
+                                    const std::array<asio::const_buffer, 2>& message,
+                                    std::size_t written) {
+        // Copied out: the buffers point into state the loop reuses.
+        const auto rest = asio::buffers_begin(message) + static_cast<std::ptrdiff_t>(written);
+        const std::string tail(rest, asio::buffers_end(message));
+        auto [ec, n] = co_await asio::async_write(socket, asio::buffer(tail), use_tuple);
+        stats().bytes_sent += n;
         if (ec) record_io_error(ec);
         co_return !ec;
     }
 
-    /// Makes the next `size` received bytes available at rx_.data() + rx_begin_. Reads into a
-    /// buffer larger than one message: a read that returns less than it asked for tells Asio
-    /// the socket is drained, so the next read skips its speculative recv and waits for the
-    /// edge; a response then costs exactly one recv. (read_some + async_wait would cost an
-    /// epoll_ctl per wait: Asio re-arms the descriptor for every async_wait.)
-    asio::awaitable<bool> receive_message(tcp::socket& socket, std::size_t size) {
-        while (rx_end_ - rx_begin_ < size) {
-            if (rx_.size() - rx_begin_ < size) {
-                // Not enough room after the unread bytes: move them to the front.
-                std::memmove(rx_.data(), rx_.data() + rx_begin_, rx_end_ - rx_begin_);
-                rx_end_ -= rx_begin_;
-                rx_begin_ = 0;
-            }
-            auto [ec, n] = co_await socket.async_read_some(
-                asio::buffer(rx_.data() + rx_end_, rx_.size() - rx_end_), use_tuple);
-            rx_end_ += n;
-            stats().bytes_received += n;
-            if (ec) {
-                record_io_error(ec);
-                co_return false;
-            }
+    /// Room to receive after the unread bytes for a message of `size`: moves the unread bytes
+    /// to the front when the tail is too short. Returns the free tail.
+    asio::mutable_buffer receive_space(std::size_t size) {
+        if (rx_.size() - rx_begin_ < size) {
+            std::memmove(rx_.data(), rx_.data() + rx_begin_, rx_end_ - rx_begin_);
+            rx_end_ -= rx_begin_;
+            rx_begin_ = 0;
         }
-        co_return true;
+        return asio::buffer(rx_.data() + rx_end_, rx_.size() - rx_end_);
     }
 
     /// Echo message k: its sequence number, then its window of the pool.
@@ -350,7 +343,16 @@ private:
                 const auto message =
                     line_mode ? std::array<asio::const_buffer, 2>{asio::buffer(opts_.request)}
                               : echo_message(next_message_++, sequence);
-                if (!co_await send_all(socket, message)) co_return false;
+                boost::system::error_code ec;
+                const auto written = try_send(socket, message, ec);
+                if (ec) {
+                    record_io_error(ec);
+                    co_return false;
+                }
+                if (written < asio::buffer_size(message) &&
+                    !co_await send_rest(socket, message, written)) {
+                    co_return false;
+                }
             }
             if (in_flight_.size() == 0) co_return true;
 
@@ -367,7 +369,21 @@ private:
                 stats().bytes_received += n;
                 line_buffer_.erase(0, n);
             } else {
-                if (!co_await receive_message(socket, opts_.size)) co_return false;
+                // Reads go into a buffer larger than one message: a read that returns less than
+                // it asked for tells Asio the socket is drained, so the next one skips its
+                // speculative recv and waits for the edge; a response then costs one recv.
+                // (read_some + async_wait would add an epoll_ctl per wait: Asio re-arms the
+                // descriptor for every async_wait.) Awaited here, not in a nested coroutine.
+                while (rx_end_ - rx_begin_ < opts_.size) {
+                    auto [ec, n] =
+                        co_await socket.async_read_some(receive_space(opts_.size), use_tuple);
+                    rx_end_ += n;
+                    stats().bytes_received += n;
+                    if (ec) {
+                        record_io_error(ec);
+                        co_return false;
+                    }
+                }
                 const bool matches = matches_message(next_message_ - in_flight_.size());
                 rx_begin_ += opts_.size;
                 if (!matches) {
