@@ -44,7 +44,8 @@ asio::awaitable<bool> connection::wait_readable() {
         tcp::socket::wait_read,
         asio::bind_cancellation_slot(wait_signal_.slot(), asio::as_tuple(asio::use_awaitable)));
     // A socket error also reports readable: the handler's read then sees the error itself.
-    co_return stop_ == stop_reason::none&& ec != asio::error::operation_aborted;
+    const bool stopped = stop_ != stop_reason::none;
+    co_return !stopped && ec != asio::error::operation_aborted;
 }
 
 asio::awaitable<void> connection::shutdown_and_linger() {
