@@ -197,6 +197,8 @@ run_result run_load(const options& opts,
         finished = counter.wait_until(next);
         const auto now = finished ? steady::now() : next;
         finished = finished || now >= end;
+        // Read before stopping, which closes every connection.
+        const auto open_connections = run.open_connections.load(std::memory_order_relaxed);
         if (finished) {
             run.stopping = true;
             for (auto& client : clients) client->stop();
@@ -208,8 +210,8 @@ run_result run_load(const options& opts,
         const bool warmup = interval_start < measure_from;
         const std::chrono::duration<double> elapsed = now - run.start;
         const std::chrono::duration<double> length = now - interval_start;
-        const auto sample = summarize(interval, elapsed.count(), length.count(), warmup,
-                                      run.open_connections.load(std::memory_order_relaxed));
+        const auto sample =
+            summarize(interval, elapsed.count(), length.count(), warmup, open_connections);
         errors_so_far += sample.errors;
         result.series.push_back(sample);
         if (!warmup) {
