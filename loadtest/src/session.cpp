@@ -29,11 +29,13 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr auto min_backoff = 10ms;
 constexpr auto max_backoff = 1s;
 
-/// Echo payloads: message k is a window of a random pool starting at (k * 61) % 256, with k
-/// itself in the first 8 bytes. Consecutive messages differ, so a stale, repeated or
-/// misordered echo fails verification.
+/// Echo payloads: message k of a connection is a window of its thread's random pool, starting
+/// at (connection offset + k * 61) % 256, with k itself in the first 8 bytes. Consecutive
+/// messages differ, so a stale, repeated or misordered echo fails verification; one pool per
+/// thread (not per connection) stays in cache.
 constexpr std::size_t pool_slack = 256;
 constexpr std::size_t window_stride = 61;  // coprime with 256: every offset is used
+constexpr std::size_t connection_stride = 97;
 
 // A line response longer than this is an error: 1MiB covers any sane line protocol.
 constexpr std::size_t max_line = 1 << 20;
@@ -43,33 +45,34 @@ std::uint64_t to_ns(steady::duration d) {
         std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::nanoseconds>(d).count()));
 }
 
-/// Send times of the requests in flight on one connection, oldest first (a ring of
-/// --pipeline entries).
+/// Send times of the requests in flight on one connection, oldest first: a ring of
+/// --pipeline entries in one allocation (a thousand connections' rings must stay in cache).
 class in_flight_requests {
 public:
-    explicit in_flight_requests(std::size_t depth) : measured_from_(depth), sent_at_(depth) {}
+    explicit in_flight_requests(std::size_t depth) : ring_(depth) {}
 
     std::size_t size() const { return size_; }
-    bool full() const { return size_ == measured_from_.size(); }
+    bool full() const { return size_ == ring_.size(); }
 
     /// `measured_from` is the planned send time in open loop, the actual one in closed loop.
     void push(steady::time_point measured_from, steady::time_point sent_at) {
-        const auto slot = (head_ + size_) % measured_from_.size();
-        measured_from_[slot] = measured_from;
-        sent_at_[slot] = sent_at;
+        ring_[(head_ + size_) % ring_.size()] = {measured_from, sent_at};
         ++size_;
     }
-    steady::time_point oldest_measured_from() const { return measured_from_[head_]; }
-    steady::time_point oldest_sent_at() const { return sent_at_[head_]; }
+    steady::time_point oldest_measured_from() const { return ring_[head_].measured_from; }
+    steady::time_point oldest_sent_at() const { return ring_[head_].sent_at; }
     void pop() {
-        head_ = (head_ + 1) % measured_from_.size();
+        head_ = (head_ + 1) % ring_.size();
         --size_;
     }
     void clear() { head_ = size_ = 0; }
 
 private:
-    std::vector<steady::time_point> measured_from_;
-    std::vector<steady::time_point> sent_at_;
+    struct entry {
+        steady::time_point measured_from;
+        steady::time_point sent_at;
+    };
+    std::vector<entry> ring_;
     std::size_t head_ = 0;
     std::size_t size_ = 0;
 };
@@ -233,11 +236,13 @@ private:
         co_return false;
     }
 
-    void prepare_pool() {
-        if (pool_.size() == opts_.size + pool_slack) return;
-        pool_.resize(opts_.size + pool_slack);
-        std::mt19937_64 random(0x5eed0000 + slot_);
-        for (auto& c : pool_) c = static_cast<char>(random());
+    void prepare_buffers() {
+        auto& pool = ctx_.payload_pool;
+        if (pool.size() != opts_.size + pool_slack) {
+            pool.resize(opts_.size + pool_slack);
+            std::mt19937_64 random(0x5eed0000 + slot_);
+            for (auto& c : pool) c = static_cast<char>(random());
+        }
         // More than one message (see the read in exchange()), room for a pipeline's worth of
         // responses up to 64KiB, and small otherwise: a thousand connections' buffers must
         // stay in cache.
@@ -245,14 +250,16 @@ private:
         rx_.resize(std::max({std::size_t{512}, 2 * opts_.size, pipelined}));
     }
 
-    std::size_t window_of(std::uint64_t k) const { return (k * window_stride) % pool_slack; }
+    std::size_t window_of(std::uint64_t k) const {
+        return (slot_ * connection_stride + k * window_stride) % pool_slack;
+    }
 
     /// Whether the message at rx_begin_ is message k.
     bool matches_message(std::uint64_t k) const {
         const std::size_t header = std::min<std::size_t>(sizeof k, opts_.size);
         const char* received = rx_.data() + rx_begin_;
         return std::memcmp(received, &k, header) == 0 &&
-               std::memcmp(received + header, pool_.data() + window_of(k) + header,
+               std::memcmp(received + header, ctx_.payload_pool.data() + window_of(k) + header,
                            opts_.size - header) == 0;
     }
 
@@ -307,8 +314,9 @@ private:
                                                    std::array<char, 8>& sequence) const {
         const std::size_t header = std::min<std::size_t>(sizeof k, opts_.size);
         std::memcpy(sequence.data(), &k, sizeof k);
-        return {asio::buffer(sequence.data(), header),
-                asio::buffer(pool_.data() + window_of(k) + header, opts_.size - header)};
+        return {
+            asio::buffer(sequence.data(), header),
+            asio::buffer(ctx_.payload_pool.data() + window_of(k) + header, opts_.size - header)};
     }
 
     /// Echo, line and churn: keeps --pipeline requests in flight (closed loop) or sends on
@@ -317,7 +325,7 @@ private:
     /// two Asio operations and no coroutine frame of its own.
     asio::awaitable<bool> exchange(tcp::socket& socket, std::uint64_t limit) {
         const bool line_mode = opts_.mode == load_mode::line;
-        if (!line_mode) prepare_pool();
+        if (!line_mode) prepare_buffers();
         line_buffer_.clear();
         const bool open_loop = opts_.rate > 0;
         std::array<char, 8> sequence{};
@@ -447,7 +455,6 @@ private:
     tcp::socket* socket_ = nullptr;  ///< the connection in use, for abort() and expire()
     bool timed_out_ = false;         ///< expire() closed the connection
     in_flight_requests in_flight_;
-    std::string pool_;
     std::vector<char> rx_;  ///< received echo bytes; [rx_begin_, rx_end_) unread
     std::size_t rx_begin_ = 0;
     std::size_t rx_end_ = 0;

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "pierload/options.hpp"
@@ -64,6 +65,8 @@ struct thread_context {
     /// The current interval; the driver swaps it (on this thread) once a second.
     std::unique_ptr<interval_stats> current = std::make_unique<interval_stats>();
     boost::intrusive::list<session_base> sessions;
+    /// Random bytes echo messages are cut from (shared by the thread's sessions).
+    std::string payload_pool;
     /// The watchdog's timer, while it runs.
     asio::steady_timer* watchdog_timer = nullptr;
 };
