@@ -324,6 +324,13 @@ parse_result parse_options(std::span<const char* const> args) {
     if (vm.count("json") > 0) out.json_path = text("json");
     if (vm.count("hdr") > 0) out.hdr_path = text("hdr");
     if (vm.count("plot") > 0) out.plot_path = text("plot");
+    if (out.rate > 0 && out.pipeline > 1) {
+        // While a connection waits for its next planned send it does not read, so a second
+        // request in flight would have its response timed late.
+        return fail(
+            "--pipeline does not combine with --rate: in open loop each connection "
+            "sends on schedule, one request at a time (use more connections)");
+    }
     if (out.rate > 0 && out.mode == load_mode::idle) {
         return fail("--rate does not apply to --mode idle (idle connections send nothing)");
     }

@@ -52,8 +52,6 @@ TEST_CASE("pierload options: every option is parsed") {
                           "3s",
                           "-s",
                           "4KiB",
-                          "-p",
-                          "16",
                           "--request",
                           "GET\\x20/\\r\\n",
                           "--response-delimiter",
@@ -84,7 +82,6 @@ TEST_CASE("pierload options: every option is parsed") {
     CHECK(o.connect_timeout == std::chrono::milliseconds(250));
     CHECK(o.request_timeout == std::chrono::seconds(3));
     CHECK(o.size == 4096);
-    CHECK(o.pipeline == 16);
     CHECK(o.request == "GET /\r\n");
     CHECK(o.response_delimiter == "\r\n\r\n");
     CHECK(o.json_path == "-");
@@ -95,11 +92,13 @@ TEST_CASE("pierload options: every option is parsed") {
     CHECK(o.source_ips == std::vector<std::string>{"127.0.0.1", "127.0.0.2", "127.0.0.3"});
 }
 
-// Proves --requests replaces the duration bound.
-TEST_CASE("pierload options: --requests") {
-    const auto r = parse({"-n", "5000", "localhost:7000"});
+// Proves --requests replaces the duration bound, and -p sets the pipeline depth.
+TEST_CASE("pierload options: --requests and --pipeline") {
+    const auto r = parse({"-n", "5000", "-p", "16", "localhost:7000"});
     REQUIRE(r.value);
     CHECK(r.value->requests == 5000u);
+    CHECK_FALSE(r.value->duration_given);
+    CHECK(r.value->pipeline == 16);
 }
 
 // Proves bad arguments are one clear line naming the argument.
@@ -123,6 +122,7 @@ TEST_CASE("pierload options: errors name the bad argument") {
     CHECK(error_of({"--source-ips", "127.0.0.9-127.0.0.1", "h:1"}).find("ends before") !=
           std::string::npos);
     CHECK(error_of({"-m", "idle", "-R", "10", "h:1"}).find("--rate") != std::string::npos);
+    CHECK(error_of({"-R", "10", "-p", "2", "h:1"}).find("--pipeline does not combine") == 0);
     CHECK(error_of({"--bogus", "h:1"}).find("bogus") != std::string::npos);
 }
 
