@@ -69,6 +69,17 @@ private:
     std::thread thread_;
 };
 
+/// A plain echo for scripted servers that only need to record something about a client.
+asio::awaitable<void> echo_until_closed(tcp::socket socket) {
+    char data[4096];
+    for (;;) {
+        auto [ec, n] = co_await socket.async_read_some(asio::buffer(data),
+                                                       asio::as_tuple(asio::use_awaitable));
+        if (ec) co_return;
+        co_await asio::async_write(socket, asio::buffer(data, n), asio::use_awaitable);
+    }
+}
+
 // Proves closed-loop echo: exactly the requested number of verified exchanges, no errors, and
 // every request's latency recorded.
 TEST_CASE("pierload: echo against pier counts every verified request") {
@@ -191,13 +202,7 @@ TEST_CASE("pierload: source addresses spread connections over 127.0.0.2-127.0.0.
             std::lock_guard lock(mutex);
             peers.insert(socket.remote_endpoint().address().to_string());
         }
-        char data[4096];
-        for (;;) {
-            auto [ec, n] = co_await socket.async_read_some(asio::buffer(data),
-                                                           asio::as_tuple(asio::use_awaitable));
-            if (ec) co_return;
-            co_await asio::async_write(socket, asio::buffer(data, n), asio::use_awaitable);
-        }
+        co_await echo_until_closed(std::move(socket));
     });
     auto opts = load_against(recorder.endpoint());
     opts.connections = 8;
@@ -220,13 +225,7 @@ TEST_CASE("pierload: connect-rate spreads connects over time") {
             std::lock_guard lock(mutex);
             accepted.push_back(std::chrono::steady_clock::now());
         }
-        char data[64];
-        for (;;) {
-            auto [ec, n] = co_await socket.async_read_some(asio::buffer(data),
-                                                           asio::as_tuple(asio::use_awaitable));
-            if (ec) co_return;
-            co_await asio::async_write(socket, asio::buffer(data, n), asio::use_awaitable);
-        }
+        co_await echo_until_closed(std::move(socket));
     });
     auto opts = load_against(recorder.endpoint());
     opts.mode = pierload::load_mode::idle;
