@@ -22,7 +22,7 @@ namespace {
 
 using namespace asio::experimental::awaitable_operators;
 using namespace std::chrono_literals;
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable_t<executor>{});
 
 // Reconnect backoff: 10ms after the first failure, doubling to 1s, so a refusing or crashing
 // server costs a few connects a second per slot instead of a busy loop.
@@ -79,12 +79,12 @@ private:
 
 class session final : public session_base {
 public:
-    session(thread_context& ctx, std::size_t slot, const asio::any_io_executor& executor)
+    session(thread_context& ctx, std::size_t slot, const executor& ex)
         : ctx_(ctx),
           run_(ctx.run),
           opts_(ctx.run.opts),
           slot_(slot),
-          timer_(executor),
+          timer_(ex),
           in_flight_(opts_.pipeline) {
         ctx_.sessions.push_back(*this);
     }
@@ -104,7 +104,7 @@ public:
         return true;
     }
 
-    asio::awaitable<void> run() {
+    task<void> run() {
         if (opts_.connect_rate > 0) {
             // Ramp-up: slot i starts i / connect_rate seconds after the run.
             timer_.expires_at(run_.start +
@@ -185,8 +185,8 @@ private:
         if (!timed_out_) record_error(classify(ec));
     }
 
-    asio::awaitable<std::optional<tcp::socket>> connect() {
-        tcp::socket socket(timer_.get_executor());
+    task<std::optional<socket_type>> connect() {
+        socket_type socket(timer_.get_executor());
         boost::system::error_code ec;
         socket.open(run_.target.protocol(), ec);
         if (!ec && !run_.sources.empty()) {
@@ -225,7 +225,7 @@ private:
 
     /// Runs the mode's exchanges on one connection. Returns true when it ended in good order
     /// (stop, budget spent, churn's planned close), false after an error.
-    asio::awaitable<bool> serve(tcp::socket& socket) {
+    task<bool> serve(socket_type& socket) {
         switch (opts_.mode) {
             case load_mode::idle: co_return co_await hold_idle(socket);
             case load_mode::churn: co_return co_await exchange(socket, 1);
@@ -274,7 +274,7 @@ private:
 
     /// Tries to write all of `message` at once (the socket is non-blocking): the common case,
     /// one send() and no Asio operation. Returns how much the kernel took, or sets `ec`.
-    std::size_t try_send(tcp::socket& socket, const std::array<asio::const_buffer, 2>& message,
+    std::size_t try_send(socket_type& socket, const std::array<asio::const_buffer, 2>& message,
                          boost::system::error_code& ec) {
         std::size_t written = socket.write_some(message, ec);
         if (ec == asio::error::would_block) {
@@ -286,9 +286,8 @@ private:
     }
 
     /// The rare rest of a send the kernel did not take at once.
-    asio::awaitable<bool> send_rest(tcp::socket& socket,
-                                    const std::array<asio::const_buffer, 2>& message,
-                                    std::size_t written) {
+    task<bool> send_rest(socket_type& socket, const std::array<asio::const_buffer, 2>& message,
+                         std::size_t written) {
         // Copied out: the buffers point into state the loop reuses.
         const auto rest = asio::buffers_begin(message) + static_cast<std::ptrdiff_t>(written);
         const std::string tail(rest, asio::buffers_end(message));
@@ -323,7 +322,7 @@ private:
     /// schedule (open loop, one in flight), until `limit` responses, the budget or the stop.
     /// Writes and reads are awaited right here, not in nested coroutines: a request then costs
     /// two Asio operations and no coroutine frame of its own.
-    asio::awaitable<bool> exchange(tcp::socket& socket, std::uint64_t limit) {
+    task<bool> exchange(socket_type& socket, std::uint64_t limit) {
         const bool line_mode = opts_.mode == load_mode::line;
         if (!line_mode) prepare_buffers();
         line_buffer_.clear();
@@ -408,7 +407,7 @@ private:
     }
 
     /// Idle: one 1-byte echo proves the connection is served, then it is held until the end.
-    asio::awaitable<bool> hold_idle(tcp::socket& socket) {
+    task<bool> hold_idle(socket_type& socket) {
         if (!reserve_request()) co_return true;
         const char probe = 'i';
         const auto began = steady::now();
@@ -435,7 +434,7 @@ private:
         stats().latency.record(to_ns(steady::now() - began));
         stats().requests += 1;
         // Hold until the run stops (the socket is closed) or the server closes the connection.
-        auto [wait_ec] = co_await socket.async_wait(tcp::socket::wait_read, use_tuple);
+        auto [wait_ec] = co_await socket.async_wait(socket_type::wait_read, use_tuple);
         if (stopping() || wait_ec) co_return true;
         // Readable while idle: the server closed or reset it.
         char extra = 0;
@@ -451,8 +450,8 @@ private:
     const std::size_t slot_;
     /// The one timer a session waits on (ramp-up, backoff, connect deadline, open-loop pace);
     /// never two waits at once.
-    asio::steady_timer timer_;
-    tcp::socket* socket_ = nullptr;  ///< the connection in use, for abort() and expire()
+    timer_type timer_;
+    socket_type* socket_ = nullptr;  ///< the connection in use, for abort() and expire()
     bool timed_out_ = false;         ///< expire() closed the connection
     in_flight_requests in_flight_;
     std::vector<char> rx_;  ///< received echo bytes; [rx_begin_, rx_end_) unread
@@ -477,16 +476,16 @@ error_kind classify(const boost::system::error_code& ec) {
     return error_kind::other;
 }
 
-asio::awaitable<void> run_session(thread_context& ctx, std::size_t slot) {
+task<void> run_session(thread_context& ctx, std::size_t slot) {
     session s(ctx, slot, co_await asio::this_coro::executor);
     co_await s.run();
 }
 
-asio::awaitable<void> run_watchdog(thread_context& ctx) {
+task<void> run_watchdog(thread_context& ctx) {
     const auto timeout = ctx.run.opts.request_timeout;
     // A quarter of the timeout: a stuck request is noticed at most 25% late.
     const auto period = std::max<steady::duration>(timeout / 4, 1ms);
-    asio::steady_timer timer(co_await asio::this_coro::executor);
+    timer_type timer(co_await asio::this_coro::executor);
     ctx.watchdog_timer = &timer;
     while (!ctx.run.stopping.load(std::memory_order_relaxed)) {
         timer.expires_after(period);

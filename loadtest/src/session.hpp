@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/intrusive/list.hpp>
@@ -28,6 +29,14 @@ namespace pierload::detail {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using steady = std::chrono::steady_clock;
+
+/// Each client thread runs one io_context: naming its executor type (instead of
+/// any_io_executor) spares Asio's type erasure on every operation.
+using executor = asio::io_context::executor_type;
+template <typename T>
+using task = asio::awaitable<T, executor>;
+using socket_type = asio::basic_stream_socket<tcp, executor>;
+using timer_type = asio::basic_waitable_timer<steady, asio::wait_traits<steady>, executor>;
 
 /// What every session of every thread shares.
 struct run_context {
@@ -68,15 +77,15 @@ struct thread_context {
     /// Random bytes echo messages are cut from (shared by the thread's sessions).
     std::string payload_pool;
     /// The watchdog's timer, while it runs.
-    asio::steady_timer* watchdog_timer = nullptr;
+    timer_type* watchdog_timer = nullptr;
 };
 
 /// Runs slot number `slot` (0-based across all threads) until the run stops.
-asio::awaitable<void> run_session(thread_context& ctx, std::size_t slot);
+task<void> run_session(thread_context& ctx, std::size_t slot);
 
 /// Enforces --timeout for every session of the thread with one timer (not one per request),
 /// until the run stops.
-asio::awaitable<void> run_watchdog(thread_context& ctx);
+task<void> run_watchdog(thread_context& ctx);
 
 /// Ends every session and the watchdog of this thread. Call on the thread, after setting
 /// run_context::stopping. Sessions are stopped by closing what they wait on rather than with
