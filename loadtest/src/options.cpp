@@ -233,8 +233,9 @@ parse_result parse_options(std::span<const char* const> args) {
     const auto text = [&](const char* name) { return vm[name].as<std::string>(); };
 
     const auto mode = parse_mode(text("mode"));
-    if (!mode)
+    if (!mode) {
         return fail("bad --mode \"" + text("mode") + "\" (expected echo, line, idle or churn)");
+    }
     out.mode = *mode;
 
     // Counts: positive integers.
