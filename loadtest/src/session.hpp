@@ -76,6 +76,8 @@ struct thread_context {
     boost::intrusive::list<session_base> sessions;
     /// Random bytes echo messages are cut from (shared by the thread's sessions).
     std::string payload_pool;
+    /// A small echo message assembled in one piece before it is sent.
+    std::string send_scratch;
     /// The watchdog's timer, while it runs.
     timer_type* watchdog_timer = nullptr;
 };
