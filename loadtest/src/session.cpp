@@ -353,17 +353,20 @@ private:
                 const auto message =
                     line_mode ? std::array<asio::const_buffer, 2>{asio::buffer(opts_.request)}
                               : echo_message(next_message_++, sequence);
-                // One contiguous buffer for small messages: send() instead of a two-part
-                // sendmsg() (the copy is cheaper than the kernel's second iovec).
-                if (opts_.size <= contiguous_limit && !line_mode) {
+                boost::system::error_code ec;
+                std::size_t written = 0;
+                if (line_mode) {
+                    written = try_send(socket, message[0], ec);
+                } else if (opts_.size <= contiguous_limit) {
+                    // One contiguous buffer: send() instead of a two-part sendmsg() (the copy
+                    // is cheaper than the kernel's second iovec).
                     auto& scratch = ctx_.send_scratch;
                     scratch.resize(opts_.size);
                     asio::buffer_copy(asio::buffer(scratch), message);
+                    written = try_send(socket, asio::buffer(scratch), ec);
+                } else {
+                    written = try_send(socket, message, ec);
                 }
-                boost::system::error_code ec;
-                const auto written = (opts_.size <= contiguous_limit && !line_mode)
-                                         ? try_send(socket, asio::buffer(ctx_.send_scratch), ec)
-                                         : try_send(socket, message, ec);
                 if (ec) {
                     record_io_error(ec);
                     co_return false;
