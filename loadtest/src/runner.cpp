@@ -1,7 +1,5 @@
 #include "pierload/runner.hpp"
 
-#include <sys/resource.h>
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -12,6 +10,7 @@
 #include <optional>
 #include <thread>
 
+#include "pier/daemon/resource_limits.hpp"
 #include "session.hpp"
 
 namespace pierload {
@@ -144,17 +143,12 @@ second_sample summarize(const interval_stats& interval, double elapsed_s, double
 }  // namespace
 
 void ensure_descriptor_limit(std::size_t needed) {
-    rlimit limit{};
-    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
-    if (limit.rlim_cur >= needed) return;
-    if (limit.rlim_max < needed) {
-        throw setup_error("cannot open " + std::to_string(needed) +
-                          " descriptors: the open-file limit is " + std::to_string(limit.rlim_max) +
-                          " (hard); raise it (ulimit -Hn, LimitNOFILE=) or use fewer "
-                          "connections");
-    }
-    limit.rlim_cur = limit.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &limit);
+    // The same raise pierd does at start: soft limit up to the hard one.
+    const auto limit = pier::daemon::raise_open_file_limit();
+    if (limit >= needed) return;
+    throw setup_error("cannot open " + std::to_string(needed) +
+                      " descriptors: the open-file limit is " + std::to_string(limit) +
+                      " (hard); raise it (ulimit -Hn, LimitNOFILE=) or use fewer connections");
 }
 
 run_result run_load(const options& opts,

@@ -1,15 +1,12 @@
-// doctest's runner, shared by every test binary. Raises the soft open-file limit first: a
-// login shell's default of 1024 is too low for the 1,000-connection tests (client and server
-// sockets live in the same process).
+// doctest's runner, shared by every test binary. Raises the soft open-file limit first, as
+// pierd does: a login shell's default of 1024 is too low for the 1,000-connection tests
+// (client and server sockets live in the same process).
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
-#include <sys/resource.h>
+
+#include "pier/daemon/resource_limits.hpp"
 
 int main(int argc, char** argv) {
-    rlimit limit{};
-    if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
-        limit.rlim_cur = limit.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &limit);
-    }
+    pier::daemon::raise_open_file_limit();
     return doctest::Context(argc, argv).run();
 }
