@@ -1,109 +1,20 @@
 #include "pierload/runner.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
-#include <condition_variable>
-#include <future>
-#include <mutex>
-#include <optional>
 #include <thread>
 
+#include "client_thread.hpp"
 #include "pier/daemon/resource_limits.hpp"
-#include "session.hpp"
 
 namespace pierload {
 namespace {
 
+using detail::client_thread;
 using detail::run_context;
+using detail::session_counter;
 using detail::steady;
 using detail::tcp;
 namespace asio = boost::asio;
-
-/// Counts sessions still running across all threads, so the driver can end a --requests run
-/// as soon as the last one finishes.
-class session_counter {
-public:
-    void add(std::size_t n) {
-        std::lock_guard lock(mutex_);
-        running_ += n;
-    }
-    void done() {
-        std::lock_guard lock(mutex_);
-        if (--running_ == 0) all_done_.notify_all();
-    }
-    /// Waits until `deadline` or until no session runs; true when none runs.
-    bool wait_until(steady::time_point deadline) {
-        std::unique_lock lock(mutex_);
-        return all_done_.wait_until(lock, deadline, [this] { return running_ == 0; });
-    }
-
-private:
-    std::mutex mutex_;
-    std::condition_variable all_done_;
-    std::size_t running_ = 0;
-};
-
-/// One client thread: an io_context running a share of the connection slots.
-class client_thread {
-public:
-    client_thread(run_context& run, session_counter& counter, std::size_t first_slot,
-                  std::size_t slots)
-        : ctx_(run), counter_(counter), first_slot_(first_slot), slots_(slots) {}
-
-    void start() {
-        counter_.add(slots_);
-        const auto done = [this](std::exception_ptr) {
-            // Sessions end by themselves at stop (their sockets and timers are closed);
-            // an exception can only be an abort in progress: nothing to report.
-            counter_.done();
-        };
-        for (std::size_t i = 0; i < slots_; ++i) {
-            asio::co_spawn(io_, detail::run_session(ctx_, first_slot_ + i), done);
-        }
-        // Not counted: it runs until stop, which follows the last session's end.
-        asio::co_spawn(io_, detail::run_watchdog(ctx_), [](std::exception_ptr) {});
-        thread_ = std::thread([this] { io_.run(); });
-    }
-
-    /// Hands over the interval recorded since the last call and starts a new one. Runs on the
-    /// client thread, so no session is mid-record.
-    interval_stats take_interval() {
-        std::promise<std::unique_ptr<interval_stats>> taken;
-        auto future = taken.get_future();
-        asio::post(io_, [this, &taken] {
-            taken.set_value(std::exchange(ctx_.current, std::make_unique<interval_stats>()));
-        });
-        return std::move(*future.get());
-    }
-
-    /// Ends every session (run_context::stopping is already set) and lets the thread finish.
-    void stop() {
-        asio::post(io_, [this] {
-            detail::stop_thread_sessions(ctx_);
-            guard_.reset();
-        });
-    }
-
-    /// After stop(): waits for the thread, then returns what it recorded since the last take.
-    interval_stats join() {
-        if (thread_.joinable()) thread_.join();
-        return std::move(*ctx_.current);
-    }
-
-private:
-    // Only this thread touches its sockets and timers (the driver only posts), so the reactor
-    // can skip its per-descriptor locking.
-    asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
-    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard_{
-        io_.get_executor()};
-    detail::thread_context ctx_;
-    session_counter& counter_;
-    const std::size_t first_slot_;
-    const std::size_t slots_;
-    std::thread thread_;
-};
 
 tcp::endpoint resolve(const options& opts) {
     asio::io_context io;
@@ -171,10 +82,13 @@ run_result run_load(const options& opts,
 
     session_counter counter;
     std::vector<std::unique_ptr<client_thread>> clients;
+    const bool use_epoll = detail::epoll_client_supports(opts);
     std::size_t next_slot = 0;
     for (unsigned t = 0; t < threads; ++t) {
         const std::size_t share = opts.connections / threads + (t < opts.connections % threads);
-        clients.push_back(std::make_unique<client_thread>(run, counter, next_slot, share));
+        clients.push_back(use_epoll
+                              ? detail::make_epoll_client_thread(run, counter, next_slot, share)
+                              : detail::make_asio_client_thread(run, counter, next_slot, share));
         next_slot += share;
     }
     run.start = steady::now();

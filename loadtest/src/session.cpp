@@ -24,61 +24,6 @@ using namespace asio::experimental::awaitable_operators;
 using namespace std::chrono_literals;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable_t<executor>{});
 
-// Reconnect backoff: 10ms after the first failure, doubling to 1s, so a refusing or crashing
-// server costs a few connects a second per slot instead of a busy loop.
-constexpr auto min_backoff = 10ms;
-constexpr auto max_backoff = 1s;
-
-/// Echo payloads: message k of a connection is a window of its thread's random pool, starting
-/// at (connection offset + k * 61) % 256, with k itself in the first 8 bytes. Consecutive
-/// messages differ, so a stale, repeated or misordered echo fails verification; one pool per
-/// thread (not per connection) stays in cache.
-constexpr std::size_t pool_slack = 256;
-constexpr std::size_t window_stride = 61;  // coprime with 256: every offset is used
-constexpr std::size_t connection_stride = 97;
-/// Echo messages up to this size are copied into one buffer before sending.
-constexpr std::size_t contiguous_limit = 1024;
-
-// A line response longer than this is an error: 1MiB covers any sane line protocol.
-constexpr std::size_t max_line = 1 << 20;
-
-std::uint64_t to_ns(steady::duration d) {
-    return static_cast<std::uint64_t>(
-        std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::nanoseconds>(d).count()));
-}
-
-/// Send times of the requests in flight on one connection, oldest first: a ring of
-/// --pipeline entries in one allocation (a thousand connections' rings must stay in cache).
-class in_flight_requests {
-public:
-    explicit in_flight_requests(std::size_t depth) : ring_(depth) {}
-
-    std::size_t size() const { return size_; }
-    bool full() const { return size_ == ring_.size(); }
-
-    /// `measured_from` is the planned send time in open loop, the actual one in closed loop.
-    void push(steady::time_point measured_from, steady::time_point sent_at) {
-        ring_[(head_ + size_) % ring_.size()] = {measured_from, sent_at};
-        ++size_;
-    }
-    steady::time_point oldest_measured_from() const { return ring_[head_].measured_from; }
-    steady::time_point oldest_sent_at() const { return ring_[head_].sent_at; }
-    void pop() {
-        head_ = (head_ + 1) % ring_.size();
-        --size_;
-    }
-    void clear() { head_ = size_ = 0; }
-
-private:
-    struct entry {
-        steady::time_point measured_from;
-        steady::time_point sent_at;
-    };
-    std::vector<entry> ring_;
-    std::size_t head_ = 0;
-    std::size_t size_ = 0;
-};
-
 class session final : public session_base {
 public:
     session(thread_context& ctx, std::size_t slot, const executor& ex)
@@ -144,20 +89,12 @@ private:
     struct holding_connection {
         run_context& run;
         explicit holding_connection(run_context& r) : run(r) {
-            const auto now = run.open_connections.fetch_add(1, std::memory_order_relaxed) + 1;
-            auto peak = run.peak_connections.load(std::memory_order_relaxed);
-            while (now > peak && !run.peak_connections.compare_exchange_weak(
-                                     peak, now, std::memory_order_relaxed)) {
-            }
+            count_connection_opened(run.open_connections, run.peak_connections);
         }
         ~holding_connection() { run.open_connections.fetch_sub(1, std::memory_order_relaxed); }
         holding_connection(const holding_connection&) = delete;
         holding_connection& operator=(const holding_connection&) = delete;
     };
-
-    static steady::duration seconds(double s) {
-        return std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(s));
-    }
 
     bool stopping() const { return run_.stopping.load(std::memory_order_relaxed); }
     interval_stats& stats() { return *ctx_.current; }
@@ -239,30 +176,13 @@ private:
     }
 
     void prepare_buffers() {
-        auto& pool = ctx_.payload_pool;
-        if (pool.size() != opts_.size + pool_slack) {
-            pool.resize(opts_.size + pool_slack);
-            std::mt19937_64 random(0x5eed0000 + slot_);
-            for (auto& c : pool) c = static_cast<char>(random());
-        }
-        // More than one message (see the read in exchange()), room for a pipeline's worth of
-        // responses up to 64KiB, and small otherwise: a thousand connections' buffers must
-        // stay in cache.
-        const std::size_t pipelined = std::min<std::size_t>(2 * opts_.size * opts_.pipeline, 65536);
-        rx_.resize(std::max({std::size_t{512}, 2 * opts_.size, pipelined}));
-    }
-
-    std::size_t window_of(std::uint64_t k) const {
-        return (slot_ * connection_stride + k * window_stride) % pool_slack;
+        ctx_.payloads.prepare(opts_.size, 0x5eed0000 + slot_);
+        rx_.resize(echo_receive_buffer_size(opts_.size, opts_.pipeline));
     }
 
     /// Whether the message at rx_begin_ is message k.
     bool matches_message(std::uint64_t k) const {
-        const std::size_t header = std::min<std::size_t>(sizeof k, opts_.size);
-        const char* received = rx_.data() + rx_begin_;
-        return std::memcmp(received, &k, header) == 0 &&
-               std::memcmp(received + header, ctx_.payload_pool.data() + window_of(k) + header,
-                           opts_.size - header) == 0;
+        return ctx_.payloads.matches(slot_, k, rx_.data() + rx_begin_);
     }
 
     /// Open loop: when request number `index` of this slot is due. Each connection sends at
@@ -314,11 +234,10 @@ private:
     /// Echo message k: its sequence number, then its window of the pool.
     std::array<asio::const_buffer, 2> echo_message(std::uint64_t k,
                                                    std::array<char, 8>& sequence) const {
-        const std::size_t header = std::min<std::size_t>(sizeof k, opts_.size);
+        const auto& payloads = ctx_.payloads;
         std::memcpy(sequence.data(), &k, sizeof k);
-        return {
-            asio::buffer(sequence.data(), header),
-            asio::buffer(ctx_.payload_pool.data() + window_of(k) + header, opts_.size - header)};
+        return {asio::buffer(sequence.data(), payloads.header_size()),
+                asio::buffer(payloads.body(slot_, k), payloads.body_size())};
     }
 
     /// Echo, line and churn: keeps --pipeline requests in flight (closed loop) or sends on
@@ -358,8 +277,6 @@ private:
                 if (line_mode) {
                     written = try_send(socket, message[0], ec);
                 } else if (opts_.size <= contiguous_limit) {
-                    // One contiguous buffer: send() instead of a two-part sendmsg() (the copy
-                    // is cheaper than the kernel's second iovec).
                     auto& scratch = ctx_.send_scratch;
                     scratch.resize(opts_.size);
                     asio::buffer_copy(asio::buffer(scratch), message);
@@ -481,13 +398,8 @@ private:
 }  // namespace
 
 error_kind classify(const boost::system::error_code& ec) {
-    if (ec == asio::error::connection_refused) return error_kind::refused;
-    if (ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
-        ec == asio::error::connection_aborted) {
-        return error_kind::reset;
-    }
     if (ec == asio::error::eof) return error_kind::unexpected_eof;
-    if (ec == asio::error::timed_out) return error_kind::timeout;
+    if (ec.category() == boost::system::system_category()) return classify_errno(ec.value());
     return error_kind::other;
 }
 

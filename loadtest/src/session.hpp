@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "exchange_common.hpp"
 #include "pierload/options.hpp"
 #include "pierload/stats.hpp"
 
@@ -28,7 +29,6 @@ namespace pierload::detail {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
-using steady = std::chrono::steady_clock;
 
 /// Each client thread runs one io_context: naming its executor type (instead of
 /// any_io_executor) spares Asio's type erasure on every operation.
@@ -74,8 +74,8 @@ struct thread_context {
     /// The current interval; the driver swaps it (on this thread) once a second.
     std::unique_ptr<interval_stats> current = std::make_unique<interval_stats>();
     boost::intrusive::list<session_base> sessions;
-    /// Random bytes echo messages are cut from (shared by the thread's sessions).
-    std::string payload_pool;
+    /// What echo messages are cut from (shared by the thread's sessions).
+    echo_payloads payloads;
     /// A small echo message assembled in one piece before it is sent.
     std::string send_scratch;
     /// The watchdog's timer, while it runs.
@@ -94,8 +94,5 @@ task<void> run_watchdog(thread_context& ctx);
 /// cancellation slots: a slot bound to a session would make every one of its operations
 /// install and remove a cancellation handler, a cost paid per request.
 void stop_thread_sessions(thread_context& ctx);
-
-/// How an I/O error is counted.
-error_kind classify(const boost::system::error_code& ec);
 
 }  // namespace pierload::detail

@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -93,12 +94,17 @@ TEST_CASE("pierload: echo against pier counts every verified request") {
         opts.size = 100000;
         opts.requests = 200;
     }
+    SUBCASE("messages larger than the socket buffers (partial sends)") {
+        opts.size = 8 << 20;
+        opts.requests = 6;
+        opts.connections = 2;
+    }
     const auto result = pierload::run_load(opts, {});
     CHECK(result.total.requests == *opts.requests);
     CHECK(result.total.latency.total_count() == *opts.requests);
     CHECK(result.total.errors.total() == 0);
     CHECK(result.total.bytes_received == *opts.requests * opts.size);
-    CHECK(result.peak_connections == 20);
+    CHECK(result.peak_connections == opts.connections);
     CHECK(pierload::exit_code_of(result) == pierload::exit_code::ok);
 }
 
@@ -155,6 +161,99 @@ TEST_CASE("pierload: a corrupted echo is a verify mismatch and exit code 1") {
     CHECK(*code == 1);
     CHECK(child.output().find("verify_mismatch") != std::string::npos);
     CHECK(child.output().find("FAILED") != std::string::npos);
+}
+
+/// A scripted session that echoes `messages` 64-byte messages one at a time, then does
+/// `then`: stall or close after reading the next message (so the client is waiting for its
+/// answer), or flood the client with bytes and no newline.
+enum class after_echoes { stall, close, flood };
+scripted_server::session echo_then(std::size_t messages, after_echoes then) {
+    return [messages, then](tcp::socket socket) -> asio::awaitable<void> {
+        std::array<char, 64> message{};
+        const auto read_message = [&]() -> asio::awaitable<bool> {
+            auto [ec, n] = co_await asio::async_read(socket, asio::buffer(message),
+                                                     asio::as_tuple(asio::use_awaitable));
+            co_return !ec;
+        };
+        for (std::size_t k = 0; k < messages; ++k) {
+            if (!co_await read_message()) co_return;
+            co_await asio::async_write(socket, asio::buffer(message), asio::use_awaitable);
+        }
+        if (then == after_echoes::flood) {
+            // Waits for the request first: closing with it unread would reset the connection.
+            auto [ec, n] = co_await socket.async_read_some(asio::buffer(message),
+                                                           asio::as_tuple(asio::use_awaitable));
+            if (ec) co_return;
+        } else if (!co_await read_message()) {
+            co_return;
+        }
+        switch (then) {
+            case after_echoes::stall: {
+                // Holds the connection without answering until the server is destroyed.
+                asio::steady_timer forever(co_await asio::this_coro::executor, 1h);
+                co_await forever.async_wait(asio::as_tuple(asio::use_awaitable));
+                break;
+            }
+            case after_echoes::close: break;
+            case after_echoes::flood: {
+                // A "response" that never ends: no newline, until the client gives up (at
+                // most 64MiB, so a client that never does cannot keep the test going).
+                const std::string junk(64 * 1024, 'x');
+                for (int i = 0; i < 1024; ++i) {
+                    auto [write_ec, written] = co_await asio::async_write(
+                        socket, asio::buffer(junk), asio::as_tuple(asio::use_awaitable));
+                    if (write_ec) break;
+                }
+                break;
+            }
+        }
+    };
+}
+
+// Proves --timeout in closed loop: a server that stops answering costs a timeout, and the slot
+// reconnects (after its backoff) and goes on.
+TEST_CASE("pierload: a server that stops answering is a timeout, then the slot reconnects") {
+    scripted_server staller(echo_then(1, after_echoes::stall));
+    auto opts = load_against(staller.endpoint());
+    opts.connections = 1;
+    opts.request_timeout = 100ms;
+    opts.duration = 600ms;
+    opts.max_errors = 1000;
+    const auto result = pierload::run_load(opts, {});
+    CHECK(result.total.errors.of(pierload::error_kind::timeout) >= 2);
+    CHECK(result.total.errors.total() == result.total.errors.of(pierload::error_kind::timeout));
+    CHECK(result.total.connects >= 2);
+    CHECK(result.total.requests >= 2);  // the answered first message of each connection
+}
+
+// Proves a server closing mid-run is an unexpected EOF, and the slot reconnects.
+TEST_CASE("pierload: a server that closes mid-run is an unexpected EOF, then the slot reconnects") {
+    scripted_server closer(echo_then(1, after_echoes::close));
+    auto opts = load_against(closer.endpoint());
+    opts.connections = 1;
+    opts.duration = 300ms;
+    opts.max_errors = 1000;
+    const auto result = pierload::run_load(opts, {});
+    CHECK(result.total.errors.of(pierload::error_kind::unexpected_eof) >= 2);
+    CHECK(result.total.connects >= 2);
+    CHECK(result.total.requests >= 2);
+}
+
+// Proves line mode bounds a response: one that never ends is an error at 1MiB, not a buffer
+// that grows with whatever the server sends.
+TEST_CASE("pierload: a line response without its delimiter is cut at 1MiB") {
+    scripted_server flooder(echo_then(0, after_echoes::flood));
+    auto opts = load_against(flooder.endpoint());
+    opts.mode = pierload::load_mode::line;
+    opts.connections = 1;
+    opts.requests = 1;
+    opts.max_errors = 1000;
+    opts.duration = 2s;
+    opts.duration_given = true;
+    const auto result = pierload::run_load(opts, {});
+    CHECK(result.total.requests == 0);
+    CHECK(result.total.errors.of(pierload::error_kind::other) >= 1);
+    CHECK(result.total.bytes_received > (1u << 20));
 }
 
 // Proves open loop measures from the planned send time: one 300ms stall on a 500 req/s

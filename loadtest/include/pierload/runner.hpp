@@ -1,5 +1,6 @@
-// Runs a load: client threads, each with its own io_context, driving connections as
-// coroutines; once a second the driver collects every thread's interval and reports progress.
+// Runs a load: client threads, each driving a share of the connections (on its own epoll loop
+// for closed-loop echo and line, as Asio coroutines otherwise); once a second the driver collects
+// every thread's interval and reports progress.
 //
 // run_load() blocks the calling thread (the driver) until the run ends: after warmup +
 // duration, after --requests requests, or when stop is requested.
