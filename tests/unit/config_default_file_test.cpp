@@ -41,13 +41,18 @@ void check_documented_values(const config& c) {
     CHECK(l.max_connections == 10000);
     CHECK(l.idle_timeout == 5min);
     CHECK(l.echo.max_buffer == 64 * 1024);
+    CHECK(l.synthetic.cpu == 0s);
+    CHECK(l.synthetic.delay == 0s);
+    CHECK(l.synthetic.response_bytes == 3);
+    CHECK(l.synthetic.max_line == 4096);
 }
 
 // Every key of the schema, as it appears (commented out or not) in the default file.
 const char* const all_keys[] = {
-    "threads", "level",    "format",          "drain_timeout", "name",       "listen",
-    "backlog", "handler",  "max_connections", "idle_timeout",  "max_buffer", "runtime",
-    "log",     "shutdown", "listeners",       "echo"};
+    "threads", "level",          "format",          "drain_timeout", "name",       "listen",
+    "backlog", "handler",        "max_connections", "idle_timeout",  "max_buffer", "runtime",
+    "log",     "shutdown",       "listeners",       "echo",          "synthetic",  "cpu",
+    "delay",   "response_bytes", "max_line"};
 
 }  // namespace
 
@@ -74,7 +79,7 @@ TEST_CASE("config: the default file documents every key with its default") {
 
     const std::regex commented_key(
         "(^|\\n)( *)# (threads|level|format|drain_timeout|backlog|max_connections|idle_timeout|"
-        "max_buffer):");
+        "max_buffer|cpu|delay|response_bytes|max_line):");
     const std::string uncommented = std::regex_replace(text, commented_key, "$1$2$3:");
     REQUIRE(uncommented != text);
     const parse_result result = parse_config(uncommented, "uncommented pier.yaml");

@@ -99,7 +99,13 @@ TEST_CASE("config: every key round-trips with a non-default value") {
         "    idle_timeout: 0\n"
         "    echo:\n"
         "      max_buffer: 1MiB\n"
+        "    synthetic:\n"
+        "      cpu: 250us\n"
+        "      delay: 10ms\n"
+        "      response_bytes: 1KiB\n"
+        "      max_line: 64KiB\n"
         "  - name: second\n"
+        "    handler: synthetic\n"
         "    listen: 10.0.0.1:0\n"
         "    idle_timeout: 24h\n");
     CHECK(c.runtime.threads == 8);
@@ -117,7 +123,12 @@ TEST_CASE("config: every key round-trips with a non-default value") {
     CHECK(first.max_connections == 42);
     CHECK(first.idle_timeout == 0ns);
     CHECK(format_size(first.echo.max_buffer) == "1MiB");
+    CHECK(format_duration(first.synthetic.cpu) == "250us");
+    CHECK(format_duration(first.synthetic.delay) == "10ms");
+    CHECK(format_size(first.synthetic.response_bytes) == "1KiB");
+    CHECK(format_size(first.synthetic.max_line) == "64KiB");
     const listener_config& second = c.listeners[1];
+    CHECK(second.handler == "synthetic");
     CHECK(second.name == "second");
     CHECK(second.listen.to_string() == "10.0.0.1:0");
     CHECK(second.idle_timeout == 24h);
@@ -142,7 +153,7 @@ TEST_CASE("config: listen addresses format with brackets around IPv6") {
     CHECK(listen_address{"0.0.0.0", 7000}.to_string() == "0.0.0.0:7000");
     CHECK(listen_address{"::", 0}.to_string() == "[::]:0");
     CHECK(listen_address{"fe80::1", 65535}.to_string() == "[fe80::1]:65535");
-    CHECK(handler_names() == std::vector<std::string>{"echo"});
+    CHECK(handler_names() == std::vector<std::string>{"echo", "synthetic"});
 }
 
 TEST_CASE("config: errors format as file:line:col: key.path: what (got value)") {
@@ -263,7 +274,7 @@ TEST_CASE("config: unknown keys far from any known key list the expected keys") 
     SUBCASE("unknown handler section") {
         CHECK(only_error(one_listener + "    http:\n      max_buffer: 1KiB\n") ==
               "t.yaml:4:5: listeners[0].http: unknown key (expected one of: name, listen, "
-              "backlog, handler, max_connections, idle_timeout, echo)");
+              "backlog, handler, max_connections, idle_timeout, echo, synthetic)");
     }
     SUBCASE("short key") {
         CHECK(only_error("log:\n  x: 1\n" + one_listener) ==
@@ -403,6 +414,21 @@ TEST_CASE("config: durations and sizes report unit errors and ranges") {
         CHECK(only_error(one_listener + "    idle_timeout: 25h\n") ==
               "t.yaml:4:19: listeners[0].idle_timeout: must be between 0s and 1d (got 25h)");
     }
+    SUBCASE("synthetic ranges") {
+        const std::string head = one_listener + "    synthetic:\n      ";
+        CHECK(parse_ok(head + "cpu: 10s\n").listeners[0].synthetic.cpu == 10s);
+        CHECK(only_error(head + "cpu: 11s\n") ==
+              "t.yaml:5:12: listeners[0].synthetic.cpu: must be between 0s and 10s (got 11s)");
+        CHECK(only_error(head + "delay: 11m\n") ==
+              "t.yaml:5:14: listeners[0].synthetic.delay: must be between 0s and 10m (got 11m)");
+        CHECK(only_error(head + "response_bytes: 0\n") ==
+              "t.yaml:5:23: listeners[0].synthetic.response_bytes: must be between 1B and 64MiB "
+              "(got 0)");
+        CHECK(only_error(head + "max_line: 32\n") ==
+              "t.yaml:5:17: listeners[0].synthetic.max_line: must be between 64B and 1MiB (got "
+              "32)");
+        CHECK(only_error(head + "cpus: 1ms\n").find("did you mean \"cpu\"") != std::string::npos);
+    }
     SUBCASE("max_buffer range") {
         const std::string head = one_listener + "    echo:\n      max_buffer: ";
         CHECK(parse_ok(head + "1024\n").listeners[0].echo.max_buffer == 1024);
@@ -445,9 +471,11 @@ TEST_CASE("config: choices suggest the closest name") {
               "ecoh)");
     }
     SUBCASE("handler far from any") {
-        CHECK(only_error(one_listener + "    handler: http\n") ==
-              "t.yaml:4:14: listeners[0].handler: unknown handler (expected one of: echo) (got "
-              "http)");
+        CHECK(
+            only_error(one_listener + "    handler: http\n") ==
+            "t.yaml:4:14: listeners[0].handler: unknown handler (expected one of: echo, synthetic) "
+            "(got "
+            "http)");
     }
 }
 

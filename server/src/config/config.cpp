@@ -24,7 +24,7 @@ std::string listen_address::to_string() const {
 
 const std::vector<std::string>& handler_names() {
     // One entry per handler section a listener accepts; parse.cpp reads the sections by name.
-    static const std::vector<std::string> names{"echo"};
+    static const std::vector<std::string> names{"echo", "synthetic"};
     return names;
 }
 

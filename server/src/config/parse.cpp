@@ -261,6 +261,7 @@ const std::vector<std::string_view> runtime_keys{"threads"};
 const std::vector<std::string_view> log_keys{"level", "format"};
 const std::vector<std::string_view> shutdown_keys{"drain_timeout"};
 const std::vector<std::string_view> echo_keys{"max_buffer"};
+const std::vector<std::string_view> synthetic_keys{"cpu", "delay", "response_bytes", "max_line"};
 
 const std::vector<std::string_view> log_level_names{"trace", "debug",    "info", "warn",
                                                     "error", "critical", "off"};
@@ -599,7 +600,18 @@ private:
         const section echo = sub_section(s, "echo", echo_keys);
         // 1KiB..64MiB: below, per-read overhead dominates; above, a few slow peers hold gigabytes.
         read_size(echo, "max_buffer", 1024, 64 * 1024 * 1024, out.echo.max_buffer);
+        read_synthetic(sub_section(s, "synthetic", synthetic_keys), out.synthetic);
         return out;
+    }
+
+    void read_synthetic(const section& s, synthetic_config& out) {
+        using limits = synthetic_config;
+        read_duration(s, "cpu", 0s, limits::max_cpu, out.cpu);
+        read_duration(s, "delay", 0s, limits::max_delay, out.delay);
+        // At least 1: the newline that ends every response.
+        read_size(s, "response_bytes", 1, limits::max_response_bytes, out.response_bytes);
+        // 64B..1MiB: room for a token list; the most a connection may make pier hold.
+        read_size(s, "max_line", 64, 1024 * 1024, out.max_line);
     }
 
     void read_name(const section& s, const entry& e, const std::string& name,

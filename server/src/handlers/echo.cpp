@@ -8,18 +8,12 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include "pier/handlers/worker_buffer.hpp"
+
 namespace pier::handlers {
 namespace {
 
 namespace asio = boost::asio;
-
-/// The worker thread's read buffer. Safe to share between its connections because every use
-/// ends before the coroutine next suspends (bytes still unsent are copied out first).
-std::vector<char>& worker_buffer(std::size_t size) {
-    thread_local std::vector<char> buffer;
-    if (buffer.size() < size) buffer.resize(size);
-    return buffer;
-}
 
 /// Reads at most `limit` bytes that are already available and echoes them. Returns false when
 /// the connection is over (EOF, reset, write failure or abort).

@@ -47,6 +47,27 @@ struct echo_config {
     std::uint64_t max_buffer = 64 * 1024;
 };
 
+/// `listeners[].synthetic:` — the capacity-planning handler. A request is one line; what it
+/// costs comes from here unless the line overrides it (`cpu=250us delay=10ms size=128`).
+struct synthetic_config {
+    // Upper bounds of every value, here and in request lines alike: they keep one request from
+    // holding a worker (cpu) or a connection (delay) without end, and bound a response.
+    static constexpr std::chrono::nanoseconds max_cpu = 10s;
+    static constexpr std::chrono::nanoseconds max_delay = 10min;
+    static constexpr std::uint64_t max_response_bytes = 64ull << 20;
+
+    /// Thread CPU time spent per request. 0: the handler then measures pier's own overhead.
+    std::chrono::nanoseconds cpu = 0s;
+    /// Then waited per request, without holding a thread (a downstream call's latency).
+    std::chrono::nanoseconds delay = 0s;
+    /// Response length in bytes, its final '\n' included. 3: "OK\n".
+    std::uint64_t response_bytes = 3;
+    /// Longest request line, its '\n' excluded (bytes). A longer one gets an error line and
+    /// the connection is closed. 4KiB: room for any token list, and the most an idle-looking
+    /// connection can make the server hold.
+    std::uint64_t max_line = 4096;
+};
+
 /// A listen address as written in YAML: an IP literal (IPv6 in brackets) and a port.
 struct listen_address {
     std::string host;        ///< IP literal without brackets, e.g. "0.0.0.0", "::1"
@@ -71,6 +92,7 @@ struct listener_config {
     /// past any client think time, short enough to reclaim abandoned connections.
     std::chrono::nanoseconds idle_timeout = 5min;
     echo_config echo;
+    synthetic_config synthetic;
 };
 
 /// The whole file.

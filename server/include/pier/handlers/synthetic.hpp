@@ -1,0 +1,32 @@
+// The synthetic handler: a capacity-planning service. Operators point a load generator at it to
+// size a platform; pier's own benchmarks use it to show what work stealing buys.
+//
+// A request is one line (ending in '\n', at most `max_line` bytes before it). Per request the
+// handler spends `cpu` of thread CPU time (measured on the thread's CPU clock, so a preempted
+// worker still pays the full amount), then waits `delay` without holding a thread, then answers
+// `response_bytes` bytes ending in '\n'. A line may override each value with tokens
+// (`cpu=250us delay=10ms size=128`, see synthetic_request.hpp). Requests on one connection are
+// answered in order, one at a time.
+//
+// Errors: a line with an unknown token or a bad value gets `ERR <reason>\n` and the connection
+// stays usable; a line longer than max_line gets an error line, then the connection is closed.
+//
+// Memory: an idle connection holds no buffer. Reads go into the worker's buffer; only the bytes
+// of a request line not yet answered are copied into the connection's own string, freed once
+// every received line has been answered. Responses are written from a shared pattern, so a large
+// `size` allocates nothing.
+//
+// Drain: lines that had arrived when the drain was requested are answered, then the connection
+// is closed with a FIN.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include "pier/config/config.hpp"
+#include "pier/net/connection.hpp"
+
+namespace pier::handlers {
+
+boost::asio::awaitable<void> run_synthetic(net::connection& conn, config::synthetic_config cfg);
+
+}  // namespace pier::handlers
