@@ -68,7 +68,8 @@ TEST_CASE("synthetic: a bad request gets ERR and the connection stays usable") {
             auto socket = co_await connect_to(server.endpoint("synthetic"));
             CHECK(co_await ask(socket, "frob\n") ==
                   "ERR unknown token \"frob\" (expected cpu=, delay= or size=)\n");
-            CHECK(co_await ask(socket, "cpu=11s\n") == "ERR cpu must be at most 10s (got \"11s\")\n");
+            CHECK(co_await ask(socket, "cpu=11s\n") ==
+                  "ERR cpu must be at most 10s (got \"11s\")\n");
             CHECK(co_await ask(socket, "size=4\n") == "OKx\n");
         },
         30s);

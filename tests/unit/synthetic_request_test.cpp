@@ -75,6 +75,6 @@ TEST_CASE("synthetic request: a bad line names the token and why") {
 TEST_CASE("synthetic request: a peer's bytes are shown bounded and printable") {
     const std::string binary = std::string("\x01\xff", 2) + std::string(100, 'a') + "=1";
     const auto reason = parse_error(binary);
-    CHECK(reason == "unknown token \"??" + std::string(30, 'a') +
-                        "...\" (expected cpu=, delay= or size=)");
+    CHECK(reason ==
+          "unknown token \"??" + std::string(30, 'a') + "...\" (expected cpu=, delay= or size=)");
 }

@@ -74,8 +74,8 @@ asio::awaitable<bool> write_response(net::connection& conn, std::uint64_t size) 
     std::size_t from = 0;           // "OK" only at the very start
     while (body > pattern.size() - from) {
         const std::size_t piece = pattern.size() - from;
-        if (!co_await write_counted(conn, {asio::buffer(pattern.data() + from, piece),
-                                           asio::const_buffer()})) {
+        if (!co_await write_counted(
+                conn, {asio::buffer(pattern.data() + from, piece), asio::const_buffer()})) {
             co_return false;
         }
         body -= piece;
@@ -140,8 +140,8 @@ public:
                 (newline == std::string::npos ? pending_.size() : newline) - consumed;
             if (length > max_line_) {
                 // Also a partial line already past the limit: no need to wait for its end.
-                co_await write_error(conn_, "line too long (max " + std::to_string(max_line_) +
-                                                " bytes)");
+                co_await write_error(conn_,
+                                     "line too long (max " + std::to_string(max_line_) + " bytes)");
                 co_await conn_.shutdown_and_linger();
                 co_return false;
             }

@@ -62,7 +62,8 @@ std::variant<synthetic_request, std::string> parse_synthetic_request(
             if (!parsed.ok()) return "bad size " + quoted(value) + ": " + parsed.error();
             if (parsed.value() < 1 || parsed.value() > limits::max_response_bytes) {
                 return "size must be between 1 (the newline) and " +
-                       config::format_size(limits::max_response_bytes) + " (got " + quoted(value) + ")";
+                       config::format_size(limits::max_response_bytes) + " (got " + quoted(value) +
+                       ")";
             }
             request.size = parsed.value();
             continue;

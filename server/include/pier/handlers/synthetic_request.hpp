@@ -22,7 +22,8 @@ struct synthetic_request {
 };
 
 /// Parses one request line (without its '\n'; a trailing '\r' is ignored). Tokens override
-/// `defaults`, within config::synthetic_config's bounds. Returns the request, or the reason it is rejected (one line of text, no newline).
+/// `defaults`, within config::synthetic_config's bounds. Returns the request, or the reason it is
+/// rejected (one line of text, no newline).
 std::variant<synthetic_request, std::string> parse_synthetic_request(
     std::string_view line, const synthetic_request& defaults);
 
