@@ -2,7 +2,8 @@
 # Echo throughput and CPU per request: pierd's echo handler against bench/epoll_echo (a minimal
 # epoll server, the syscall-bound reference), both driven by pierload in closed loop.
 #
-# For each server and each connection count: start the server on 127.0.0.1 port 0 (the port is
+# Servers: pierd (runtime.scheduler: work_stealing, the default), pierd_pinned (scheduler: pinned)
+# and epoll_echo. For each server and each connection count: start the server on 127.0.0.1 port 0 (the port is
 # read back from its output), run pierload for DURATION with SIZE-byte messages, and measure the
 # CPU seconds the server and pierload each spent during that run. Prints one table.
 #
@@ -12,7 +13,8 @@
 # limit of a measurement, so pierload's CPU per request must be <= the server's; the script says
 # whether it was (against epoll_echo, which makes the same syscalls as pierload, it checks parity).
 #
-# usage: bench/echo_bench.sh [--duration 10s] [--connections 50,1000] [--servers pierd,epoll_echo]
+# usage: bench/echo_bench.sh [--duration 10s] [--connections 50,1000]
+#                            [--servers pierd,pierd_pinned,epoll_echo]
 #                            [--server-threads N] [--client-threads N] [--size 64]
 # The same settings as environment variables: DURATION, CONNECTIONS ("50 1000" or "50,1000"),
 # SERVERS, SERVER_THREADS, CLIENT_THREADS, SIZE; PIERD, PIERLOAD and EPOLL_ECHO override the
@@ -24,7 +26,7 @@ cores=$(nproc)
 
 duration=${DURATION:-10s}
 connections=${CONNECTIONS:-50 1000}
-servers=${SERVERS:-pierd epoll_echo}
+servers=${SERVERS:-pierd pierd_pinned epoll_echo}
 # Both sides get every core by default: they compete for them, which is why CPU per request
 # (not req/s) is the figure to compare. Pin fewer threads to either side to explore the split.
 server_threads=${SERVER_THREADS:-$cores}
@@ -123,10 +125,13 @@ cpu_seconds() {
 start_server() {
     local name=$1 log=$work/$1.log
     case $name in
-        pierd)
+        pierd | pierd_pinned)
+            local scheduler=work_stealing
+            [[ $name == pierd_pinned ]] && scheduler=pinned
             cat >"$work/pierd.yaml" <<EOF
 runtime:
   threads: $server_threads
+  scheduler: $scheduler
 listeners:
   - name: echo
     listen: "127.0.0.1:0"

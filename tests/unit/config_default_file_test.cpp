@@ -29,6 +29,7 @@ std::string read_default_file() {
 /// Checks that `c` has the values documented for config/pier.yaml.
 void check_documented_values(const config& c) {
     CHECK(c.runtime.threads == 0);
+    CHECK(c.runtime.scheduler == scheduler_kind::work_stealing);
     CHECK(c.log.level == log_level::info);
     CHECK(c.log.format == log_format::text);
     CHECK(c.shutdown.drain_timeout == 20s);
@@ -52,7 +53,7 @@ const char* const all_keys[] = {
     "threads", "level",          "format",          "drain_timeout", "name",       "listen",
     "backlog", "handler",        "max_connections", "idle_timeout",  "max_buffer", "runtime",
     "log",     "shutdown",       "listeners",       "echo",          "synthetic",  "cpu",
-    "delay",   "response_bytes", "max_line"};
+    "delay",   "response_bytes", "max_line", "scheduler"};
 
 }  // namespace
 
@@ -78,7 +79,7 @@ TEST_CASE("config: the default file documents every key with its default") {
     }
 
     const std::regex commented_key(
-        "(^|\\n)( *)# (threads|level|format|drain_timeout|backlog|max_connections|idle_timeout|"
+        "(^|\\n)( *)# (threads|scheduler|level|format|drain_timeout|backlog|max_connections|idle_timeout|"
         "max_buffer|cpu|delay|response_bytes|max_line):");
     const std::string uncommented = std::regex_replace(text, commented_key, "$1$2$3:");
     REQUIRE(uncommented != text);

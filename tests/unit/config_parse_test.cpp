@@ -85,6 +85,7 @@ TEST_CASE("config: every key round-trips with a non-default value") {
     const config c = parse_ok(
         "runtime:\n"
         "  threads: 8\n"
+        "  scheduler: pinned\n"
         "log:\n"
         "  level: debug\n"
         "  format: json\n"
@@ -109,6 +110,7 @@ TEST_CASE("config: every key round-trips with a non-default value") {
         "    listen: 10.0.0.1:0\n"
         "    idle_timeout: 24h\n");
     CHECK(c.runtime.threads == 8);
+    CHECK(c.runtime.scheduler == scheduler_kind::pinned);
     CHECK(c.log.level == log_level::debug);
     CHECK(c.log.format == log_format::json);
     CHECK(format_duration(c.shutdown.drain_timeout) == "1500ms");

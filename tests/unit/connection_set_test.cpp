@@ -9,7 +9,8 @@ namespace pier::net {
 namespace {
 
 struct fixture {
-    runtime::io_pool pool{1};
+    // Pinned: posts land in the worker's io_context, which the test runs by hand.
+    runtime::io_pool pool{1, config::scheduler_kind::pinned};
 
     std::shared_ptr<connection> make(std::uint64_t id) {
         auto lease = pool.acquire();

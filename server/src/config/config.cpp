@@ -28,6 +28,10 @@ const std::vector<std::string>& handler_names() {
     return names;
 }
 
+std::string_view to_string(scheduler_kind kind) {
+    return kind == scheduler_kind::pinned ? "pinned" : "work_stealing";
+}
+
 std::string_view to_string(log_level level) {
     switch (level) {
         case log_level::trace: return "trace";

@@ -257,7 +257,9 @@ struct section {
 };
 
 const std::vector<std::string_view> root_keys{"runtime", "log", "shutdown", "listeners"};
-const std::vector<std::string_view> runtime_keys{"threads"};
+const std::vector<std::string_view> runtime_keys{"threads", "scheduler"};
+// In scheduler_kind's order.
+const std::vector<std::string_view> scheduler_names{"work_stealing", "pinned"};
 const std::vector<std::string_view> log_keys{"level", "format"};
 const std::vector<std::string_view> shutdown_keys{"drain_timeout"};
 const std::vector<std::string_view> echo_keys{"max_buffer"};
@@ -496,6 +498,13 @@ private:
     }
 
     void read_runtime(const section& s, runtime_config& out) {
+        if (const auto kind = read_choice(s, "scheduler", "scheduler", scheduler_names)) {
+            out.scheduler = static_cast<scheduler_kind>(*kind);
+        }
+        read_threads(s, out);
+    }
+
+    void read_threads(const section& s, runtime_config& out) {
         // "auto" or a count; 1024 is a sanity bound, far beyond any machine pier targets.
         constexpr std::uint64_t max_threads = 1024;
         const entry* e = s.find("threads");

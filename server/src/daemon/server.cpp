@@ -18,7 +18,8 @@ std::size_t worker_count(const config::runtime_config& cfg) {
     return hardware > 0 ? hardware : 1;
 }
 
-server::server(config::config cfg) : config_(std::move(cfg)), pool_(worker_count(config_.runtime)) {
+server::server(config::config cfg)
+    : config_(std::move(cfg)), pool_(worker_count(config_.runtime), config_.runtime.scheduler) {
     for (const auto& listener_cfg : config_.listeners) {
         listeners_.push_back(std::make_unique<net::listener>(listener_cfg, pool_,
                                                              handlers::make_handler(listener_cfg)));
@@ -31,7 +32,8 @@ void server::start() {
     if (started_) throw std::logic_error("server already started");
     started_ = true;
     pool_.start();
-    spdlog::info("workers started threads={} scheduler=pinned", pool_.size());
+    spdlog::info("workers started threads={} scheduler={}", pool_.size(),
+                 config::to_string(pool_.kind()));
     for (auto& l : listeners_) l->start();
 }
 

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 
 namespace pier::runtime {
 
@@ -17,6 +18,8 @@ struct worker_lease::worker {
     std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard;
     /// Connections homed here. ordering: relaxed; it only steers placement, never guards data.
     std::atomic<std::size_t> live{0};
+    /// The pool's work-stealing dispatcher, or null when pinned.
+    scheduler* dispatcher = nullptr;
 };
 
 worker_lease::worker_lease(worker_lease&& other) noexcept
@@ -45,13 +48,18 @@ asio::io_context::executor_type worker_lease::io_executor() const {
 }
 
 asio::any_io_executor worker_lease::task_executor() const {
-    // Pinned scheduler: the coroutine runs on its socket's own reactor thread.
+    // Work stealing: a strand per connection, so wherever its handlers run they never run at
+    // once (request_stop's posts, the || operators' branches).
+    if (worker_->dispatcher != nullptr) {
+        return asio::strand<scheduler_executor>(worker_->dispatcher->executor());
+    }
+    // Pinned: the coroutine runs on its socket's own reactor thread.
     return worker_->io.get_executor();
 }
 
 std::size_t worker_lease::worker_index() const { return worker_->index; }
 
-io_pool::io_pool(std::size_t threads) {
+io_pool::io_pool(std::size_t threads, config::scheduler_kind kind, scheduler_options options) {
     if (threads == 0) threads = 1;
     workers_.reserve(threads);
     for (std::size_t i = 0; i < threads; ++i) {
@@ -65,11 +73,21 @@ io_pool::io_pool(std::size_t threads) {
         asio::steady_timer{w->io};
         workers_.push_back(std::move(w));
     }
+    if (kind == config::scheduler_kind::work_stealing) {
+        std::vector<asio::io_context*> reactors;
+        for (auto& w : workers_) reactors.push_back(&w->io);
+        scheduler_ = std::make_unique<scheduler>(std::move(reactors), options);
+        for (auto& w : workers_) w->dispatcher = scheduler_.get();
+    }
 }
 
 io_pool::~io_pool() { stop(); }
 
 void io_pool::start() {
+    if (scheduler_) {
+        scheduler_->start();
+        return;
+    }
     if (!threads_.empty()) throw std::logic_error("io_pool already started");
     for (auto& w : workers_) {
         threads_.emplace_back([ctx = &w->io] { ctx->run(); });
@@ -78,6 +96,7 @@ void io_pool::start() {
 
 void io_pool::stop() {
     for (auto& w : workers_) w->guard.reset();
+    if (scheduler_) scheduler_->stop();
     for (auto& t : threads_) {
         if (t.joinable()) t.join();
     }
@@ -85,6 +104,7 @@ void io_pool::stop() {
 }
 
 void io_pool::abort() {
+    if (scheduler_) scheduler_->abort();
     for (auto& w : workers_) w->io.stop();
     stop();
 }

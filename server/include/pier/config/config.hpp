@@ -21,10 +21,17 @@ enum class log_level { trace, debug, info, warn, error, critical, off };
 /// text: human-readable lines; json: one JSON object per line for log shippers.
 enum class log_format { text, json };
 
+/// How connections are spread over the workers.
+/// work_stealing: each connection lives on a strand; idle workers take queued work and serve a
+/// stuck worker's reactor. pinned: a connection runs on the worker that accepted it, always.
+enum class scheduler_kind { work_stealing, pinned };
+
 /// `runtime:` — the worker pool.
 struct runtime_config {
     /// Worker threads, each running its own reactor. 0 means "auto": one per hardware thread.
     unsigned threads = 0;
+    /// work_stealing: one long request no longer stalls the other connections of its worker.
+    scheduler_kind scheduler = scheduler_kind::work_stealing;
 };
 
 /// `log:`
@@ -105,6 +112,9 @@ struct config {
 
 /// Handler names a listener may use, in the order documented.
 const std::vector<std::string>& handler_names();
+
+/// "work_stealing" or "pinned", as written in YAML.
+std::string_view to_string(scheduler_kind kind);
 
 /// "info", "debug", ... as written in YAML.
 std::string_view to_string(log_level level);

@@ -5,8 +5,11 @@
 // on. It never names a thread or an io_context, so a different scheduler (work stealing) can
 // replace what the lease hands out without touching connections or handlers.
 //
-// Today's scheduler is "pinned": a connection's coroutine runs on its socket's own io_context,
-// one thread per context, so each connection is implicitly serialized.
+// Two schedulers, chosen at construction (runtime.scheduler):
+// - work_stealing (scheduler.hpp): each connection's coroutine runs on its own strand over the
+//   work-stealing dispatcher; idle workers take queued work and serve a stuck worker's reactor.
+// - pinned: a connection's coroutine runs on its socket's own io_context, one thread per
+//   context, so each connection is implicitly serialized and never moves.
 //
 // Thread-safety: acquire(), size() and the lease are safe from any thread. start() and stop()
 // are called by the owner (the server) from one thread.
@@ -21,6 +24,9 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+
+#include "pier/config/config.hpp"
+#include "pier/runtime/scheduler.hpp"
 
 namespace pier::runtime {
 
@@ -59,7 +65,9 @@ private:
 class io_pool {
 public:
     /// `threads` workers (at least 1). Threads start in start().
-    explicit io_pool(std::size_t threads);
+    explicit io_pool(std::size_t threads,
+                     config::scheduler_kind kind = config::scheduler_kind::work_stealing,
+                     scheduler_options options = {});
     ~io_pool();
     io_pool(const io_pool&) = delete;
     io_pool& operator=(const io_pool&) = delete;
@@ -77,6 +85,11 @@ public:
     void abort();
 
     std::size_t size() const { return workers_.size(); }
+    config::scheduler_kind kind() const {
+        return scheduler_ ? config::scheduler_kind::work_stealing : config::scheduler_kind::pinned;
+    }
+    /// The work-stealing dispatcher, or null when pinned (metrics, tests).
+    scheduler* dispatcher() { return scheduler_.get(); }
 
     /// A home for a new connection: the worker with the fewest live connections.
     worker_lease acquire();
@@ -90,7 +103,8 @@ public:
 
 private:
     std::vector<std::unique_ptr<worker_lease::worker>> workers_;
-    std::vector<std::thread> threads_;
+    std::unique_ptr<scheduler> scheduler_;  ///< null when pinned
+    std::vector<std::thread> threads_;      ///< pinned only; the scheduler runs its own
 };
 
 }  // namespace pier::runtime

@@ -1,0 +1,213 @@
+// The work-stealing dispatcher: N workers, each running its own io_context (its reactor) on its
+// own thread, sharing runnable work the way Tokio's multi-threaded runtime and Go's scheduler do.
+//
+// Where a task goes (scheduler::schedule):
+// - run inline, when it may block (Asio's blocking.possibly: a completion resuming a coroutine)
+//   and the caller is a worker of this scheduler not already inside a task: the common case of
+//   a socket event resuming its connection on its home worker costs no queue at all;
+// - else, on a worker thread: its LIFO slot (the task it runs next: the continuation it just
+//   made, hot in cache), the previous LIFO task moving to its bounded local ring;
+// - else (another thread): the global inject queue, and a parked worker is woken.
+//
+// How a worker runs tasks: inside its one long-lived io_context::run() (Asio's per-thread
+// recycling caches live in that call), a "tick" handler runs up to `tick_budget` tasks (LIFO at
+// most `lifo_limit` times in a row, then the ring; the inject queue first every
+// `inject_interval` tasks so it never starves), then yields to the reactor by re-posting
+// itself. Out of local work it searches: inject queue, then half of a random victim's ring (at
+// most half the workers search at once). Then it parks in its own reactor (epoll_wait).
+//
+// I/O stealing: a socket's events only become runnable when its home worker runs its reactor,
+// so while a worker is stuck in one long task, task stealing finds nothing to take (DESIGN.md,
+// "Measured facts"). An idle worker therefore watches the others: every `io_steal_interval`
+// it checks whether a worker has sat in the same task since the last check, and if so takes
+// that worker's queued tasks (its LIFO slot included, which nobody else would run) and runs one
+// ready handler of its io_context itself (io_context::poll_one from its thread), then returns
+// to its own reactor; right after a successful steal it looks again without waiting. Connections run on strands, so a connection's handlers never run
+// on two threads at once wherever they run.
+//
+// Thread-safety: schedule() from any thread. start()/stop() from one owner thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/execution.hpp>
+#include <boost/asio/execution_context.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "pier/runtime/task_queue.hpp"
+
+namespace pier::runtime {
+
+namespace asio = boost::asio;
+
+/// The scheduler's constants. Defaults follow Tokio and Go; tests shrink them.
+struct scheduler_options {
+    /// Local ring slots, a power of two from 4 to 1024. 256: Tokio's LOCAL_QUEUE_CAPACITY.
+    std::size_t local_queue_capacity = 256;
+    /// LIFO-slot tasks run in a row before the ring gets a turn, so two tasks that keep
+    /// waking each other cannot starve the rest. 3: Tokio's MAX_LIFO_POLLS_PER_TICK.
+    unsigned lifo_limit = 3;
+    /// Every this many tasks the inject queue is checked first. 61: Go's schedtick % 61.
+    unsigned inject_interval = 61;
+    /// Tasks per tick before the worker yields to its reactor: bounds how long socket events
+    /// wait behind queued work.
+    unsigned tick_budget = 61;
+    /// How long a worker must sit in one task before an idle worker serves its reactor. 500us:
+    /// well below a request's latency budget, long enough that a balanced load never trips it.
+    std::chrono::microseconds io_steal_interval{500};
+};
+
+/// Per-worker counters, read by tests and (later) the admin endpoint. ordering: relaxed; each
+/// is written by its worker (steals and I/O steals by the thief) and only ever summed.
+struct worker_counters {
+    std::atomic<std::uint64_t> tasks_run{0};      ///< tasks this worker ran (inline or queued)
+    std::atomic<std::uint64_t> steals{0};         ///< successful steals from other workers' rings
+    std::atomic<std::uint64_t> tasks_stolen{0};   ///< tasks those steals took
+    std::atomic<std::uint64_t> io_steals{0};      ///< handlers run for another worker's reactor
+    std::atomic<std::uint64_t> parks{0};          ///< times it went to sleep in its reactor
+    std::atomic<std::uint64_t> unparks{0};        ///< times it was woken to take work
+    std::atomic<std::uint64_t> inject_pushes{0};  ///< tasks it moved to the inject queue (overflow)
+};
+
+/// A copy of one worker's counters, plus its current local queue depth.
+struct worker_metrics {
+    std::uint64_t tasks_run = 0;
+    std::uint64_t steals = 0;
+    std::uint64_t tasks_stolen = 0;
+    std::uint64_t io_steals = 0;
+    std::uint64_t parks = 0;
+    std::uint64_t unparks = 0;
+    std::uint64_t inject_pushes = 0;
+    std::size_t local_queue_depth = 0;
+};
+
+class scheduler;
+
+/// The executor connections' coroutines run on (through a strand). Satisfies Asio's executor
+/// concept, so it converts to any_io_executor. Cheap to copy: a pointer and a flag.
+class scheduler_executor {
+public:
+    scheduler_executor(scheduler& s, bool never_blocking = false)
+        : scheduler_(&s), never_blocking_(never_blocking) {}
+
+    asio::execution_context& query(asio::execution::context_t) const noexcept;
+    asio::execution::blocking_t query(asio::execution::blocking_t) const noexcept {
+        return never_blocking_ ? asio::execution::blocking_t(asio::execution::blocking.never)
+                               : asio::execution::blocking_t(asio::execution::blocking.possibly);
+    }
+    scheduler_executor require(asio::execution::blocking_t::never_t) const noexcept {
+        return {*scheduler_, true};
+    }
+    scheduler_executor require(asio::execution::blocking_t::possibly_t) const noexcept {
+        return {*scheduler_, false};
+    }
+    // Work is tracked by the workers' own guards; relationship and allocator hints change
+    // nothing here. Accepting them keeps Asio's prefer() calls valid.
+    scheduler_executor prefer(asio::execution::outstanding_work_t::tracked_t) const noexcept {
+        return *this;
+    }
+    scheduler_executor prefer(asio::execution::outstanding_work_t::untracked_t) const noexcept {
+        return *this;
+    }
+    scheduler_executor prefer(asio::execution::relationship_t::fork_t) const noexcept {
+        return *this;
+    }
+    scheduler_executor prefer(asio::execution::relationship_t::continuation_t) const noexcept {
+        return *this;
+    }
+    template <typename Allocator>
+    scheduler_executor prefer(const asio::execution::allocator_t<Allocator>&) const noexcept {
+        return *this;
+    }
+
+    template <typename Function>
+    void execute(Function&& f) const;
+
+    friend bool operator==(const scheduler_executor& a, const scheduler_executor& b) noexcept {
+        return a.scheduler_ == b.scheduler_ && a.never_blocking_ == b.never_blocking_;
+    }
+    friend bool operator!=(const scheduler_executor& a, const scheduler_executor& b) noexcept {
+        return !(a == b);
+    }
+
+private:
+    scheduler* scheduler_;
+    bool never_blocking_;
+};
+
+class scheduler {
+public:
+    /// Workers run `reactors` (one each; not owned, must outlive the scheduler).
+    scheduler(std::vector<asio::io_context*> reactors, scheduler_options options = {});
+    ~scheduler();
+    scheduler(const scheduler&) = delete;
+    scheduler& operator=(const scheduler&) = delete;
+
+    /// Starts one thread per worker; each runs its io_context until stop().
+    void start();
+    /// Lets every worker finish its queued work and its io_context run out, joins the threads,
+    /// then discards what is still queued (work queued by nothing that will run again).
+    void stop();
+    /// Stops every io_context at once (abandoning their queues), joins, discards our queues.
+    void abort();
+
+    scheduler_executor executor() { return scheduler_executor(*this); }
+    asio::execution_context& context() { return context_; }
+    std::size_t size() const { return workers_.size(); }
+    worker_metrics metrics(std::size_t worker_index) const;
+    /// The worker the calling thread is, or -1 on any other thread (tests, logs).
+    int current_worker_index() const;
+
+    /// Runs or queues `t` (see the file comment); `may_run_inline` is Asio's blocking.possibly.
+    void schedule(task* t, bool may_run_inline);
+
+private:
+    struct worker;
+
+    worker* current_worker() const;
+    void run_worker(worker& w);
+    void run_task(worker& w, task* t);
+    void push_local(worker& w, task* t);
+    void push_inject(task_list batch);
+    void ensure_tick(worker& w);
+    void tick(worker& w);
+    task* next_task(worker& w);
+    task* search(worker& w);
+    void go_idle(worker& w);
+    void watch(worker& w);
+    bool steal_io(worker& w);
+    bool any_other_in_task(const worker& w) const;
+    void wake_one_parked();
+    void discard_queued();
+
+    /// Gives scheduler_executor a context to answer with (Asio asks executors for one).
+    class execution_context_holder : public asio::execution_context {};
+
+    scheduler_options options_;
+    execution_context_holder context_;
+    std::vector<std::unique_ptr<worker>> workers_;
+    inject_queue inject_;
+    std::atomic<unsigned> searching_{0};
+    std::atomic<unsigned> parked_{0};
+    std::atomic<unsigned> watchers_{0};  ///< idle workers with a watch armed
+    std::atomic<bool> stopping_{false};
+};
+
+template <typename Function>
+void scheduler_executor::execute(Function&& f) const {
+    using function_type = std::decay_t<Function>;
+    scheduler_->schedule(function_task<function_type>::make(std::forward<Function>(f)),
+                         !never_blocking_);
+}
+
+}  // namespace pier::runtime
