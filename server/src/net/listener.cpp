@@ -55,6 +55,7 @@ listener::listener(const config::listener_config& cfg, runtime::io_pool& pool,
       pool_(pool),
       handler_(std::move(handler)),
       home_(pool.acquire_uncounted(next_listener_home.fetch_add(1, std::memory_order_relaxed))),
+      strand_(home_.io_executor()),
       acceptor_(home_.io_executor()),
       backoff_timer_(home_.io_executor()),
       sweep_timer_(home_.io_executor()) {
@@ -110,8 +111,8 @@ void listener::start() {
         }
         on_loop_done();
     };
-    asio::co_spawn(home_.io_executor(), accept_loop(), done);
-    if (config_.idle_timeout.count() > 0) asio::co_spawn(home_.io_executor(), idle_sweep(), done);
+    asio::co_spawn(strand_, accept_loop(), done);
+    if (config_.idle_timeout.count() > 0) asio::co_spawn(strand_, idle_sweep(), done);
     spdlog::info("listening listener={} addr={} handler={} max_connections={}", config_.name,
                  fmt::streamed(local_), config_.handler, config_.max_connections);
 }
@@ -148,8 +149,8 @@ void listener::stop_accepting() {
         std::lock_guard lock(loops_mutex_);
         if (loops_running_ == 0) return;
     }
-    // The acceptor and timers belong to the home worker: touch them only there.
-    asio::post(home_.io_executor(), [this] {
+    // The acceptor and timers belong to the accept loop's strand: touch them only there.
+    asio::post(strand_, [this] {
         stopping_ = true;
         accept_backlog();
         boost::system::error_code ignored;

@@ -173,9 +173,12 @@ void scheduler::schedule(task* t, bool may_run_inline) {
 }
 
 void scheduler::run_task(worker& w, task* t) {
-    if (w.parked.load(std::memory_order_relaxed)) {
-        // Back from idle on its own (an event of its reactor, or stolen I/O).
-        w.parked.store(false, std::memory_order_relaxed);
+    bool was_parked = w.parked.load(std::memory_order_relaxed);
+    // Back from idle on its own (an event of its reactor, or stolen I/O). A compare-exchange,
+    // only when the flag is set: a waker may be clearing it at the same moment, and only one
+    // of the two may count the worker out of parked_.
+    if (was_parked &&
+        w.parked.compare_exchange_strong(was_parked, false, std::memory_order_acq_rel)) {
         parked_.fetch_sub(1, std::memory_order_relaxed);
         // If this task turns out to be long, an idle worker must be watching to serve the
         // reactor it leaves behind: wake one when none watches.

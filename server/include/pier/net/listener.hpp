@@ -17,6 +17,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 
 #include "pier/config/config.hpp"
 #include "pier/handlers/handler.hpp"
@@ -71,6 +72,9 @@ private:
     runtime::io_pool& pool_;
     const handlers::handler_fn handler_;
     runtime::worker_lease home_;  ///< the worker running the accept loop and the sweep
+    /// Serializes the accept loop, the sweep and stop_accepting(): under work stealing an idle
+    /// worker may run the home worker's handlers while that worker is stuck in a long task.
+    asio::strand<asio::io_context::executor_type> strand_;
     tcp::acceptor acceptor_;
     tcp::endpoint local_;
     asio::steady_timer backoff_timer_;
@@ -80,7 +84,7 @@ private:
     log::rate_limiter reject_log_{std::chrono::seconds(1)};
     log::rate_limiter accept_error_log_{std::chrono::seconds(1)};
 
-    bool stopping_ = false;  ///< set on home_'s executor only
+    bool stopping_ = false;  ///< touched on strand_ only
     std::mutex loops_mutex_;
     std::condition_variable loops_done_;
     int loops_running_ = 0;  ///< guarded by loops_mutex_

@@ -22,8 +22,8 @@
 // it checks whether a worker has sat in the same task since the last check, and if so takes
 // that worker's queued tasks (its LIFO slot included, which nobody else would run) and runs one
 // ready handler of its io_context itself (io_context::poll_one from its thread), then returns
-// to its own reactor; right after a successful steal it looks again without waiting. Connections run on strands, so a connection's handlers never run
-// on two threads at once wherever they run.
+// to its own reactor; right after a successful steal it looks again without waiting. Connections
+// run on strands, so a connection's handlers never run on two threads at once wherever they run.
 //
 // Thread-safety: schedule() from any thread. start()/stop() from one owner thread.
 #pragma once

@@ -221,7 +221,8 @@ public:
             // Read the slots before claiming them: the owner never rewrites a slot between
             // head and tail, and if head moves meanwhile the claim below fails and we retry.
             task* taken[512];
-            const auto n = std::min<std::uint32_t>(take, static_cast<std::uint32_t>(std::size(taken)));
+            const auto n =
+                std::min<std::uint32_t>(take, static_cast<std::uint32_t>(std::size(taken)));
             for (std::uint32_t i = 0; i < n; ++i) {
                 taken[i] = slots_[(head + i) & mask_].load(std::memory_order_relaxed);
             }
