@@ -46,11 +46,10 @@ struct scheduler::worker {
     std::atomic<bool> parked{false};
 
     // Touched by this worker's thread only.
-    unsigned depth = 0;        ///< tasks on this thread's stack
-    unsigned lifo_streak = 0;  ///< LIFO tasks run in a row
-    std::uint64_t taken = 0;   ///< tasks taken by ticks, for inject_interval
-    bool watching = false;     ///< watch_timer is armed
-    bool just_stole = false;   ///< the last watch served a stuck worker: look again at once
+    unsigned depth = 0;                           ///< tasks on this thread's stack
+    unsigned lifo_streak = 0;                     ///< LIFO tasks run in a row
+    std::uint64_t taken = 0;                      ///< tasks taken by ticks, for inject_interval
+    std::chrono::microseconds watch_interval{0};  ///< until the next watch
     asio::steady_timer watch_timer;
     std::vector<std::uint64_t> seen_progress;  ///< each worker's progress at the last watch
     std::minstd_rand random;
@@ -92,6 +91,11 @@ void scheduler::start() {
 
 void scheduler::run_worker(worker& w) {
     this_thread_worker = &w;
+    // Every worker watches the others for as long as it runs (see watch()).
+    if (workers_.size() > 1) {
+        w.watch_interval = options_.io_steal_interval;
+        arm_watch(w);
+    }
     // One long-lived run(): Asio keeps its per-thread recycling caches in this call's frame.
     w.io.run();
     this_thread_worker = nullptr;
@@ -180,9 +184,6 @@ void scheduler::run_task(worker& w, task* t) {
     if (was_parked &&
         w.parked.compare_exchange_strong(was_parked, false, std::memory_order_acq_rel)) {
         parked_.fetch_sub(1, std::memory_order_relaxed);
-        // If this task turns out to be long, an idle worker must be watching to serve the
-        // reactor it leaves behind: wake one when none watches.
-        if (watchers_.load(std::memory_order_relaxed) == 0) wake_one_parked();
     }
     struct in_task {
         worker& w;
@@ -222,20 +223,26 @@ void scheduler::push_inject(task_list batch) {
     // Pairs with go_idle(): the pusher publishes the task, then looks for a parked worker; a
     // parking worker publishes that it parks, then looks at the queue. One sees the other.
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    wake_one_parked();
+    if (wake_one_parked()) return;
+    // No worker is marked parked, yet one may be asleep in its reactor after running only
+    // inline work (which never passes through go_idle): nudge one, round robin, so the task
+    // never waits for an unrelated event.
+    const auto next = inject_nudge_.fetch_add(1, std::memory_order_relaxed) % workers_.size();
+    ensure_tick(*workers_[next]);
 }
 
-void scheduler::wake_one_parked() {
-    if (parked_.load(std::memory_order_seq_cst) == 0) return;
+bool scheduler::wake_one_parked() {
+    if (parked_.load(std::memory_order_seq_cst) == 0) return false;
     for (auto& w : workers_) {
         bool expected = true;
         if (w->parked.compare_exchange_strong(expected, false, std::memory_order_acq_rel)) {
             parked_.fetch_sub(1, std::memory_order_relaxed);
             w->counters.unparks.fetch_add(1, std::memory_order_relaxed);
             ensure_tick(*w);
-            return;
+            return true;
         }
     }
+    return false;
 }
 
 void scheduler::ensure_tick(worker& w) {
@@ -312,15 +319,6 @@ task* scheduler::search(worker& w) {
     return found;
 }
 
-bool scheduler::any_other_in_task(const worker& w) const {
-    for (const auto& other : workers_) {
-        if (other.get() != &w && (other->progress.load(std::memory_order_relaxed) & 1) != 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
 void scheduler::go_idle(worker& w) {
     if (!w.parked.load(std::memory_order_relaxed)) {
         w.parked.store(true, std::memory_order_relaxed);
@@ -337,43 +335,41 @@ void scheduler::go_idle(worker& w) {
         ensure_tick(w);
         return;
     }
-    if (stopping_.load(std::memory_order_relaxed) || w.watching) return;
-    if (!any_other_in_task(w)) return;  // parks in its reactor until woken or an event
-    // Someone is inside a task: watch whether it stays there.
-    for (const auto& other : workers_) {
-        w.seen_progress[other->index] = other->progress.load(std::memory_order_relaxed);
-    }
-    w.watching = true;
-    watchers_.fetch_add(1, std::memory_order_relaxed);
-    // Right after serving a stuck worker, look again as soon as our own reactor has had its
-    // turn: the stuck worker's next event is likely ready too.
-    w.watch_timer.expires_after(w.just_stole ? std::chrono::microseconds(0)
-                                             : options_.io_steal_interval);
+}
+
+void scheduler::arm_watch(worker& w) {
+    w.watch_timer.expires_after(w.watch_interval);
     w.watch_timer.async_wait([this, target = &w](const boost::system::error_code& ec) {
-        target->watching = false;
-        watchers_.fetch_sub(1, std::memory_order_relaxed);
         if (!ec) watch(*target);
     });
 }
 
 void scheduler::watch(worker& w) {
     if (stopping_.load(std::memory_order_relaxed)) return;
-    w.just_stole = steal_io(w);
-    if (w.just_stole) {
-        // What the stolen handler queued here runs on the next tick; then idle again, which
-        // re-arms the watch while the victim is still stuck.
+    bool others_moved = false;
+    if (steal_io(w, others_moved)) {
+        // What the stolen handler queued here runs on the next tick; look again as soon as our
+        // own reactor has had its turn: the stuck worker's next event is likely ready too.
         ensure_tick(w);
-        return;
+        w.watch_interval = std::chrono::microseconds(0);
+    } else if (others_moved) {
+        w.watch_interval = options_.io_steal_interval;
+    } else {
+        // Nothing moved since the last look: back off, so an idle pier costs a wake-up every
+        // max_watch_interval at most.
+        w.watch_interval = std::min(std::max(2 * w.watch_interval, options_.io_steal_interval),
+                                    options_.max_watch_interval);
     }
-    go_idle(w);
+    arm_watch(w);
 }
 
-bool scheduler::steal_io(worker& w) {
+bool scheduler::steal_io(worker& w, bool& others_moved) {
     bool stole = false;
     for (auto& victim : workers_) {
         if (victim.get() == &w) continue;
         const auto progress = victim->progress.load(std::memory_order_relaxed);
         const bool stuck = (progress & 1) != 0 && progress == w.seen_progress[victim->index];
+        if (progress != w.seen_progress[victim->index]) others_moved = true;
         w.seen_progress[victim->index] = progress;
         if (!stuck) continue;
         // Its queued tasks, the LIFO slot included (no one else would run it until the victim

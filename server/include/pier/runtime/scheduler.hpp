@@ -18,12 +18,14 @@
 //
 // I/O stealing: a socket's events only become runnable when its home worker runs its reactor,
 // so while a worker is stuck in one long task, task stealing finds nothing to take (DESIGN.md,
-// "Measured facts"). An idle worker therefore watches the others: every `io_steal_interval`
-// it checks whether a worker has sat in the same task since the last check, and if so takes
-// that worker's queued tasks (its LIFO slot included, which nobody else would run) and runs one
-// ready handler of its io_context itself (io_context::poll_one from its thread), then returns
-// to its own reactor; right after a successful steal it looks again without waiting. Connections
-// run on strands, so a connection's handlers never run on two threads at once wherever they run.
+// "Measured facts"). Every worker therefore watches the others with a timer of its own (every
+// `io_steal_interval` while they make progress, backing off to `max_watch_interval` while
+// nothing moves; a busy worker's timer simply fires late): it checks whether a worker has sat in
+// the same task since the last check, and if so takes that worker's queued tasks (its LIFO slot
+// included, which nobody else would run) and runs one ready handler of its io_context itself
+// (io_context::poll_one from its thread), then returns to its own reactor; right after a successful
+// steal it looks again without waiting. Connections run on strands, so a connection's handlers
+// never run on two threads at once wherever they run.
 //
 // Thread-safety: schedule() from any thread. start()/stop() from one owner thread.
 #pragma once
@@ -65,6 +67,10 @@ struct scheduler_options {
     /// How long a worker must sit in one task before an idle worker serves its reactor. 500us:
     /// well below a request's latency budget, long enough that a balanced load never trips it.
     std::chrono::microseconds io_steal_interval{500};
+    /// The longest a worker goes without looking at the others, once nothing has moved for a
+    /// while: an idle pier then costs each worker 100 wake-ups a second (10ms), well under 1%
+    /// of a core.
+    std::chrono::microseconds max_watch_interval{10000};
 };
 
 /// Per-worker counters, read by tests and (later) the admin endpoint. ordering: relaxed; each
@@ -184,10 +190,11 @@ private:
     task* next_task(worker& w);
     task* search(worker& w);
     void go_idle(worker& w);
+    void arm_watch(worker& w);
     void watch(worker& w);
-    bool steal_io(worker& w);
-    bool any_other_in_task(const worker& w) const;
-    void wake_one_parked();
+    bool steal_io(worker& w, bool& others_moved);
+    /// Wakes one parked worker; false when none was marked parked.
+    bool wake_one_parked();
     void discard_queued();
 
     /// Gives scheduler_executor a context to answer with (Asio asks executors for one).
@@ -199,7 +206,7 @@ private:
     inject_queue inject_;
     std::atomic<unsigned> searching_{0};
     std::atomic<unsigned> parked_{0};
-    std::atomic<unsigned> watchers_{0};  ///< idle workers with a watch armed
+    std::atomic<std::size_t> inject_nudge_{0};  ///< round robin of push_inject's nudges
     std::atomic<bool> stopping_{false};
 };
 
