@@ -53,7 +53,7 @@ const char* const all_keys[] = {
     "threads", "level",          "format",          "drain_timeout", "name",       "listen",
     "backlog", "handler",        "max_connections", "idle_timeout",  "max_buffer", "runtime",
     "log",     "shutdown",       "listeners",       "echo",          "synthetic",  "cpu",
-    "delay",   "response_bytes", "max_line", "scheduler"};
+    "delay",   "response_bytes", "max_line",        "scheduler"};
 
 }  // namespace
 
@@ -79,7 +79,8 @@ TEST_CASE("config: the default file documents every key with its default") {
     }
 
     const std::regex commented_key(
-        "(^|\\n)( *)# (threads|scheduler|level|format|drain_timeout|backlog|max_connections|idle_timeout|"
+        "(^|\\n)( *)# "
+        "(threads|scheduler|level|format|drain_timeout|backlog|max_connections|idle_timeout|"
         "max_buffer|cpu|delay|response_bytes|max_line):");
     const std::string uncommented = std::regex_replace(text, commented_key, "$1$2$3:");
     REQUIRE(uncommented != text);
