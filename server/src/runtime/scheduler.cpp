@@ -50,6 +50,9 @@ struct scheduler::worker {
     unsigned lifo_streak = 0;                     ///< LIFO tasks run in a row
     std::uint64_t taken = 0;                      ///< tasks taken by ticks, for inject_interval
     std::chrono::microseconds watch_interval{0};  ///< until the next watch
+    /// A thief polling this worker's io_context ran its watch timer's handler: the watch is
+    /// re-armed by this worker's own thread at its next task or tick.
+    std::atomic<bool> watch_lost{false};
     asio::steady_timer watch_timer;
     std::vector<std::uint64_t> seen_progress;  ///< each worker's progress at the last watch
     std::minstd_rand random;
@@ -185,6 +188,7 @@ void scheduler::run_task(worker& w, task* t) {
         w.parked.compare_exchange_strong(was_parked, false, std::memory_order_acq_rel)) {
         parked_.fetch_sub(1, std::memory_order_relaxed);
     }
+    rearm_lost_watch(w);
     struct in_task {
         worker& w;
         explicit in_task(worker& target) : w(target) {
@@ -265,6 +269,7 @@ void scheduler::tick(worker& w) {
         return;
     }
     w.tick_posted.store(false, std::memory_order_release);
+    rearm_lost_watch(w);
     for (unsigned n = 0; n < options_.tick_budget; ++n) {
         task* t = next_task(w);
         if (t == nullptr) {
@@ -337,10 +342,23 @@ void scheduler::go_idle(worker& w) {
     }
 }
 
+void scheduler::rearm_lost_watch(worker& w) {
+    if (!w.watch_lost.load(std::memory_order_relaxed)) return;
+    w.watch_lost.store(false, std::memory_order_relaxed);
+    arm_watch(w);
+}
+
 void scheduler::arm_watch(worker& w) {
     w.watch_timer.expires_after(w.watch_interval);
     w.watch_timer.async_wait([this, target = &w](const boost::system::error_code& ec) {
-        if (!ec) watch(*target);
+        if (ec) return;
+        // A thief polling this worker's io_context may run this handler; the watch state is
+        // the owner's alone, so leave it to the owner.
+        if (current_worker() != target) {
+            target->watch_lost.store(true, std::memory_order_relaxed);
+            return;
+        }
+        watch(*target);
     });
 }
 

@@ -191,6 +191,7 @@ private:
     task* search(worker& w);
     void go_idle(worker& w);
     void arm_watch(worker& w);
+    void rearm_lost_watch(worker& w);
     void watch(worker& w);
     bool steal_io(worker& w, bool& others_moved);
     /// Wakes one parked worker; false when none was marked parked.
