@@ -62,7 +62,7 @@ struct scheduler::worker {
 };
 
 asio::execution_context& scheduler_executor::query(asio::execution::context_t) const noexcept {
-    return scheduler_->context();
+    return owner().context();
 }
 
 scheduler::scheduler(std::vector<asio::io_context*> reactors, scheduler_options options)

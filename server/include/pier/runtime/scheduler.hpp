@@ -100,22 +100,24 @@ struct worker_metrics {
 class scheduler;
 
 /// The executor connections' coroutines run on (through a strand). Satisfies Asio's executor
-/// concept, so it converts to any_io_executor. Cheap to copy: a pointer and a flag.
+/// concept, so it converts to any_io_executor. One pointer in size, the blocking.never flag in
+/// its low bit: a strand over it then fits any_io_executor's inline storage, which spares a
+/// heap-allocated, reference-counted target on every copy of the executor.
 class scheduler_executor {
 public:
     scheduler_executor(scheduler& s, bool never_blocking = false)
-        : scheduler_(&s), never_blocking_(never_blocking) {}
+        : bits_(reinterpret_cast<std::uintptr_t>(&s) | (never_blocking ? 1u : 0u)) {}
 
     asio::execution_context& query(asio::execution::context_t) const noexcept;
     asio::execution::blocking_t query(asio::execution::blocking_t) const noexcept {
-        return never_blocking_ ? asio::execution::blocking_t(asio::execution::blocking.never)
-                               : asio::execution::blocking_t(asio::execution::blocking.possibly);
+        return never_blocking() ? asio::execution::blocking_t(asio::execution::blocking.never)
+                                : asio::execution::blocking_t(asio::execution::blocking.possibly);
     }
     scheduler_executor require(asio::execution::blocking_t::never_t) const noexcept {
-        return {*scheduler_, true};
+        return {owner(), true};
     }
     scheduler_executor require(asio::execution::blocking_t::possibly_t) const noexcept {
-        return {*scheduler_, false};
+        return {owner(), false};
     }
     // Work is tracked by the workers' own guards; relationship and allocator hints change
     // nothing here. Accepting them keeps Asio's prefer() calls valid.
@@ -140,18 +142,20 @@ public:
     void execute(Function&& f) const;
 
     friend bool operator==(const scheduler_executor& a, const scheduler_executor& b) noexcept {
-        return a.scheduler_ == b.scheduler_ && a.never_blocking_ == b.never_blocking_;
+        return a.bits_ == b.bits_;
     }
     friend bool operator!=(const scheduler_executor& a, const scheduler_executor& b) noexcept {
         return !(a == b);
     }
 
 private:
-    scheduler* scheduler_;
-    bool never_blocking_;
+    scheduler& owner() const { return *reinterpret_cast<scheduler*>(bits_ & ~std::uintptr_t{1}); }
+    bool never_blocking() const { return (bits_ & 1u) != 0; }
+
+    std::uintptr_t bits_;  ///< the scheduler's address | never_blocking
 };
 
-class scheduler {
+class alignas(8) scheduler {
 public:
     /// Workers run `reactors` (one each; not owned, must outlive the scheduler).
     scheduler(std::vector<asio::io_context*> reactors, scheduler_options options = {});
@@ -214,8 +218,8 @@ private:
 template <typename Function>
 void scheduler_executor::execute(Function&& f) const {
     using function_type = std::decay_t<Function>;
-    scheduler_->schedule(function_task<function_type>::make(std::forward<Function>(f)),
-                         !never_blocking_);
+    owner().schedule(function_task<function_type>::make(std::forward<Function>(f)),
+                     !never_blocking());
 }
 
 }  // namespace pier::runtime

@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include <boost/asio/recycling_allocator.hpp>
+
 namespace pier::runtime {
 
 /// One unit of work: a type-erased callable in one allocation, linked intrusively so queues
@@ -43,25 +45,36 @@ private:
     operation discard_;
 };
 
-/// A task holding a callable of type F.
+/// A task holding a callable of type F. Its memory comes from Asio's per-thread recycling
+/// cache (the one Asio's own operations use), so a task per resumed coroutine costs no malloc.
 template <typename F>
 class function_task final : public task {
 public:
     template <typename G>
     explicit function_task(G&& f) : task(&do_run, &do_discard), function_(std::forward<G>(f)) {}
 
-    static task* make(F f) { return new function_task(std::move(f)); }
+    static task* make(F f) {
+        allocator a;
+        void* memory = a.allocate(1);
+        return new (memory) function_task(std::move(f));
+    }
 
 private:
+    using allocator = boost::asio::recycling_allocator<function_task>;
+
+    static void destroy(function_task* self) {
+        self->~function_task();
+        allocator().deallocate(self, 1);
+    }
     static void do_run(task* base) {
         auto* self = static_cast<function_task*>(base);
         // Moved out first: the callable may post more work, and the task's memory is
         // released before the callable runs (a long-running callable holds no queue memory).
         F function(std::move(self->function_));
-        delete self;
+        destroy(self);
         function();
     }
-    static void do_discard(task* base) { delete static_cast<function_task*>(base); }
+    static void do_discard(task* base) { destroy(static_cast<function_task*>(base)); }
 
     F function_;
 };
