@@ -2,10 +2,12 @@
 """Memory per idle connection: pierd's RSS with 0 and with N idle echo connections.
 
 Starts the given pierd on a temporary config (127.0.0.1, port chosen by the kernel), opens N
-connections, proves each is served with a one-byte echo, then reads VmRSS from /proc. Bounded:
-every socket operation has a timeout and pierd is stopped with SIGTERM at the end.
+connections, proves each is served with a one-byte echo, then reads VmRSS from /proc. Then it
+lets them sit for --idle-seconds and reports the CPU pierd used meanwhile (an idle pier must not
+spin). Bounded: every socket operation has a timeout and pierd is stopped with SIGTERM at the end.
 
 usage: bench/idle_rss.py [--pierd build/release/server/pierd] [--connections 1000]
+                         [--scheduler work_stealing|pinned] [--idle-seconds 5]
 """
 import argparse
 import os
@@ -20,6 +22,7 @@ import time
 
 CONFIG = """runtime:
   threads: {threads}
+  scheduler: {scheduler}
 listeners:
   - name: echo
     listen: "127.0.0.1:0"
@@ -35,6 +38,13 @@ def rss_kib(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     raise RuntimeError("no VmRSS")
+
+
+def cpu_seconds(pid):
+    """utime + stime of every thread of pid (fields 14 and 15 of /proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def wait_for_port(proc, deadline):
@@ -58,10 +68,13 @@ def main():
     parser.add_argument("--pierd", default="build/release/server/pierd")
     parser.add_argument("--connections", type=int, default=1000)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--scheduler", default="work_stealing", choices=["work_stealing", "pinned"])
+    parser.add_argument("--idle-seconds", type=float, default=5)
     args = parser.parse_args()
 
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as config:
-        config.write(CONFIG.format(threads=args.threads, limit=args.connections + 10))
+        config.write(CONFIG.format(threads=args.threads, scheduler=args.scheduler,
+                                   limit=args.connections + 10))
     proc = subprocess.Popen([args.pierd, "--config", config.name], stderr=subprocess.PIPE)
     clients = []
     try:
@@ -75,10 +88,14 @@ def main():
             clients.append(client)
         loaded = rss_kib(proc.pid)
         per_connection = (loaded - baseline) * 1024 / max(1, args.connections)
-        print(f"pierd threads={args.threads}")
+        cpu_before = cpu_seconds(proc.pid)
+        time.sleep(args.idle_seconds)  # measuring an interval, not waiting for an event
+        idle_cpu = (cpu_seconds(proc.pid) - cpu_before) / args.idle_seconds * 100
+        print(f"pierd threads={args.threads} scheduler={args.scheduler}")
         print(f"rss_idle_0={baseline} KiB")
         print(f"rss_idle_{args.connections}={loaded} KiB")
         print(f"per_idle_connection={per_connection:.0f} bytes")
+        print(f"cpu_while_idle={idle_cpu:.2f}% of one core over {args.idle_seconds:g}s")
     finally:
         for client in clients:
             client.close()

@@ -53,6 +53,9 @@ struct scheduler::worker {
     /// A thief polling this worker's io_context ran its watch timer's handler: the watch is
     /// re-armed by this worker's own thread at its next task or tick.
     std::atomic<bool> watch_lost{false};
+    /// Its watch stopped after nothing moved for a while; the next worker to run a task wakes
+    /// it (see run_task). Set by this worker, cleared by whoever wakes it.
+    std::atomic<bool> watch_asleep{false};
     asio::steady_timer watch_timer;
     std::vector<std::uint64_t> seen_progress;  ///< each worker's progress at the last watch
     std::minstd_rand random;
@@ -193,7 +196,9 @@ void scheduler::run_task(worker& w, task* t) {
         worker& w;
         explicit in_task(worker& target) : w(target) {
             ++w.depth;
-            bump(w.progress);  // odd: inside a task
+            // Odd: inside a task. A full barrier (not a plain store) so that the check of
+            // sleeping watchers below cannot be ordered before it: see watch().
+            w.progress.fetch_add(1, std::memory_order_seq_cst);
         }
         ~in_task() {
             bump(w.progress);  // even again
@@ -202,6 +207,8 @@ void scheduler::run_task(worker& w, task* t) {
         in_task(const in_task&) = delete;
         in_task& operator=(const in_task&) = delete;
     } scope(w);
+    // After a quiet spell every watch sleeps: this task may be the long one, so wake one.
+    if (sleeping_watchers_.load(std::memory_order_seq_cst) > 0) wake_sleeping_watcher(w);
     bump(w.counters.tasks_run);
     t->run();
 }
@@ -324,6 +331,31 @@ task* scheduler::search(worker& w) {
     return found;
 }
 
+bool scheduler::sleep_watch(worker& w) {
+    // Nothing has moved for a while: stop looking until a worker runs a task again (it wakes
+    // this watch), so an idle pier costs no wake-ups at all. Publish the sleep first, then look
+    // for a worker inside a task; run_task() marks itself inside first, then looks for
+    // sleepers. With both orders sequentially consistent, one of the two sees the other.
+    w.watch_asleep.store(true, std::memory_order_seq_cst);
+    sleeping_watchers_.fetch_add(1, std::memory_order_seq_cst);
+    if (!any_other_in_task(w)) return true;
+    bool expected = true;
+    if (!w.watch_asleep.compare_exchange_strong(expected, false, std::memory_order_acq_rel)) {
+        return true;  // already woken: the waker posted a re-arm
+    }
+    sleeping_watchers_.fetch_sub(1, std::memory_order_relaxed);
+    return false;  // someone is in a task: keep watching
+}
+
+bool scheduler::any_other_in_task(const worker& w) const {
+    for (const auto& other : workers_) {
+        if (other.get() != &w && (other->progress.load(std::memory_order_seq_cst) & 1) != 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 void scheduler::go_idle(worker& w) {
     if (!w.parked.load(std::memory_order_relaxed)) {
         w.parked.store(true, std::memory_order_relaxed);
@@ -338,6 +370,28 @@ void scheduler::go_idle(worker& w) {
             parked_.fetch_sub(1, std::memory_order_relaxed);
         }
         ensure_tick(w);
+        return;
+    }
+}
+
+void scheduler::wake_sleeping_watcher(worker& busy) {
+    for (auto& other : workers_) {
+        if (other.get() == &busy) continue;
+        bool expected = true;
+        if (!other->watch_asleep.compare_exchange_strong(expected, false,
+                                                         std::memory_order_acq_rel)) {
+            continue;
+        }
+        sleeping_watchers_.fetch_sub(1, std::memory_order_relaxed);
+        asio::post(other->io, [this, target = other.get()] {
+            if (current_worker() != target) {
+                // Run by a thief: that worker is busy, it re-arms at its next task.
+                target->watch_lost.store(true, std::memory_order_relaxed);
+                return;
+            }
+            target->watch_interval = options_.io_steal_interval;
+            arm_watch(*target);
+        });
         return;
     }
 }
@@ -372,9 +426,10 @@ void scheduler::watch(worker& w) {
         w.watch_interval = std::chrono::microseconds(0);
     } else if (others_moved) {
         w.watch_interval = options_.io_steal_interval;
+    } else if (w.watch_interval >= options_.max_watch_interval && sleep_watch(w)) {
+        return;
     } else {
-        // Nothing moved since the last look: back off, so an idle pier costs a wake-up every
-        // max_watch_interval at most.
+        // Nothing moved since the last look: look less often.
         w.watch_interval = std::min(std::max(2 * w.watch_interval, options_.io_steal_interval),
                                     options_.max_watch_interval);
     }

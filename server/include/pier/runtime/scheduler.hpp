@@ -20,7 +20,8 @@
 // so while a worker is stuck in one long task, task stealing finds nothing to take (DESIGN.md,
 // "Measured facts"). Every worker therefore watches the others with a timer of its own (every
 // `io_steal_interval` while they make progress, backing off to `max_watch_interval` while
-// nothing moves; a busy worker's timer simply fires late): it checks whether a worker has sat in
+// nothing moves, then sleeping until a worker runs a task again; a busy worker's timer simply
+// fires late): it checks whether a worker has sat in
 // the same task since the last check, and if so takes that worker's queued tasks (its LIFO slot
 // included, which nobody else would run) and runs one ready handler of its io_context itself
 // (io_context::poll_one from its thread), then returns to its own reactor; right after a successful
@@ -67,9 +68,9 @@ struct scheduler_options {
     /// How long a worker must sit in one task before an idle worker serves its reactor. 500us:
     /// well below a request's latency budget, long enough that a balanced load never trips it.
     std::chrono::microseconds io_steal_interval{500};
-    /// The longest a worker goes without looking at the others, once nothing has moved for a
-    /// while: an idle pier then costs each worker 100 wake-ups a second (10ms), well under 1%
-    /// of a core.
+    /// While nothing moves, a worker looks at the others less and less often, up to this
+    /// interval; after one more quiet look its watch sleeps until a worker runs a task again,
+    /// so an idle pier costs no wake-ups.
     std::chrono::microseconds max_watch_interval{10000};
 };
 
@@ -196,6 +197,11 @@ private:
     void go_idle(worker& w);
     void arm_watch(worker& w);
     void rearm_lost_watch(worker& w);
+    void wake_sleeping_watcher(worker& busy);
+    /// Puts w's watch to sleep unless a worker is inside a task; true when it sleeps.
+    bool sleep_watch(worker& w);
+    /// Whether a worker other than `w` is inside a task right now (a racy snapshot).
+    bool any_other_in_task(const worker& w) const;
     void watch(worker& w);
     bool steal_io(worker& w, bool& others_moved);
     /// Wakes one parked worker; false when none was marked parked.
@@ -211,7 +217,8 @@ private:
     inject_queue inject_;
     std::atomic<unsigned> searching_{0};
     std::atomic<unsigned> parked_{0};
-    std::atomic<std::size_t> inject_nudge_{0};  ///< round robin of push_inject's nudges
+    std::atomic<unsigned> sleeping_watchers_{0};  ///< workers whose watch stopped (quiet)
+    std::atomic<std::size_t> inject_nudge_{0};    ///< round robin of push_inject's nudges
     std::atomic<bool> stopping_{false};
 };
 
