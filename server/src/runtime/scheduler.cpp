@@ -197,7 +197,7 @@ void scheduler::run_task(worker& w, task* t) {
         explicit in_task(worker& target) : w(target) {
             ++w.depth;
             // Odd: inside a task. A full barrier (not a plain store) so that the check of
-            // sleeping watchers below cannot be ordered before it: see watch().
+            // sleeping watchers below cannot be ordered before it: see sleep_watch().
             w.progress.fetch_add(1, std::memory_order_seq_cst);
         }
         ~in_task() {
