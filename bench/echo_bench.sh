@@ -208,7 +208,7 @@ import json, sys
 path, duration, size, server_threads, client_threads, cores = sys.argv[1:]
 print(f"\necho, {size} B messages, closed loop, {duration} per run; server threads "
       f"{server_threads}, pierload threads {client_threads}, {cores} cores shared by both")
-head = ("server", "conns", "req/s", "p50 ms", "p99 ms", "errors",
+head = ("server", "conns", "req/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "errors",
         "srv CPU s/Mreq", "load CPU s/Mreq", "load/srv", "client <= server")
 # epoll_echo is the syscall floor and pierload's closed-loop engine makes the same syscalls on
 # its side, so there the two figures should be equal ("parity": within 10%); every other server
@@ -226,6 +226,7 @@ for line in open(path):
     s, c = per_m(server_cpu), per_m(client_cpu)
     rows.append((server, conns, f"{report['requests_per_s']:.0f}",
                  f"{report['latency']['p50_ms']:.3f}", f"{report['latency']['p99_ms']:.3f}",
+                 f"{report['latency']['p99.9_ms']:.3f}", f"{report['latency']['max_ms']:.3f}",
                  str(report["errors"]["total"]), f"{s:.2f}", f"{c:.2f}", f"{c / s:.2f}",
                  verdict(server, c, s)))
 widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
