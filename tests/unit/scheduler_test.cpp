@@ -14,7 +14,11 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
 #include "pier/runtime/scheduler.hpp"
+#include "pier/runtime/serializer.hpp"
 #include "pier/runtime/task_queue.hpp"
 
 namespace pier::runtime {
@@ -44,7 +48,8 @@ private:
 /// io_contexts for a scheduler's workers, owned by the test.
 struct reactors {
     explicit reactors(std::size_t n) {
-        for (std::size_t i = 0; i < n; ++i) owned.push_back(std::make_unique<asio::io_context>(1));
+        // The default concurrency hint: the scheduler's workers run each other's contexts.
+        for (std::size_t i = 0; i < n; ++i) owned.push_back(std::make_unique<asio::io_context>());
     }
     std::vector<asio::io_context*> pointers() const {
         std::vector<asio::io_context*> out;
@@ -148,6 +153,73 @@ TEST_CASE("scheduler: a strand never runs two of its handlers at once") {
     s.stop();
     CHECK(overlaps == 0);
     for (const auto& g : all) CHECK(g->count == per_strand);
+}
+
+// Proves a connection's serializer never runs two of its functions at once, whether they come
+// as completions on a worker (run inline: timers expiring on both workers' reactors) or as
+// posts from other threads (queued), all at once.
+TEST_CASE("scheduler: a serializer never runs two of its functions at once") {
+    constexpr int serializers = 6;
+    constexpr int per_source = 1500;
+    reactors io(2);
+    scheduler s(io.pointers());
+    s.start();
+    struct guarded {
+        explicit guarded(scheduler& sched) : executor(*new serializer(sched)) {}
+        serial_executor executor;
+        std::atomic<bool> inside{false};
+        int count = 0;  // touched only inside the serializer
+    };
+    std::vector<std::unique_ptr<guarded>> all;
+    for (int i = 0; i < serializers; ++i) all.push_back(std::make_unique<guarded>(s));
+    std::atomic<int> overlaps{0};
+    countdown finished(2 * serializers * per_source);
+    const auto critical = [&](guarded& g) {
+        if (g.inside.exchange(true)) ++overlaps;
+        ++g.count;
+        g.inside.store(false);
+        finished.done();
+    };
+    // Completions: a chain of immediately-expiring timers per serializer on each reactor, each
+    // handler bound to the serializer (Asio then executes it there, blocking.possibly).
+    struct chain {
+        asio::steady_timer timer;
+        guarded& g;
+        int left;
+        std::function<void()> next;
+    };
+    std::vector<std::unique_ptr<chain>> chains;
+    for (auto& g : all) {
+        for (auto& reactor : io.owned) {
+            chains.push_back(std::make_unique<chain>(
+                chain{asio::steady_timer(*reactor), *g, per_source / 2, {}}));
+            chain& c = *chains.back();
+            c.next = [&c, &critical] {
+                c.timer.expires_after(0s);
+                c.timer.async_wait(asio::bind_executor(
+                    c.g.executor, [&c, &critical](const boost::system::error_code&) {
+                        critical(c.g);
+                        if (--c.left > 0) c.next();
+                    }));
+            };
+            asio::post(*reactor, c.next);
+        }
+    }
+    // Posts from outside the pool, at the same time.
+    std::vector<std::thread> posters;
+    for (int t = 0; t < 3; ++t) {
+        posters.emplace_back([&] {
+            for (int i = 0; i < per_source / 3; ++i) {
+                for (auto& g : all)
+                    asio::post(g->executor, [&, target = g.get()] { critical(*target); });
+            }
+        });
+    }
+    for (auto& p : posters) p.join();
+    REQUIRE(finished.wait(30s));
+    s.stop();
+    CHECK(overlaps == 0);
+    for (const auto& g : all) CHECK(g->count == 2 * per_source);
 }
 
 // Proves the LIFO slot and a ring of 4 spill into the inject queue when a task queues more than

@@ -6,15 +6,16 @@
 #include <utility>
 
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
+
+#include "pier/runtime/serializer.hpp"
 
 namespace pier::runtime {
 
 struct worker_lease::worker {
+    explicit worker(int concurrency_hint) : io(concurrency_hint) {}
+
     std::size_t index = 0;
-    // Hint 1: one thread runs this context, so Asio may skip some locking on the scheduler.
-    // It still allows another thread to post() into it (Asio keeps those locks).
-    asio::io_context io{1};
+    asio::io_context io;
     std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard;
     /// Connections homed here. ordering: relaxed; it only steers placement, never guards data.
     std::atomic<std::size_t> live{0};
@@ -48,10 +49,10 @@ asio::io_context::executor_type worker_lease::io_executor() const {
 }
 
 asio::any_io_executor worker_lease::task_executor() const {
-    // Work stealing: a strand per connection, so wherever its handlers run they never run at
-    // once (request_stop's posts, the || operators' branches).
+    // Work stealing: a serializer per connection, so wherever its handlers run they never run
+    // at once (request_stop's posts, the || operators' branches).
     if (worker_->dispatcher != nullptr) {
-        return asio::strand<scheduler_executor>(worker_->dispatcher->executor());
+        return serial_executor(*new serializer(*worker_->dispatcher));
     }
     // Pinned: the coroutine runs on its socket's own reactor thread.
     return worker_->io.get_executor();
@@ -63,7 +64,13 @@ io_pool::io_pool(std::size_t threads, config::scheduler_kind kind, scheduler_opt
     if (threads == 0) threads = 1;
     workers_.reserve(threads);
     for (std::size_t i = 0; i < threads; ++i) {
-        auto w = std::make_unique<worker_lease::worker>();
+        // Pinned: hint 1, one thread runs this context, so Asio may skip some work (it still
+        // lets other threads post into it). Work stealing: the default hint, because idle
+        // workers also run this context (poll_one); with hint 1 Asio assumes no other thread
+        // waits on it and skips the wake-up a waiting owner needs (a hang we hit in tests).
+        const int hint =
+            kind == config::scheduler_kind::pinned ? 1 : BOOST_ASIO_CONCURRENCY_HINT_DEFAULT;
+        auto w = std::make_unique<worker_lease::worker>(hint);
         w->index = i;
         // Without a guard run() returns as soon as the context has nothing to do.
         w->guard.emplace(w->io.get_executor());

@@ -183,6 +183,31 @@ void scheduler::schedule(task* t, bool may_run_inline) {
 }
 
 void scheduler::run_task(worker& w, task* t) {
+    struct in_task {
+        scheduler& s;
+        worker& w;
+        in_task(scheduler& owner, worker& target) : s(owner), w(target) { s.enter_task(w); }
+        ~in_task() { s.leave_task(w); }
+        in_task(const in_task&) = delete;
+        in_task& operator=(const in_task&) = delete;
+    } scope(*this, w);
+    t->run();
+}
+
+bool scheduler::can_run_inline() const {
+    const worker* w = current_worker();
+    return w != nullptr && w->depth == 0;
+}
+
+void* scheduler::enter_inline() {
+    worker* w = current_worker();
+    enter_task(*w);
+    return w;
+}
+
+void scheduler::leave_inline(void* w) { leave_task(*static_cast<worker*>(w)); }
+
+void scheduler::enter_task(worker& w) {
     bool was_parked = w.parked.load(std::memory_order_relaxed);
     // Back from idle on its own (an event of its reactor, or stolen I/O). A compare-exchange,
     // only when the flag is set: a waker may be clearing it at the same moment, and only one
@@ -192,25 +217,18 @@ void scheduler::run_task(worker& w, task* t) {
         parked_.fetch_sub(1, std::memory_order_relaxed);
     }
     rearm_lost_watch(w);
-    struct in_task {
-        worker& w;
-        explicit in_task(worker& target) : w(target) {
-            ++w.depth;
-            // Odd: inside a task. A full barrier (not a plain store) so that the check of
-            // sleeping watchers below cannot be ordered before it: see sleep_watch().
-            w.progress.fetch_add(1, std::memory_order_seq_cst);
-        }
-        ~in_task() {
-            bump(w.progress);  // even again
-            --w.depth;
-        }
-        in_task(const in_task&) = delete;
-        in_task& operator=(const in_task&) = delete;
-    } scope(w);
+    ++w.depth;
+    // Odd: inside a task. A full barrier (not a plain store) so that the check of sleeping
+    // watchers below cannot be ordered before it: see sleep_watch().
+    w.progress.fetch_add(1, std::memory_order_seq_cst);
     // After a quiet spell every watch sleeps: this task may be the long one, so wake one.
     if (sleeping_watchers_.load(std::memory_order_seq_cst) > 0) wake_sleeping_watcher(w);
     bump(w.counters.tasks_run);
-    t->run();
+}
+
+void scheduler::leave_task(worker& w) {
+    bump(w.progress);  // even again
+    --w.depth;
 }
 
 void scheduler::push_local(worker& w, task* t) {
@@ -273,6 +291,9 @@ void scheduler::tick(worker& w) {
         while (w.ring.steal_half(taken) > 0) {
         }
         while (task* t = taken.pop_front()) push_local(*runner, t);
+        // The consumed tick may have been what was to serve the inject queue (a nudge or a
+        // wake lands on an already-posted tick): the thief's own tick takes that over.
+        ensure_tick(*runner);
         return;
     }
     w.tick_posted.store(false, std::memory_order_release);

@@ -158,7 +158,8 @@ private:
 
 class alignas(8) scheduler {
 public:
-    /// Workers run `reactors` (one each; not owned, must outlive the scheduler).
+    /// Workers run `reactors` (one each; not owned, must outlive the scheduler). They must use
+    /// the default concurrency hint, not 1: idle workers run each other's contexts.
     scheduler(std::vector<asio::io_context*> reactors, scheduler_options options = {});
     ~scheduler();
     scheduler(const scheduler&) = delete;
@@ -182,10 +183,32 @@ public:
     /// Runs or queues `t` (see the file comment); `may_run_inline` is Asio's blocking.possibly.
     void schedule(task* t, bool may_run_inline);
 
+    /// Whether the calling thread may run a function inline right now: it is a worker of this
+    /// scheduler and not already inside a task.
+    bool can_run_inline() const;
+    /// Runs `f` inline as a task of the calling worker (its bookkeeping: progress for the
+    /// watches, counters). Only when can_run_inline().
+    template <typename F>
+    void run_inline(F& f) {
+        struct scope {
+            scheduler& s;
+            void* w;
+            explicit scope(scheduler& owner) : s(owner), w(owner.enter_inline()) {}
+            ~scope() { s.leave_inline(w); }
+            scope(const scope&) = delete;
+            scope& operator=(const scope&) = delete;
+        } in_task(*this);
+        f();
+    }
+
 private:
     struct worker;
 
     worker* current_worker() const;
+    void* enter_inline();
+    void leave_inline(void* w);
+    void enter_task(worker& w);
+    void leave_task(worker& w);
     void run_worker(worker& w);
     void run_task(worker& w, task* t);
     void push_local(worker& w, task* t);
