@@ -135,9 +135,7 @@ public:
     serial_executor prefer(asio::execution::outstanding_work_t::untracked_t) const noexcept {
         return *this;
     }
-    serial_executor prefer(asio::execution::relationship_t::fork_t) const noexcept {
-        return *this;
-    }
+    serial_executor prefer(asio::execution::relationship_t::fork_t) const noexcept { return *this; }
     serial_executor prefer(asio::execution::relationship_t::continuation_t) const noexcept {
         return *this;
     }
@@ -168,7 +166,9 @@ public:
     }
 
 private:
-    serializer& target() const { return *reinterpret_cast<serializer*>(bits_ & ~std::uintptr_t{1}); }
+    serializer& target() const {
+        return *reinterpret_cast<serializer*>(bits_ & ~std::uintptr_t{1});
+    }
     bool never_blocking() const { return (bits_ & 1u) != 0; }
 
     std::uintptr_t bits_;  ///< the serializer's address | never_blocking; 0 once moved from
