@@ -95,7 +95,23 @@ void server::shutdown() {
     // 5. Stop the workers.
     spdlog::info("shutdown: stopping workers");
     pool_.stop();
+    log_dispatcher_totals();
     spdlog::info("shutdown: complete");
+}
+
+void server::log_dispatcher_totals() {
+    // What the work-stealing dispatcher did over the process's life: how often work moved
+    // between workers shows whether stealing paid (the admin endpoint will export these live).
+    auto* dispatcher = pool_.dispatcher();
+    if (dispatcher == nullptr) return;
+    for (std::size_t i = 0; i < dispatcher->size(); ++i) {
+        const auto m = dispatcher->metrics(i);
+        spdlog::info(
+            "worker totals worker={} tasks_run={} steals={} tasks_stolen={} io_steals={} "
+            "parks={} unparks={} inject_pushes={}",
+            i, m.tasks_run, m.steals, m.tasks_stolen, m.io_steals, m.parks, m.unparks,
+            m.inject_pushes);
+    }
 }
 
 }  // namespace pier::daemon

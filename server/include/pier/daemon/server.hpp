@@ -46,6 +46,7 @@ public:
     runtime::io_pool& pool() { return pool_; }
 
 private:
+    void log_dispatcher_totals();
     std::size_t open_connections();
 
     const config::config config_;

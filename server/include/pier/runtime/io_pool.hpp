@@ -6,8 +6,9 @@
 // replace what the lease hands out without touching connections or handlers.
 //
 // Two schedulers, chosen at construction (runtime.scheduler):
-// - work_stealing (scheduler.hpp): each connection's coroutine runs on its own strand over the
-//   work-stealing dispatcher; idle workers take queued work and serve a stuck worker's reactor.
+// - work_stealing (scheduler.hpp): each connection's coroutine runs on its own serializer
+//   (serializer.hpp) over the work-stealing dispatcher; idle workers take queued work and serve a
+//   stuck worker's reactor.
 // - pinned: a connection's coroutine runs on its socket's own io_context, one thread per
 //   context, so each connection is implicitly serialized and never moves.
 //

@@ -25,8 +25,8 @@
 // the same task since the last check, and if so takes that worker's queued tasks (its LIFO slot
 // included, which nobody else would run) and runs one ready handler of its io_context itself
 // (io_context::poll_one from its thread), then returns to its own reactor; right after a successful
-// steal it looks again without waiting. Connections run on strands, so a connection's handlers
-// never run on two threads at once wherever they run.
+// steal it looks again without waiting. Connections run on serializers (serializer.hpp), so a
+// connection's handlers never run on two threads at once wherever they run.
 //
 // Thread-safety: schedule() from any thread. start()/stop() from one owner thread.
 #pragma once
@@ -100,10 +100,11 @@ struct worker_metrics {
 
 class scheduler;
 
-/// The executor connections' coroutines run on (through a strand). Satisfies Asio's executor
-/// concept, so it converts to any_io_executor. One pointer in size, the blocking.never flag in
-/// its low bit: a strand over it then fits any_io_executor's inline storage, which spares a
-/// heap-allocated, reference-counted target on every copy of the executor.
+/// The scheduler's plain executor: for posts that need no serialization (connections run on a
+/// serializer, serializer.hpp). Satisfies Asio's executor concept, so it converts to
+/// any_io_executor. One pointer in size, the blocking.never flag in its low bit: a strand over
+/// it still fits any_io_executor's inline storage (no heap-allocated, reference-counted
+/// target on every copy).
 class scheduler_executor {
 public:
     scheduler_executor(scheduler& s, bool never_blocking = false)
