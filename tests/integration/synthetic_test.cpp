@@ -39,95 +39,77 @@ std::chrono::nanoseconds process_cpu_now() {
     return std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec);
 }
 
-// Proves the defaults and each override: the response is `size` bytes, "OK", x's, newline.
-TEST_CASE("synthetic: answers OK by default and honours size overrides") {
-    running_server server(synthetic_config());
+/// Runs `conversation` on one connection to a fresh synthetic server, under a 30 s deadline.
+void converse(config::config cfg, std::function<asio::awaitable<void>(tcp::socket&)> conversation) {
+    running_server server(std::move(cfg));
     asio::io_context io;
     run_with_timeout(
         io,
         [&]() -> asio::awaitable<void> {
             auto socket = co_await connect_to(server.endpoint("synthetic"));
-            CHECK(co_await ask(socket, "\n") == "OK\n");
-            CHECK(co_await ask(socket, "size=10\r\n") == "OKxxxxxxx\n");
-            CHECK(co_await ask(socket, "size=1\n") == "\n");
-            const auto big = co_await ask(socket, "size=200000\n");  // past the 64KiB pattern
-            CHECK(big.size() == 200000);
-            CHECK(big.substr(0, 2) == "OK");
-            CHECK(big.find_first_not_of('x', 2) == big.size() - 1);
+            co_await conversation(socket);
         },
         30s);
 }
 
+// Proves the defaults and each override: the response is `size` bytes, "OK", x's, newline.
+TEST_CASE("synthetic: answers OK by default and honours size overrides") {
+    converse(synthetic_config(), [](tcp::socket& socket) -> asio::awaitable<void> {
+        CHECK(co_await ask(socket, "\n") == "OK\n");
+        CHECK(co_await ask(socket, "size=10\r\n") == "OKxxxxxxx\n");
+        CHECK(co_await ask(socket, "size=1\n") == "\n");
+        const auto big = co_await ask(socket, "size=200000\n");  // past the 64KiB pattern
+        CHECK(big.size() == 200000);
+        CHECK(big.substr(0, 2) == "OK");
+        CHECK(big.find_first_not_of('x', 2) == big.size() - 1);
+    });
+}
+
 // Proves a bad line costs an error line, not the connection.
 TEST_CASE("synthetic: a bad request gets ERR and the connection stays usable") {
-    running_server server(synthetic_config());
-    asio::io_context io;
-    run_with_timeout(
-        io,
-        [&]() -> asio::awaitable<void> {
-            auto socket = co_await connect_to(server.endpoint("synthetic"));
-            CHECK(co_await ask(socket, "frob\n") ==
-                  "ERR unknown token \"frob\" (expected cpu=, delay= or size=)\n");
-            CHECK(co_await ask(socket, "cpu=11s\n") ==
-                  "ERR cpu must be at most 10s (got \"11s\")\n");
-            CHECK(co_await ask(socket, "size=4\n") == "OKx\n");
-        },
-        30s);
+    converse(synthetic_config(), [](tcp::socket& socket) -> asio::awaitable<void> {
+        CHECK(co_await ask(socket, "frob\n") ==
+              "ERR unknown token \"frob\" (expected cpu=, delay= or size=)\n");
+        CHECK(co_await ask(socket, "cpu=11s\n") == "ERR cpu must be at most 10s (got \"11s\")\n");
+        CHECK(co_await ask(socket, "size=4\n") == "OKx\n");
+    });
 }
 
 // Proves the line bound: past max_line without a newline, the client gets an error line and
 // then EOF (not a reset that would lose the error line).
 TEST_CASE("synthetic: an over-long line gets an error line, then the connection closes") {
-    running_server server(synthetic_config(2, 64));
-    asio::io_context io;
-    run_with_timeout(
-        io,
-        [&]() -> asio::awaitable<void> {
-            auto socket = co_await connect_to(server.endpoint("synthetic"));
-            const std::string long_line(100, 'a');
-            co_await asio::async_write(socket, asio::buffer(long_line), asio::use_awaitable);
-            boost::system::error_code ended;
-            const auto rest = co_await read_to_end(socket, ended);
-            CHECK(rest == "ERR line too long (max 64 bytes)\n");
-            CHECK(ended == asio::error::eof);
-        },
-        30s);
+    converse(synthetic_config(2, 64), [](tcp::socket& socket) -> asio::awaitable<void> {
+        const std::string long_line(100, 'a');
+        co_await asio::async_write(socket, asio::buffer(long_line), asio::use_awaitable);
+        boost::system::error_code ended;
+        const auto rest = co_await read_to_end(socket, ended);
+        CHECK(rest == "ERR line too long (max 64 bytes)\n");
+        CHECK(ended == asio::error::eof);
+    });
 }
 
 // Proves ordering: pipelined requests are answered in the order sent, even when an earlier one
 // waits longer than a later one would.
 TEST_CASE("synthetic: pipelined requests are answered in order") {
-    running_server server(synthetic_config());
-    asio::io_context io;
-    run_with_timeout(
-        io,
-        [&]() -> asio::awaitable<void> {
-            auto socket = co_await connect_to(server.endpoint("synthetic"));
-            const std::string requests = "delay=50ms size=5\nsize=7\ncpu=1ms size=3\n";
-            co_await asio::async_write(socket, asio::buffer(requests), asio::use_awaitable);
-            std::string responses(5 + 7 + 3, '\0');
-            co_await asio::async_read(socket, asio::buffer(responses), asio::use_awaitable);
-            CHECK(responses == "OKxx\nOKxxxx\nOK\n");
-        },
-        30s);
+    converse(synthetic_config(), [](tcp::socket& socket) -> asio::awaitable<void> {
+        const std::string requests = "delay=50ms size=5\nsize=7\ncpu=1ms size=3\n";
+        co_await asio::async_write(socket, asio::buffer(requests), asio::use_awaitable);
+        std::string responses(5 + 7 + 3, '\0');
+        co_await asio::async_read(socket, asio::buffer(responses), asio::use_awaitable);
+        CHECK(responses == "OKxx\nOKxxxx\nOK\n");
+    });
 }
 
 // Proves cpu is CPU time actually spent (the process's CPU clock advances by at least that
 // much), not a sleep.
 TEST_CASE("synthetic: cpu= spends that much CPU time") {
-    running_server server(synthetic_config());
-    asio::io_context io;
-    run_with_timeout(
-        io,
-        [&]() -> asio::awaitable<void> {
-            auto socket = co_await connect_to(server.endpoint("synthetic"));
-            const auto cpu_before = process_cpu_now();
-            const auto wall_before = clock::now();
-            CHECK(co_await ask(socket, "cpu=100ms\n") == "OK\n");
-            CHECK(process_cpu_now() - cpu_before >= 100ms);
-            CHECK(clock::now() - wall_before >= 100ms);
-        },
-        30s);
+    converse(synthetic_config(), [](tcp::socket& socket) -> asio::awaitable<void> {
+        const auto cpu_before = process_cpu_now();
+        const auto wall_before = clock::now();
+        CHECK(co_await ask(socket, "cpu=100ms\n") == "OK\n");
+        CHECK(process_cpu_now() - cpu_before >= 100ms);
+        CHECK(clock::now() - wall_before >= 100ms);
+    });
 }
 
 // Proves delay= holds no thread: with one worker, a second connection is served while the
