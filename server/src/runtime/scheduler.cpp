@@ -54,7 +54,7 @@ struct scheduler::worker {
     /// re-armed by this worker's own thread at its next task or tick.
     std::atomic<bool> watch_lost{false};
     /// Its watch stopped after nothing moved for a while; the next worker to run a task wakes
-    /// it (see run_task). Set by this worker, cleared by whoever wakes it.
+    /// it (see enter_task). Set by this worker, cleared by whoever wakes it.
     std::atomic<bool> watch_asleep{false};
     asio::steady_timer watch_timer;
     std::vector<std::uint64_t> seen_progress;  ///< each worker's progress at the last watch
