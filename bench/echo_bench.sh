@@ -137,6 +137,9 @@ listeners:
     listen: "127.0.0.1:0"
     handler: echo
     max_connections: 100000
+    # epoll_echo listens with a backlog of 4096: the same here, or thousands of connects
+    # overflow pierd's queue (1024 by default) and the late ones skew the latency tail.
+    backlog: 4096
     idle_timeout: 0
 EOF
             "$pierd" --config "$work/pierd.yaml" >"$log" 2>&1 &
