@@ -139,5 +139,52 @@ TEST_CASE("synthetic: a delay does not hold up other connections") {
         30s);
 }
 
+// Proves an idle stop aborts a request's delay: the connection is closed at idle_timeout, not
+// after the minute the request asked to wait, and no answer is sent.
+TEST_CASE("synthetic: idle_timeout cuts a pending delay short") {
+    auto cfg = synthetic_config();
+    cfg.listeners[0].idle_timeout = 200ms;
+    converse(cfg, [](tcp::socket& socket) -> asio::awaitable<void> {
+        const auto began = clock::now();
+        const std::string request = "delay=1m\n";
+        co_await asio::async_write(socket, asio::buffer(request), asio::use_awaitable);
+        boost::system::error_code ended;
+        CHECK(co_await read_to_end(socket, ended) == "");
+        CHECK(clock::now() - began >= 200ms);
+        CHECK(clock::now() - began < 10s);
+    });
+}
+
+// Proves the drain deadline aborts a request's delay: shutdown takes about drain_timeout, and
+// the client sees its connection end without an answer.
+TEST_CASE("synthetic: the drain deadline cuts a pending delay short") {
+    auto cfg = synthetic_config();
+    cfg.shutdown.drain_timeout = 200ms;
+    auto server = std::make_unique<running_server>(cfg);
+    asio::io_context io;
+    tcp::socket socket(io);
+    run_with_timeout(
+        io,
+        [&]() -> asio::awaitable<void> {
+            socket = co_await connect_to(server->endpoint("synthetic"));
+            // Answered only once the delay began: the request is in progress before shutdown.
+            CHECK(co_await ask(socket, "size=2\n") == "O\n");
+            const std::string request = "delay=1m\n";
+            co_await asio::async_write(socket, asio::buffer(request), asio::use_awaitable);
+        },
+        10s);
+    const auto began = clock::now();
+    server.reset();  // drain, time out, abort the delay, stop
+    CHECK(clock::now() - began >= 200ms);
+    CHECK(clock::now() - began < 10s);
+    run_with_timeout(
+        io,
+        [&]() -> asio::awaitable<void> {
+            boost::system::error_code ended;
+            CHECK(co_await read_to_end(socket, ended) == "");
+        },
+        10s);
+}
+
 }  // namespace
 }  // namespace pier::test

@@ -44,8 +44,9 @@ TEST_CASE("work stealing: a long request does not stall its worker's other conne
             const auto endpoint = server.endpoint();
             // Placement is "fewest live connections", in accept order, and the accept in
             // progress holds its lease too: A lands on worker 0, X on worker 1, B on worker 0
-            // (worker 1 then holds X and the next accept). A round trip each makes sure all
-            // three are accepted.
+            // (worker 1 then holds X and, once the accept loop has re-armed, the next
+            // accept's lease: not counted here, it may not have happened yet). A round trip
+            // each makes sure all three are accepted.
             auto a = co_await connect_to(endpoint);
             CHECK(co_await ask(a, "\n") == "OK\n");
             auto x = co_await connect_to(endpoint);
@@ -54,7 +55,7 @@ TEST_CASE("work stealing: a long request does not stall its worker's other conne
             CHECK(co_await ask(b, "\n") == "OK\n");
             auto& pool = server.get().pool();
             REQUIRE(pool.live_connections(0) == 2);
-            REQUIRE(pool.live_connections(1) == 2);
+            REQUIRE(pool.live_connections(1) >= 1);
 
             const auto began = clock::now();
             const std::string heavy = "cpu=1s\n";

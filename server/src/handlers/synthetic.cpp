@@ -8,7 +8,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
@@ -102,9 +101,7 @@ asio::awaitable<bool> answer(net::connection& conn, std::string_view line,
     burn_cpu(request.cpu);
     if (request.delay > std::chrono::nanoseconds::zero()) {
         // A timer only while a request waits: an idle connection holds none.
-        asio::steady_timer timer(conn.socket().get_executor(), request.delay);
-        auto [ec] = co_await timer.async_wait(use_tuple);
-        if (ec) co_return false;  // aborted: idle timeout or shutdown
+        if (!co_await conn.sleep_for(request.delay)) co_return false;  // idle timeout, shutdown
     }
     co_return co_await write_response(conn, request.size);
 }

@@ -8,7 +8,6 @@
 #include <fmt/ostream.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
@@ -235,16 +234,13 @@ void listener::start_connection(tcp::socket socket, runtime::worker_lease lease)
     spdlog::debug("connection opened conn={} listener={} peer={}", id, config_.name,
                   fmt::streamed(conn->remote_endpoint()));
 
-    // Spawned from the connection's own executor, so the task's cancellation slot is set up on
-    // the thread that later emits it (cancellation_signal is not thread-safe). A stop posted
-    // before this runs is not lost: the handler sees it through stop_requested().
+    // Spawned from the connection's own executor, like everything else that touches it. A stop
+    // posted before this runs is not lost: the handler sees it through stop_requested().
     asio::post(conn->executor(), [this, conn] {
         try {
-            asio::co_spawn(conn->executor(), handler_(*conn),
-                           asio::bind_cancellation_slot(conn->task_slot(),
-                                                        [this, conn](std::exception_ptr error) {
-                                                            finish_connection(*conn, error);
-                                                        }));
+            asio::co_spawn(
+                conn->executor(), handler_(*conn),
+                [this, conn](std::exception_ptr error) { finish_connection(*conn, error); });
         } catch (const std::exception& e) {
             spdlog::error("connection failed to start conn={} error=\"{}\"", conn->id(), e.what());
             finish_connection(*conn, nullptr);

@@ -4,10 +4,10 @@
 // over; the listener closes the socket afterwards. It reacts to connection::stop_requested():
 // - drain: wait_readable() returns false; finish what was received, then return (the handler's
 //   other operations are not interrupted, so a write in progress completes);
-// - idle, shutdown: the pending operation is aborted (terminal cancellation) and, as Asio's
-//   awaitables do by default, every later co_await throws operation_aborted, which ends the
-//   handler. A handler that must still do I/O then (rare) first calls
-//   `co_await asio::this_coro::reset_cancellation_state()`.
+// - idle, shutdown: the pending socket operation or sleep_for() fails with operation_aborted,
+//   and the socket is shut down both ways, so whatever the handler tries next ends at once
+//   (reads see EOF, writes fail, waits return false); the handler returns on that failure.
+//   A handler must therefore wait only through the socket, wait_readable() and sleep_for().
 // Limits, timeouts, accounting and logging of the connection's life are the listener's job,
 // not the handler's.
 #pragma once

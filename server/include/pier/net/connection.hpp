@@ -16,11 +16,12 @@
 #include <string_view>
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/intrusive/list_hook.hpp>
 
 #include "pier/runtime/io_pool.hpp"
+#include "pier/runtime/serializer.hpp"
 
 namespace pier::net {
 
@@ -55,7 +56,14 @@ public:
     /// Waits until the socket has bytes (or EOF/error) to read, without holding a buffer.
     /// Returns false instead when a stop was requested before or during the wait; the handler
     /// then consults stop_requested() and winds down.
+    ///
+    /// Not a coroutine: it returns the wait operation itself, so an idle connection holds no
+    /// coroutine frame for it (bench/idle_rss.py measures what an idle connection costs).
     asio::awaitable<bool> wait_readable();
+
+    /// Waits `duration` without holding a thread. Returns false when an idle or shutdown stop
+    /// aborted the wait (the handler then winds down).
+    asio::awaitable<bool> sleep_for(std::chrono::nanoseconds duration);
 
     /// Sends FIN, then reads and discards until the peer's EOF or until it has been silent for
     /// a second, so the peer receives all the bytes already sent: closing with unread input
@@ -81,10 +89,11 @@ public:
     /// Any thread. When bytes last moved (or when the connection was accepted).
     std::chrono::steady_clock::time_point last_activity() const;
 
-    /// The slot the handler's task is spawned with: emitting it aborts the handler.
-    asio::cancellation_slot task_slot() { return task_signal_.slot(); }
-
 private:
+    template <typename Handler>
+    class readable_handler;
+    template <typename Handler>
+    void start_wait_readable(Handler handler);
     void stop_on_executor(stop_reason reason);
 
     const std::uint64_t id_;
@@ -92,10 +101,17 @@ private:
     tcp::endpoint remote_;
     runtime::worker_lease lease_;
     asio::any_io_executor executor_;
-    /// Terminal cancellation of whatever the handler awaits. Emitted on executor_ only.
-    asio::cancellation_signal task_signal_;
-    /// Interrupts wait_readable() alone, so a drain never cuts a write short. Emitted on executor_.
-    asio::cancellation_signal wait_signal_;
+    /// executor_'s serializer (work stealing), or null (pinned: executor_ is the io_context's).
+    const runtime::serial_executor* serial_;
+    // A stop aborts the handler's pending operation by cancelling the socket (and sleep_for's
+    // timer), not through Asio's per-operation cancellation slots: a bound slot costs every
+    // connection a heap block for its whole life, and every operation an emplace.
+
+    /// The sleep_for() in progress, if any. Touched on executor_ only.
+    asio::steady_timer* sleeping_ = nullptr;
+    /// wait_readable() is pending: the socket's only operation, so a drain may cancel it
+    /// without cutting a write short. Touched on executor_ only.
+    bool waiting_ = false;
     stop_reason stop_ = stop_reason::none;
     /// steady_clock ns of the last progress. ordering: relaxed; the idle sweep tolerates a
     /// slightly stale value (it only delays a close by one sweep).
