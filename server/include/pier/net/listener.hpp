@@ -64,6 +64,8 @@ private:
     void start_connection(tcp::socket socket, runtime::worker_lease lease);
     /// The end of a connection's task: counts, logs, closes and unlinks it.
     void finish_connection(connection& conn, std::exception_ptr error);
+    /// After an accept: admits more connections already waiting, up to max_accept_batch.
+    void accept_ready();
     /// Admits every connection already waiting in the kernel's accept queue (at stop).
     void accept_backlog();
     void on_loop_done();
