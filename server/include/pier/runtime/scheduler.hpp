@@ -65,9 +65,11 @@ struct scheduler_options {
     /// Tasks per tick before the worker yields to its reactor: bounds how long socket events
     /// wait behind queued work.
     unsigned tick_budget = 61;
-    /// How long a worker must sit in one task before an idle worker serves its reactor. 500us:
-    /// well below a request's latency budget, long enough that a balanced load never trips it.
-    std::chrono::microseconds io_steal_interval{500};
+    /// How long a worker must sit in one task before an idle worker serves its reactor (it is
+    /// seen stuck after one to two intervals). 100us: in bench/skewed_bench.py layout A, 500us
+    /// left light requests a p99 of 4.7 ms (1.15x pinned), 100us 2.9 ms (0.72x), and the
+    /// balanced echo_bench stayed within noise of pinned (CPU per request 0.89-1.09x).
+    std::chrono::microseconds io_steal_interval{100};
     /// While nothing moves, a worker looks at the others less and less often, up to this
     /// interval; after one more quiet look its watch sleeps until a worker runs a task again,
     /// so an idle pier costs no wake-ups.
