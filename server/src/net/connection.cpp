@@ -153,11 +153,10 @@ void connection::stop_on_executor(stop_reason reason) {
     stop_ = reason;
     // A drain interrupts only an idle wait: then the wait is the socket's one operation, and
     // the socket stays usable after it (the drain goes on to read and write).
+    // The socket stays open until the listener closes it after the handler has ended, so a
+    // peer that sees the close also sees the connection counted (tests rely on it).
     const bool abort_everything = reason != stop_reason::drain;
     boost::system::error_code ignored;
-    // After an idle or shutdown stop nothing the handler starts may last either: reads see
-    // EOF, writes fail, wait_readable() and sleep_for() return false at once.
-    if (abort_everything) socket_.shutdown(tcp::socket::shutdown_both, ignored);
     if (waiting_ || abort_everything) socket_.cancel(ignored);
     if (abort_everything && sleeping_ != nullptr) sleeping_->cancel();
 }

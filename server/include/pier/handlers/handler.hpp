@@ -5,9 +5,9 @@
 // - drain: wait_readable() returns false; finish what was received, then return (the handler's
 //   other operations are not interrupted, so a write in progress completes);
 // - idle, shutdown: the pending socket operation or sleep_for() fails with operation_aborted,
-//   and the socket is shut down both ways, so whatever the handler tries next ends at once
-//   (reads see EOF, writes fail, waits return false); the handler returns on that failure.
-//   A handler must therefore wait only through the socket, wait_readable() and sleep_for().
+//   and later wait_readable() and sleep_for() calls return false at once; the handler returns
+//   on that failure. A handler must therefore wait only through the socket, wait_readable()
+//   and sleep_for(), and must not start new socket operations after one was aborted.
 // Limits, timeouts, accounting and logging of the connection's life are the listener's job,
 // not the handler's.
 #pragma once
