@@ -33,6 +33,10 @@ void check_documented_values(const config& c) {
     CHECK(c.log.level == log_level::info);
     CHECK(c.log.format == log_format::text);
     CHECK(c.shutdown.drain_timeout == 20s);
+    CHECK(c.admin.enabled);
+    CHECK(c.admin.listen.to_string() == "127.0.0.1:9090");
+    CHECK(c.admin.max_connections == 16);
+    CHECK(c.admin.timeout == 10s);
     REQUIRE(c.listeners.size() == 1);
     const listener_config& l = c.listeners[0];
     CHECK(l.name == "echo");
@@ -53,7 +57,7 @@ const char* const all_keys[] = {
     "threads", "level",          "format",          "drain_timeout", "name",       "listen",
     "backlog", "handler",        "max_connections", "idle_timeout",  "max_buffer", "runtime",
     "log",     "shutdown",       "listeners",       "echo",          "synthetic",  "cpu",
-    "delay",   "response_bytes", "max_line",        "scheduler"};
+    "delay",   "response_bytes", "max_line",        "scheduler",     "admin",      "timeout"};
 
 }  // namespace
 
@@ -81,7 +85,7 @@ TEST_CASE("config: the default file documents every key with its default") {
     const std::regex commented_key(
         "(^|\\n)( *)# "
         "(threads|scheduler|level|format|drain_timeout|backlog|max_connections|idle_timeout|"
-        "max_buffer|cpu|delay|response_bytes|max_line):");
+        "max_buffer|cpu|delay|response_bytes|max_line|timeout):");
     const std::string uncommented = std::regex_replace(text, commented_key, "$1$2$3:");
     REQUIRE(uncommented != text);
     const parse_result result = parse_config(uncommented, "uncommented pier.yaml");

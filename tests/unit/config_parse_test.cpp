@@ -137,6 +137,40 @@ TEST_CASE("config: every key round-trips with a non-default value") {
     CHECK(second.echo.max_buffer == 65536);
 }
 
+TEST_CASE("config: the admin endpoint is off without a section, on with one") {
+    // Proves the endpoint is opt-in, that an empty `admin:` turns it on at the loopback
+    // default, and that its keys reach their fields.
+    CHECK_FALSE(parse_ok(one_listener).admin.enabled);
+
+    const config empty = parse_ok("admin:\n" + one_listener);
+    CHECK(empty.admin.enabled);
+    CHECK(empty.admin.listen.to_string() == "127.0.0.1:9090");
+    CHECK(empty.admin.max_connections == 16);
+    CHECK(empty.admin.timeout == 10s);
+
+    const config set = parse_ok(
+        "admin:\n  listen: \"[::1]:9191\"\n  max_connections: 4\n  timeout: 2s\n" + one_listener);
+    CHECK(set.admin.enabled);
+    CHECK(set.admin.listen.to_string() == "[::1]:9191");
+    CHECK(set.admin.max_connections == 4);
+    CHECK(set.admin.timeout == 2s);
+}
+
+TEST_CASE("config: admin errors name the admin key") {
+    // Proves a bad address, an address a listener already uses, and out-of-range values are
+    // reported under admin.*.
+    CHECK(only_error("admin:\n  listen: localhost:9090\n" + one_listener) ==
+          "t.yaml:2:11: admin.listen: host must be an IP address, e.g. \"127.0.0.1\" or "
+          "\"[::1]\" (got localhost:9090)");
+    CHECK(only_error("admin:\n  listen: 127.0.0.1:7000\n" + one_listener) ==
+          "t.yaml:5:13: listeners[0].listen: duplicate listen address, first defined at "
+          "t.yaml:2:11 (got 127.0.0.1:7000)");
+    CHECK(only_error("admin:\n  max_connections: 0\n" + one_listener) ==
+          "t.yaml:2:20: admin.max_connections: must be between 1 and 1024 (got 0)");
+    CHECK(only_error("admin:\n  timeout: 0\n" + one_listener) ==
+          "t.yaml:2:12: admin.timeout: must be between 1ms and 10m (got 0)");
+}
+
 TEST_CASE("config: log levels read back from their names") {
     // Proves to_string(log_level) spells each level as YAML accepts it, in enum order.
     for (const log_level level :
@@ -270,7 +304,7 @@ TEST_CASE("config: unknown keys far from any known key list the expected keys") 
     // section named after no handler is an unknown key.
     SUBCASE("top level") {
         CHECK(only_error("foo: 1\n" + one_listener) ==
-              "t.yaml:1:1: foo: unknown key (expected one of: runtime, log, shutdown, "
+              "t.yaml:1:1: foo: unknown key (expected one of: runtime, log, shutdown, admin, "
               "listeners)");
     }
     SUBCASE("unknown handler section") {

@@ -256,12 +256,13 @@ struct section {
     }
 };
 
-const std::vector<std::string_view> root_keys{"runtime", "log", "shutdown", "listeners"};
+const std::vector<std::string_view> root_keys{"runtime", "log", "shutdown", "admin", "listeners"};
 const std::vector<std::string_view> runtime_keys{"threads", "scheduler"};
 // In scheduler_kind's order.
 const std::vector<std::string_view> scheduler_names{"work_stealing", "pinned"};
 const std::vector<std::string_view> log_keys{"level", "format"};
 const std::vector<std::string_view> shutdown_keys{"drain_timeout"};
+const std::vector<std::string_view> admin_keys{"listen", "max_connections", "timeout"};
 const std::vector<std::string_view> echo_keys{"max_buffer"};
 const std::vector<std::string_view> synthetic_keys{"cpu", "delay", "response_bytes", "max_line"};
 
@@ -319,6 +320,7 @@ public:
         read_runtime(sub_section(top, "runtime", runtime_keys), out.runtime);
         read_log(sub_section(top, "log", log_keys), out.log);
         read_shutdown(sub_section(top, "shutdown", shutdown_keys), out.shutdown);
+        read_admin(top, out.admin);
         read_listeners(top, out.listeners);
         return finish(std::move(out));
     }
@@ -546,6 +548,22 @@ private:
         read_duration(s, "drain_timeout", 0s, 1h, out.drain_timeout);
     }
 
+    void read_admin(const section& top, admin_config& out) {
+        using namespace std::chrono_literals;
+        // The section's presence turns the endpoint on, even with every key commented out.
+        if (top.find("admin") == nullptr) return;
+        out.enabled = true;
+        const section s = sub_section(top, "admin", admin_keys);
+        if (const entry* e = s.find("listen")) {
+            if (const auto text = scalar(s, *e, "\"host:port\", e.g. \"127.0.0.1:9090\"")) {
+                if (auto address = read_address(s, *e, *text)) out.listen = std::move(*address);
+            }
+        }
+        // 1..1024: a handful of scrapers and probes; the bound keeps a flood from holding fds.
+        read_integer(s, "max_connections", 1, 1024, out.max_connections);
+        read_duration(s, "timeout", 1ms, 10min, out.timeout);
+    }
+
     void read_listeners(const section& top, std::vector<listener_config>& out) {
         const entry* e = top.find("listeners");
         if (e == nullptr) {
@@ -647,24 +665,30 @@ private:
 
     void read_listen(const section& s, const entry& e, const std::string& text,
                      listener_config& out) {
+        if (auto address = read_address(s, e, text)) out.listen = std::move(*address);
+    }
+
+    /// A "host:port" that no other listener (or the admin endpoint) uses.
+    std::optional<listen_address> read_address(const section& s, const entry& e,
+                                               const std::string& text) {
         auto parsed = parse_listen(text);
         if (const auto* message = std::get_if<std::string>(&parsed)) {
-            add(e.mark(), s.path_of("listen"), *message, text);
-            return;
+            add(e.mark(), s.path_of(e.key), *message, text);
+            return std::nullopt;
         }
         auto& listen = std::get<parsed_listen>(parsed);
         // Port 0 asks the kernel for a fresh port per socket, so it never collides.
         if (listen.address.port != 0) {
             for (const auto& seen : addresses_) {
                 if (seen.ip == listen.ip && seen.port == listen.address.port) {
-                    add(e.mark(), s.path_of("listen"),
+                    add(e.mark(), s.path_of(e.key),
                         "duplicate listen address, first defined at " + position(seen.mark), text);
-                    return;
+                    return std::nullopt;
                 }
             }
             addresses_.push_back(seen_address{listen.ip, listen.address.port, e.mark()});
         }
-        out.listen = std::move(listen.address);
+        return std::move(listen.address);
     }
 
     struct seen_address {

@@ -7,6 +7,7 @@
 
 #include "pier/config/units.hpp"
 #include "pier/handlers/registry.hpp"
+#include "pier/version.hpp"
 
 namespace pier::daemon {
 
@@ -24,6 +25,11 @@ server::server(config::config cfg)
         listeners_.push_back(std::make_unique<net::listener>(listener_cfg, pool_,
                                                              handlers::make_handler(listener_cfg)));
     }
+    if (config_.admin.enabled) {
+        admin_ = std::make_unique<admin::admin_server>(
+            config_.admin, admin::admin_sources{[this] { return ready(); },
+                                                [this] { return metrics_snapshot(); }});
+    }
 }
 
 server::~server() { shutdown(); }
@@ -35,6 +41,8 @@ void server::start() {
     spdlog::info("workers started threads={} scheduler={}", pool_.size(),
                  config::to_string(pool_.kind()));
     for (auto& l : listeners_) l->start();
+    if (admin_) admin_->start();
+    ready_.store(true, std::memory_order_release);
 }
 
 net::listener& server::listener(std::string_view name) {
@@ -54,6 +62,8 @@ void server::shutdown() {
     if (stopped_) return;
     stopped_ = true;
     if (!started_) return;  // nothing runs; the destructors close the acceptors
+
+    ready_.store(false, std::memory_order_release);
 
     // 1. Stop accepting.
     spdlog::info("shutdown: stop accepting listeners={}", listeners_.size());
@@ -85,6 +95,7 @@ void server::shutdown() {
                 spdlog::error("shutdown: tasks ignored cancellation listener={} connections={}",
                               l->name(), l->connections().size());
                 // 5'. Stop the workers outright; what is left is destroyed with the pool.
+                if (admin_) admin_->stop();
                 pool_.abort();
                 spdlog::info("shutdown: complete (forced)");
                 return;
@@ -93,10 +104,48 @@ void server::shutdown() {
     }
 
     // 5. Stop the workers.
+    if (admin_) admin_->stop();
     spdlog::info("shutdown: stopping workers");
     pool_.stop();
     log_dispatcher_totals();
     spdlog::info("shutdown: complete");
+}
+
+admin::metrics_snapshot server::metrics_snapshot() {
+    admin::metrics_snapshot snapshot;
+    snapshot.version = pier::version;
+    snapshot.scheduler = std::string(config::to_string(pool_.kind()));
+    snapshot.ready = ready();
+    for (const auto& l : listeners_) {
+        const auto& stats = l->stats();
+        admin::listener_snapshot s;
+        s.name = l->name();
+        s.handler = l->handler_name();
+        const auto load = [](const std::atomic<std::uint64_t>& c) {
+            return c.load(std::memory_order_relaxed);
+        };
+        s.active = load(stats.active);
+        s.accepted = load(stats.accepted);
+        s.rejected = load(stats.rejected);
+        s.accept_errors = load(stats.accept_errors);
+        s.closed_idle = load(stats.idle_closed);
+        s.closed_drain = load(stats.drain_closed);
+        s.closed_shutdown = load(stats.shutdown_closed);
+        const auto closed = load(stats.closed);
+        const auto by_stop = s.closed_idle + s.closed_drain + s.closed_shutdown;
+        s.closed_by_peer = closed > by_stop ? closed - by_stop : 0;
+        s.traffic = l->connections().traffic();
+        snapshot.listeners.push_back(std::move(s));
+    }
+    auto* dispatcher = pool_.dispatcher();
+    for (std::size_t i = 0; i < pool_.size(); ++i) {
+        admin::worker_snapshot w;
+        w.live_connections = pool_.live_connections(i);
+        if (dispatcher != nullptr) w.dispatcher = dispatcher->metrics(i);
+        snapshot.workers.push_back(w);
+    }
+    snapshot.process = admin::read_process_snapshot();
+    return snapshot;
 }
 
 void server::log_dispatcher_totals() {

@@ -26,6 +26,7 @@ asio::awaitable<bool> echo_available(net::connection& conn, std::size_t limit) {
     if (ec == asio::error::would_block) co_return true;  // spurious wake-up
     if (ec) co_return false;                             // EOF or error: nothing to echo
     conn.count_in(received);
+    conn.count_request();  // echo has no messages: each read echoed is one request
     conn.touch();
 
     std::size_t sent = socket.write_some(asio::buffer(buffer.data(), received), ec);

@@ -93,8 +93,10 @@ asio::awaitable<bool> write_error(net::connection& conn, const std::string& reas
 /// Serves one request line. False when the connection is over.
 asio::awaitable<bool> answer(net::connection& conn, std::string_view line,
                              const synthetic_request& defaults) {
+    conn.count_request();
     const auto parsed = parse_synthetic_request(line, defaults);
     if (const auto* reason = std::get_if<std::string>(&parsed)) {
+        conn.count_handler_error();
         co_return co_await write_error(conn, *reason);
     }
     const auto& request = std::get<synthetic_request>(parsed);
@@ -137,6 +139,8 @@ public:
                 (newline == std::string::npos ? pending_.size() : newline) - consumed;
             if (length > max_line_) {
                 // Also a partial line already past the limit: no need to wait for its end.
+                conn_.count_request();
+                conn_.count_handler_error();
                 co_await write_error(conn_,
                                      "line too long (max " + std::to_string(max_line_) + " bytes)");
                 co_await conn_.shutdown_and_linger();

@@ -133,6 +133,12 @@ asio::awaitable<void> connection::shutdown_and_linger() {
     }
 }
 
+traffic_totals connection::traffic() const {
+    return {bytes_in_.load(std::memory_order_relaxed), bytes_out_.load(std::memory_order_relaxed),
+            requests_.load(std::memory_order_relaxed),
+            handler_errors_.load(std::memory_order_relaxed)};
+}
+
 void connection::touch() { last_activity_ns_.store(steady_now_ns(), std::memory_order_relaxed); }
 
 std::chrono::steady_clock::time_point connection::last_activity() const {

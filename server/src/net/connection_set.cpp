@@ -17,12 +17,20 @@ void connection_set::add(connection& c) {
 void connection_set::remove(connection& c) {
     std::lock_guard lock(mutex_);
     connections_.erase(connections_.iterator_to(c));
+    closed_traffic_ += c.traffic();
     if (connections_.empty()) empty_.notify_all();
 }
 
 std::size_t connection_set::size() const {
     std::lock_guard lock(mutex_);
     return connections_.size();
+}
+
+traffic_totals connection_set::traffic() const {
+    std::lock_guard lock(mutex_);
+    traffic_totals sum = closed_traffic_;
+    for (const auto& c : connections_) sum += c.traffic();
+    return sum;
 }
 
 void connection_set::request_stop_all(stop_reason reason) {

@@ -286,9 +286,14 @@ void listener::finish_connection(connection& conn, std::exception_ptr error) {
     }
     // Counted before the close, so whoever sees the close also sees the counts.
     const auto reason = conn.stop_requested();
-    if (reason == stop_reason::idle) stats_.idle_closed.fetch_add(1, std::memory_order_relaxed);
-    stats_.bytes_in.fetch_add(conn.bytes_in(), std::memory_order_relaxed);
-    stats_.bytes_out.fetch_add(conn.bytes_out(), std::memory_order_relaxed);
+    switch (reason) {
+        case stop_reason::none: break;
+        case stop_reason::drain: stats_.drain_closed.fetch_add(1, std::memory_order_relaxed); break;
+        case stop_reason::idle: stats_.idle_closed.fetch_add(1, std::memory_order_relaxed); break;
+        case stop_reason::shutdown:
+            stats_.shutdown_closed.fetch_add(1, std::memory_order_relaxed);
+            break;
+    }
     stats_.closed.fetch_add(1, std::memory_order_relaxed);
     stats_.active.fetch_sub(1, std::memory_order_relaxed);
     spdlog::debug("connection closed conn={} listener={} reason={} bytes_in={} bytes_out={}",

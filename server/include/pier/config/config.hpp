@@ -47,6 +47,30 @@ struct shutdown_config {
     std::chrono::nanoseconds drain_timeout = 20s;
 };
 
+/// A listen address as written in YAML: an IP literal (IPv6 in brackets) and a port.
+struct listen_address {
+    std::string host;        ///< IP literal without brackets, e.g. "0.0.0.0", "::1"
+    std::uint16_t port = 0;  ///< 0 asks the kernel for a free port (tests use this)
+
+    /// "host:port", with brackets around IPv6 hosts.
+    std::string to_string() const;
+};
+
+/// `admin:` — the HTTP endpoint for operators: /metrics (Prometheus), /healthz, /readyz.
+struct admin_config {
+    /// Off unless the file has an `admin:` section: an endpoint that tells anyone who connects
+    /// what the daemon is doing is opt-in. config/pier.yaml turns it on.
+    bool enabled = false;
+    /// Loopback by default: pierd warns when it is bound anywhere else.
+    listen_address listen{"127.0.0.1", 9090};
+    /// Admin connections served at once; more are closed at once. 16: monitoring scrapers and
+    /// health probes, never a crowd; a flood of them cannot take memory from the listeners.
+    unsigned max_connections = 16;
+    /// Longest wait for a request's headers (also the keep-alive idle time) and for a response
+    /// to be written. 10s: Prometheus' default scrape timeout.
+    std::chrono::nanoseconds timeout = 10s;
+};
+
 /// `listeners[].echo:` — settings of the RFC 862 echo handler.
 struct echo_config {
     /// Most bytes read from a client per wake-up and so the most a connection holds while its
@@ -75,15 +99,6 @@ struct synthetic_config {
     std::uint64_t max_line = 4096;
 };
 
-/// A listen address as written in YAML: an IP literal (IPv6 in brackets) and a port.
-struct listen_address {
-    std::string host;        ///< IP literal without brackets, e.g. "0.0.0.0", "::1"
-    std::uint16_t port = 0;  ///< 0 asks the kernel for a free port (tests use this)
-
-    /// "host:port", with brackets around IPv6 hosts.
-    std::string to_string() const;
-};
-
 /// `listeners[]:` — one bound address and what it serves.
 struct listener_config {
     std::string name;       ///< unique, used in logs and metrics
@@ -107,6 +122,7 @@ struct config {
     runtime_config runtime;
     log_config log;
     shutdown_config shutdown;
+    admin_config admin;
     std::vector<listener_config> listeners;
 };
 

@@ -8,15 +8,19 @@
 //   4. Cancel what is left (stop_reason::shutdown aborts pending operations) and wait for those
 //      tasks to end; they end promptly since nothing they await can complete any more.
 //   5. Stop the workers: each io_context runs out of work and its thread is joined.
-// Each step is logged at info.
+// Each step is logged at info. /readyz answers 503 from step 1 on; the admin endpoint itself
+// stops after step 4, so probes and scrapes see the whole drain.
 //
 // Threads: construct, start() and shutdown() from one controlling thread (main, or a test),
 // never from a worker: shutdown() blocks.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <vector>
 
+#include "pier/admin/admin_server.hpp"
+#include "pier/admin/metrics.hpp"
 #include "pier/config/config.hpp"
 #include "pier/net/listener.hpp"
 #include "pier/runtime/io_pool.hpp"
@@ -44,6 +48,13 @@ public:
     /// The listener named `name`; throws std::out_of_range if there is none.
     net::listener& listener(std::string_view name);
     runtime::io_pool& pool() { return pool_; }
+    /// The admin endpoint, or null when the config has no `admin:` section.
+    admin::admin_server* admin() { return admin_.get(); }
+
+    /// Listeners are bound and accepting, and no shutdown has begun. Any thread.
+    bool ready() const { return ready_.load(std::memory_order_acquire); }
+    /// Every figure /metrics reports, read now. Any thread.
+    admin::metrics_snapshot metrics_snapshot();
 
 private:
     void log_dispatcher_totals();
@@ -53,6 +64,8 @@ private:
     // Declared before the listeners: their sockets need the pool's io_contexts to outlive them.
     runtime::io_pool pool_;
     std::vector<std::unique_ptr<net::listener>> listeners_;
+    std::unique_ptr<admin::admin_server> admin_;
+    std::atomic<bool> ready_{false};
     bool started_ = false;
     bool stopped_ = false;
 };

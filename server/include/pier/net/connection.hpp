@@ -20,6 +20,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/intrusive/list_hook.hpp>
 
+#include "pier/net/listener_stats.hpp"
 #include "pier/runtime/io_pool.hpp"
 #include "pier/runtime/serializer.hpp"
 
@@ -77,10 +78,16 @@ public:
 
     /// Records progress (bytes moved): postpones the idle timeout.
     void touch();
-    void count_in(std::size_t bytes) { bytes_in_ += bytes; }
-    void count_out(std::size_t bytes) { bytes_out_ += bytes; }
-    std::uint64_t bytes_in() const { return bytes_in_; }
-    std::uint64_t bytes_out() const { return bytes_out_; }
+    void count_in(std::size_t bytes) { add(bytes_in_, bytes); }
+    void count_out(std::size_t bytes) { add(bytes_out_, bytes); }
+    /// One request served (what a request is, is the handler's to say).
+    void count_request() { add(requests_, 1); }
+    /// One request answered with an error (bad input from the peer).
+    void count_handler_error() { add(handler_errors_, 1); }
+    std::uint64_t bytes_in() const { return bytes_in_.load(std::memory_order_relaxed); }
+    std::uint64_t bytes_out() const { return bytes_out_.load(std::memory_order_relaxed); }
+    /// Any thread: the counts so far (/metrics adds live connections' to the closed ones').
+    traffic_totals traffic() const;
 
     /// Any thread. Asks the connection to stop for `reason`: drain interrupts only an idle
     /// wait_readable(); idle and shutdown also abort the handler's pending operation.
@@ -116,8 +123,15 @@ private:
     /// steady_clock ns of the last progress. ordering: relaxed; the idle sweep tolerates a
     /// slightly stale value (it only delays a close by one sweep).
     std::atomic<std::int64_t> last_activity_ns_;
-    std::uint64_t bytes_in_ = 0;
-    std::uint64_t bytes_out_ = 0;
+    // Written by the handler only, read by /metrics from another thread: relaxed atomics
+    // updated with a plain load and store (one writer), so counting costs no locked instruction.
+    static void add(std::atomic<std::uint64_t>& counter, std::uint64_t n) {
+        counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    }
+    std::atomic<std::uint64_t> bytes_in_{0};
+    std::atomic<std::uint64_t> bytes_out_{0};
+    std::atomic<std::uint64_t> requests_{0};
+    std::atomic<std::uint64_t> handler_errors_{0};
 };
 
 }  // namespace pier::net

@@ -26,9 +26,13 @@ public:
     /// Links `c` in. If a drain has begun, `c` is asked to drain at once, so a connection
     /// accepted during shutdown is not forgotten.
     void add(connection& c);
-    /// Unlinks `c`; wakes wait_empty_until() when the set becomes empty.
+    /// Unlinks `c` and adds its traffic to the closed totals; wakes wait_empty_until() when the
+    /// set becomes empty.
     void remove(connection& c);
     std::size_t size() const;
+    /// The traffic of every connection that was ever in the set, so far. Under one lock with
+    /// remove(), so a closing connection is counted exactly once: the totals never go back.
+    traffic_totals traffic() const;
 
     /// Asks every connection to stop for `reason`; drain is remembered for later add()s.
     void request_stop_all(stop_reason reason);
@@ -48,6 +52,7 @@ private:
     mutable std::mutex mutex_;
     std::condition_variable empty_;
     list_type connections_;
+    traffic_totals closed_traffic_;  ///< of connections removed so far
     bool draining_ = false;
 };
 

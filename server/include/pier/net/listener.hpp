@@ -44,6 +44,7 @@ public:
     listener& operator=(const listener&) = delete;
 
     const std::string& name() const { return config_.name; }
+    const std::string& handler_name() const { return config_.handler; }
     /// The bound address; with port 0 in the config, the port the kernel chose.
     tcp::endpoint local_endpoint() const { return local_; }
 

@@ -1,0 +1,64 @@
+// What /metrics reports, and its rendering in the Prometheus text exposition format (0.0.4).
+//
+// A snapshot is plain values gathered at scrape time (daemon::server::metrics_snapshot()), so the
+// format is tested without sockets and the admin endpoint knows nothing of listeners or workers.
+// Names follow Prometheus conventions: pier_ prefix, base units (bytes, seconds), _total for
+// counters; process_* are the names every Prometheus client library uses for the same figures.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pier/net/listener_stats.hpp"
+#include "pier/runtime/scheduler.hpp"
+
+namespace pier::admin {
+
+struct listener_snapshot {
+    std::string name;
+    std::string handler;
+    std::uint64_t active = 0;
+    std::uint64_t accepted = 0;
+    std::uint64_t rejected = 0;  ///< max_connections
+    std::uint64_t accept_errors = 0;
+    std::uint64_t closed_by_peer = 0;
+    std::uint64_t closed_idle = 0;
+    std::uint64_t closed_drain = 0;
+    std::uint64_t closed_shutdown = 0;
+    net::traffic_totals traffic;  ///< closed connections' plus live ones'
+};
+
+struct worker_snapshot {
+    std::size_t live_connections = 0;
+    /// The dispatcher's counters; absent when the scheduler is pinned.
+    std::optional<runtime::worker_metrics> dispatcher;
+};
+
+/// Figures about the pierd process itself, read from /proc/self.
+struct process_snapshot {
+    double cpu_seconds = 0;
+    std::uint64_t resident_bytes = 0;
+    std::uint64_t open_fds = 0;
+    std::uint64_t max_fds = 0;
+    double start_time_seconds = 0;  ///< since the Unix epoch
+};
+
+struct metrics_snapshot {
+    std::string version;
+    std::string scheduler;
+    bool ready = false;
+    std::vector<listener_snapshot> listeners;
+    std::vector<worker_snapshot> workers;
+    process_snapshot process;
+};
+
+/// The snapshot as a Prometheus text exposition (Content-Type text/plain; version=0.0.4).
+std::string format_prometheus(const metrics_snapshot& snapshot);
+
+/// Reads this process's CPU time, RSS, descriptors and start time from /proc/self; a figure
+/// that cannot be read stays 0.
+process_snapshot read_process_snapshot();
+
+}  // namespace pier::admin

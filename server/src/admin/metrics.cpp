@@ -1,0 +1,228 @@
+#include "pier/admin/metrics.hpp"
+
+#include <dirent.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <sstream>
+#include <string_view>
+
+#include <fmt/format.h>
+
+namespace pier::admin {
+namespace {
+
+/// A label value as the text format wants it: backslash, double quote and newline escaped.
+std::string escape_label(std::string_view value) {
+    std::string out;
+    out.reserve(value.size());
+    for (const char c : value) {
+        switch (c) {
+            case '\\': out += "\\\\"; break;
+            case '"': out += "\\\""; break;
+            case '\n': out += "\\n"; break;
+            default: out += c;
+        }
+    }
+    return out;
+}
+
+/// Writes one metric family: its HELP and TYPE lines, then one sample per call to sample().
+class family_writer {
+public:
+    explicit family_writer(std::string& out) : out_(out) {}
+
+    void begin(std::string_view name, std::string_view type, std::string_view help) {
+        name_ = name;
+        fmt::format_to(std::back_inserter(out_), "# HELP {} {}\n# TYPE {} {}\n", name, help, name,
+                       type);
+    }
+
+    /// `labels` is the inside of the braces, already escaped ("" for none).
+    template <typename Value>
+    void sample(std::string_view labels, Value value) {
+        if (labels.empty()) {
+            fmt::format_to(std::back_inserter(out_), "{} {}\n", name_, value);
+        } else {
+            fmt::format_to(std::back_inserter(out_), "{}{{{}}} {}\n", name_, labels, value);
+        }
+    }
+
+private:
+    std::string& out_;
+    std::string name_;
+};
+
+std::string listener_labels(const listener_snapshot& l) {
+    return fmt::format("listener=\"{}\"", escape_label(l.name));
+}
+
+void write_listeners(family_writer& w, const std::vector<listener_snapshot>& listeners) {
+    w.begin("pier_connections_active", "gauge", "Connections being served.");
+    for (const auto& l : listeners) w.sample(listener_labels(l), l.active);
+    w.begin("pier_connections_accepted_total", "counter", "Connections admitted to the handler.");
+    for (const auto& l : listeners) w.sample(listener_labels(l), l.accepted);
+    w.begin("pier_connections_rejected_total", "counter",
+            "Connections closed at once because a limit was reached.");
+    for (const auto& l : listeners) {
+        w.sample(listener_labels(l) + ",reason=\"max_connections\"", l.rejected);
+    }
+    w.begin("pier_connections_closed_total", "counter",
+            "Admitted connections that ended, by who ended them.");
+    for (const auto& l : listeners) {
+        const auto labels = listener_labels(l);
+        w.sample(labels + ",reason=\"peer\"", l.closed_by_peer);
+        w.sample(labels + ",reason=\"idle_timeout\"", l.closed_idle);
+        w.sample(labels + ",reason=\"drain\"", l.closed_drain);
+        w.sample(labels + ",reason=\"drain_timeout\"", l.closed_shutdown);
+    }
+    w.begin("pier_accept_errors_total", "counter", "Failed accept() calls (EMFILE, ...).");
+    for (const auto& l : listeners) w.sample(listener_labels(l), l.accept_errors);
+    w.begin("pier_received_bytes_total", "counter", "Bytes read from clients.");
+    for (const auto& l : listeners) w.sample(listener_labels(l), l.traffic.bytes_in);
+    w.begin("pier_sent_bytes_total", "counter", "Bytes written to clients.");
+    for (const auto& l : listeners) w.sample(listener_labels(l), l.traffic.bytes_out);
+    w.begin("pier_requests_total", "counter",
+            "Requests served (echo: reads echoed; synthetic: request lines).");
+    for (const auto& l : listeners) {
+        w.sample(listener_labels(l) + fmt::format(",handler=\"{}\"", escape_label(l.handler)),
+                 l.traffic.requests);
+    }
+    w.begin("pier_handler_errors_total", "counter",
+            "Requests answered with an error (malformed input from the client).");
+    for (const auto& l : listeners) {
+        w.sample(listener_labels(l) + fmt::format(",handler=\"{}\"", escape_label(l.handler)),
+                 l.traffic.handler_errors);
+    }
+}
+
+void write_workers(family_writer& w, const std::vector<worker_snapshot>& workers) {
+    const auto label = [](std::size_t i) { return fmt::format("worker=\"{}\"", i); };
+    w.begin("pier_worker_connections", "gauge", "Live connections homed on each worker.");
+    for (std::size_t i = 0; i < workers.size(); ++i)
+        w.sample(label(i), workers[i].live_connections);
+    if (workers.empty() || !workers.front().dispatcher) return;  // pinned: no dispatcher
+
+    struct counter {
+        const char* name;
+        const char* help;
+        std::uint64_t runtime::worker_metrics::*field;
+    };
+    static constexpr counter counters[] = {
+        {"pier_worker_tasks_total", "Tasks the worker ran.", &runtime::worker_metrics::tasks_run},
+        {"pier_worker_steals_total", "Times the worker took queued tasks from another.",
+         &runtime::worker_metrics::steals},
+        {"pier_worker_tasks_stolen_total", "Tasks the worker took from others.",
+         &runtime::worker_metrics::tasks_stolen},
+        {"pier_worker_io_steals_total", "Socket events of a stuck worker this worker served.",
+         &runtime::worker_metrics::io_steals},
+        {"pier_worker_parks_total", "Times the worker ran out of work.",
+         &runtime::worker_metrics::parks},
+        {"pier_worker_unparks_total", "Times another thread woke the worker for queued work.",
+         &runtime::worker_metrics::unparks},
+        {"pier_worker_inject_pushes_total", "Tasks the worker moved to the shared queue.",
+         &runtime::worker_metrics::inject_pushes},
+    };
+    for (const auto& c : counters) {
+        w.begin(c.name, "counter", c.help);
+        for (std::size_t i = 0; i < workers.size(); ++i) {
+            w.sample(label(i), (*workers[i].dispatcher).*c.field);
+        }
+    }
+    w.begin("pier_worker_local_queue_depth", "gauge", "Tasks queued on the worker.");
+    for (std::size_t i = 0; i < workers.size(); ++i) {
+        w.sample(label(i), workers[i].dispatcher->local_queue_depth);
+    }
+}
+
+void write_process(family_writer& w, const process_snapshot& p) {
+    w.begin("process_cpu_seconds_total", "counter", "User and system CPU time spent.");
+    w.sample("", p.cpu_seconds);
+    w.begin("process_resident_memory_bytes", "gauge", "Resident memory size.");
+    w.sample("", p.resident_bytes);
+    w.begin("process_open_fds", "gauge", "Open file descriptors.");
+    w.sample("", p.open_fds);
+    w.begin("process_max_fds", "gauge", "Limit on open file descriptors.");
+    w.sample("", p.max_fds);
+    w.begin("process_start_time_seconds", "gauge", "Start time since the Unix epoch.");
+    w.sample("", p.start_time_seconds);
+}
+
+/// Fields of /proc/self/stat after the command name (which may hold spaces), 0-based from
+/// field 3 ("state").
+std::vector<std::string> stat_fields() {
+    std::ifstream in("/proc/self/stat");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto end_of_name = text.rfind(')');
+    std::vector<std::string> fields;
+    if (end_of_name == std::string::npos) return fields;
+    std::istringstream rest(text.substr(end_of_name + 1));
+    for (std::string field; rest >> field;) fields.push_back(field);
+    return fields;
+}
+
+std::uint64_t count_open_fds() {
+    DIR* dir = ::opendir("/proc/self/fd");
+    if (dir == nullptr) return 0;
+    std::uint64_t n = 0;
+    while (const dirent* entry = ::readdir(dir)) {
+        if (entry->d_name[0] != '.') ++n;
+    }
+    ::closedir(dir);
+    return n > 0 ? n - 1 : 0;  // the directory stream's own descriptor
+}
+
+double boot_time_seconds() {
+    std::ifstream in("/proc/stat");
+    for (std::string key; in >> key;) {
+        if (key == "btime") {
+            double seconds = 0;
+            in >> seconds;
+            return seconds;
+        }
+        in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+    }
+    return 0;
+}
+
+}  // namespace
+
+std::string format_prometheus(const metrics_snapshot& snapshot) {
+    std::string out;
+    family_writer w(out);
+    w.begin("pier_build_info", "gauge", "pierd's version and scheduler; always 1.");
+    w.sample(fmt::format("version=\"{}\",scheduler=\"{}\"", escape_label(snapshot.version),
+                         escape_label(snapshot.scheduler)),
+             1);
+    w.begin("pier_ready", "gauge", "1 while listeners are bound and not draining (/readyz).");
+    w.sample("", snapshot.ready ? 1 : 0);
+    write_listeners(w, snapshot.listeners);
+    write_workers(w, snapshot.workers);
+    write_process(w, snapshot.process);
+    return out;
+}
+
+process_snapshot read_process_snapshot() {
+    process_snapshot p;
+    const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
+    const auto fields = stat_fields();
+    // stat(5): utime and stime are fields 14 and 15, starttime 22, rss (pages) 24; here
+    // index 0 is field 3.
+    if (fields.size() > 21 && ticks > 0) {
+        p.cpu_seconds = (std::stod(fields[11]) + std::stod(fields[12])) / ticks;
+        p.start_time_seconds = boot_time_seconds() + std::stod(fields[19]) / ticks;
+        p.resident_bytes =
+            std::stoull(fields[21]) * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+    }
+    p.open_fds = count_open_fds();
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) == 0) p.max_fds = limit.rlim_cur;
+    return p;
+}
+
+}  // namespace pier::admin
