@@ -66,14 +66,16 @@ RUN ["/usr/bin/pierd", "--check-config", "--config", "/etc/pier/pier.yaml"]
 
 # Numeric, so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
 USER 10001:10001
-# The echo listener of the default config (0.0.0.0:7000).
+# The echo listener of the default config (0.0.0.0:7000). The admin endpoint (9090) listens on
+# the container's loopback only, where the health check runs: not exposed.
 EXPOSE 7000
 # SIGTERM is what pierd drains on before exiting 0.
 STOPSIGNAL SIGTERM
 
-# No HEALTHCHECK yet: the image ships no probe client (curl, nc) and pierd has no health
-# endpoint; a bare TCP connect to the echo port would prove little. It comes with the admin
-# endpoint.
+# pierd probes its own admin endpoint: no curl or shell in the image. /readyz is 503 while
+# pierd drains, so an orchestrator stops routing to a stopping container.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=5s --retries=3 \
+    CMD ["/usr/bin/pierd", "--probe", "http://127.0.0.1:9090/readyz", "--probe-timeout", "4s"]
 
 # Exec form: pierd is PID 1 and receives SIGTERM itself. CMD holds the arguments, so
 # `docker run pier --check-config --config /etc/pier/pier.yaml` works as expected.

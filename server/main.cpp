@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "pier/admin/probe.hpp"
 #include "pier/config/parse.hpp"
 #include "pier/daemon/cli.hpp"
 #include "pier/daemon/resource_limits.hpp"
@@ -75,6 +76,20 @@ int run(const pier::daemon::cli_options& options) {
     return exit_code::ok;
 }
 
+/// --probe: one GET, one line of output, and the exit code a health check reads.
+int probe(const pier::daemon::cli_options& options) {
+    const auto url = pier::admin::parse_probe_url(*options.probe_url);
+    if (const auto* error = std::get_if<std::string>(&url)) {
+        std::cerr << "pierd: --probe " << *options.probe_url << ": " << *error << '\n';
+        return exit_code::usage;
+    }
+    const auto result =
+        pier::admin::run_probe(std::get<pier::admin::probe_url>(url), options.probe_timeout);
+    (result.healthy ? std::cout : std::cerr)
+        << *options.probe_url << ": " << result.summary << '\n';
+    return result.healthy ? exit_code::ok : exit_code::failure;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -91,6 +106,7 @@ int main(int argc, char** argv) {
         std::cout << "pierd " << pier::version << '\n';
         return exit_code::ok;
     }
+    if (parsed.options->probe_url) return probe(*parsed.options);
     try {
         return run(*parsed.options);
     } catch (const std::exception& e) {

@@ -132,5 +132,46 @@ TEST_CASE("pierd: --version, --help and a bad option") {
     }
 }
 
+// Proves --probe, the Docker health check: exit 0 on the admin endpoint's /readyz, 1 on a 404,
+// 1 when the peer never answers (bounded by --probe-timeout), 64 on a malformed URL.
+TEST_CASE("pierd: --probe reports the admin endpoint's answer in its exit code") {
+    temp_dir dir;
+    const auto config =
+        dir.write("pier.yaml", echo_yaml(0) + "admin:\n  listen: \"127.0.0.1:0\"\n");
+    child_process server(pierd, {"--config", config.string()});
+    const auto admin_line = server.wait_for_line("admin listening", start_timeout);
+    REQUIRE_MESSAGE(admin_line.has_value(), server.output());
+    REQUIRE(server.wait_for_line("ready", start_timeout).has_value());
+    const auto base = "http://127.0.0.1:" + std::to_string(port_from(*admin_line));
+
+    const auto probe = [](const std::vector<std::string>& args) {
+        child_process p(pierd, args);
+        const auto code = p.wait_exit(std::chrono::seconds(20));
+        REQUIRE_MESSAGE(code.has_value(), p.output());
+        return std::pair(*code, p.output());
+    };
+    const auto [ready_code, ready_out] = probe({"--probe", base + "/readyz"});
+    CHECK(ready_code == 0);
+    CHECK(ready_out.find("200 OK") != std::string::npos);
+    const auto [missing_code, missing_out] = probe({"--probe", base + "/nope"});
+    CHECK(missing_code == 1);
+    CHECK(missing_out.find("404") != std::string::npos);
+    CHECK(probe({"--probe", "ftp://127.0.0.1/"}).first == 64);
+
+    // A listener that accepts and never answers: the probe gives up after its timeout.
+    asio::io_context io;
+    tcp::acceptor silent(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    const auto began = std::chrono::steady_clock::now();
+    const auto [silent_code, silent_out] =
+        probe({"--probe", "http://127.0.0.1:" + std::to_string(silent.local_endpoint().port()),
+               "--probe-timeout", "300ms"});
+    CHECK(silent_code == 1);
+    CHECK(silent_out.find("timeout") != std::string::npos);
+    CHECK(std::chrono::steady_clock::now() - began < std::chrono::seconds(10));
+
+    server.send_signal(SIGTERM);
+    CHECK(server.wait_exit(std::chrono::seconds(20)) == std::optional<int>(0));
+}
+
 }  // namespace
 }  // namespace pier::test

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "pier/admin/metrics.hpp"
+#include "pier/admin/probe.hpp"
 #include "pier/admin/routes.hpp"
 
 using namespace pier::admin;
@@ -132,4 +133,38 @@ TEST_CASE("admin routes: paths, methods and readiness") {
     CHECK(route("GET", "/", ready).status == 404);
     CHECK(route("GET", "/metrics/extra", ready).status == 404);
     CHECK(route("GET", "", ready).status == 404);
+}
+
+TEST_CASE("admin probe: URLs a health check may use") {
+    // Proves host, port and target are split out, localhost maps to 127.0.0.1, IPv6 needs
+    // brackets, and what a probe cannot do (https, names, bad ports) is refused with a reason.
+    const auto ok = [](std::string_view text) {
+        const auto parsed = parse_probe_url(text);
+        REQUIRE(std::holds_alternative<probe_url>(parsed));
+        return std::get<probe_url>(parsed);
+    };
+    const auto error = [](std::string_view text) {
+        const auto parsed = parse_probe_url(text);
+        REQUIRE(std::holds_alternative<std::string>(parsed));
+        return std::get<std::string>(parsed);
+    };
+    const auto full = ok("http://127.0.0.1:9090/readyz?x=1");
+    CHECK(full.host == "127.0.0.1");
+    CHECK(full.port == 9090);
+    CHECK(full.target == "/readyz?x=1");
+    const auto bare = ok("http://localhost");
+    CHECK(bare.host == "127.0.0.1");
+    CHECK(bare.port == 80);
+    CHECK(bare.target == "/");
+    const auto v6 = ok("http://[::1]:8080/healthz");
+    CHECK(v6.host == "::1");
+    CHECK(v6.port == 8080);
+    CHECK(error("https://127.0.0.1/").find("http://") != std::string::npos);
+    CHECK(error("http://example.com/").find("IP address") != std::string::npos);
+    CHECK(error("http://127.0.0.1:0/") == "port must be 1 to 65535");
+    CHECK(error("http://127.0.0.1:70000/") == "port must be 1 to 65535");
+    CHECK(error("http://127.0.0.1:99999999999999999999/") == "bad port");
+    CHECK(error("http://127.0.0.1:9x/") == "bad port");
+    CHECK(error("http://:80/") == "missing host");
+    CHECK(error("http://[::1/") == "unterminated [IPv6] host");
 }

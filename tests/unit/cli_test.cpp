@@ -39,6 +39,16 @@ TEST_CASE("cli: options are parsed") {
         REQUIRE(r.options);
         CHECK(r.options->log_level == config::log_level::debug);
     }
+    SUBCASE("--probe and --probe-timeout") {
+        const auto r =
+            parse({"--probe", "http://127.0.0.1:9090/readyz", "--probe-timeout", "250ms"});
+        REQUIRE(r.options);
+        CHECK(r.options->probe_url == "http://127.0.0.1:9090/readyz");
+        CHECK(r.options->probe_timeout == std::chrono::milliseconds(250));
+        CHECK(parse({"--probe", "http://x"}).options->probe_timeout == std::chrono::seconds(5));
+        CHECK(parse({"--probe-timeout", "0"}).error.find("--probe-timeout") != std::string::npos);
+        CHECK(parse({"--probe-timeout", "5"}).error.find("--probe-timeout") != std::string::npos);
+    }
     SUBCASE("--help and --version") {
         const auto r = parse({"--help", "--version"});
         REQUIRE(r.options);

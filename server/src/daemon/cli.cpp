@@ -4,6 +4,8 @@
 
 #include <boost/program_options.hpp>
 
+#include "pier/config/units.hpp"
+
 namespace pier::daemon {
 namespace {
 
@@ -18,6 +20,11 @@ po::options_description describe_options() {
         ("check-config", "validate the config file, print the result and exit (0 valid, 78 not)")
         ("log-level", po::value<std::string>()->value_name("LEVEL"),
             "override log.level: trace, debug, info, warn, error, critical, off")
+        ("probe", po::value<std::string>()->value_name("URL"),
+            "GET an http:// URL (e.g. http://127.0.0.1:9090/readyz) and exit: 0 on a 2xx "
+            "answer, 1 otherwise; for health checks")
+        ("probe-timeout", po::value<std::string>()->value_name("DURATION"),
+            "how long --probe waits for the whole exchange (default 5s)")
         ("version,V", "print the version and exit")
         ("help,h", "print this help and exit");
     // clang-format on
@@ -51,6 +58,7 @@ std::string help_text() {
            "  pierd --config /etc/pier/pier.yaml         run with this config\n"
            "  pierd --check-config --config new.yaml     validate a file before a reload\n"
            "  pierd --log-level debug                    log every connection open and close\n"
+           "  pierd --probe http://127.0.0.1:9090/readyz exit 0 if the admin endpoint says ready\n"
            "\nSignals: SIGTERM/SIGINT drain connections and exit 0.\n"
            "Exit codes: 0 ok, 1 runtime failure, 64 bad command line, 78 bad config.\n";
     return out.str();
@@ -80,6 +88,16 @@ cli_result parse_cli(std::span<const char* const> args) {
                                       "\" (expected one of: trace, debug, info, warn, error, "
                                       "critical, off)"};
         }
+    }
+    if (vm.count("probe") > 0) options.probe_url = vm["probe"].as<std::string>();
+    if (vm.count("probe-timeout") > 0) {
+        const auto& text = vm["probe-timeout"].as<std::string>();
+        const auto parsed = config::parse_duration(text);
+        if (!parsed.ok() || parsed.value() <= std::chrono::nanoseconds::zero()) {
+            return {std::nullopt, "invalid --probe-timeout \"" + text +
+                                      "\" (expected a duration such as 500ms or 5s)"};
+        }
+        options.probe_timeout = parsed.value();
     }
     options.config_path = vm.count("config") > 0
                               ? std::filesystem::path(vm["config"].as<std::string>())

@@ -4,6 +4,7 @@
 // on argument vectors. Callable from any thread.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <span>
@@ -29,6 +30,9 @@ struct cli_options {
     std::optional<config::log_level> log_level;  ///< --log-level overrides log.level
     bool show_help = false;                      ///< --help
     bool show_version = false;                   ///< --version
+    /// --probe URL: GET it and exit 0 on 2xx, 1 otherwise (health checks); nothing else runs.
+    std::optional<std::string> probe_url;
+    std::chrono::nanoseconds probe_timeout = std::chrono::seconds(5);  ///< --probe-timeout
 };
 
 /// parse_cli()'s answer: options, or an error message for the usage exit code.
