@@ -5,15 +5,20 @@
 #include <exception>
 #include <iostream>
 
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include "pier/admin/probe.hpp"
 #include "pier/config/parse.hpp"
 #include "pier/daemon/cli.hpp"
+#include "pier/daemon/heartbeat.hpp"
 #include "pier/daemon/resource_limits.hpp"
+#include "pier/daemon/sd_notify.hpp"
 #include "pier/daemon/server.hpp"
 #include "pier/daemon/signals.hpp"
 #include "pier/log/logging.hpp"
+#include "pier/log/rate_limiter.hpp"
 #include "pier/version.hpp"
 
 namespace {
@@ -53,12 +58,42 @@ int run(const pier::daemon::cli_options& options) {
             "LimitNOFILE= or ulimit -n",
             file_limit, needed);
     }
+    const auto notifier = pier::daemon::sd_notifier::from_environment();
     try {
         pier::daemon::server server(std::move(cfg));
         server.start();
         spdlog::info("ready");
+        if (notifier.enabled() &&
+            !notifier.notify(fmt::format("READY=1\nMAINPID={}\nSTATUS=serving, listeners={}",
+                                         ::getpid(), server.listeners().size()))) {
+            spdlog::warn("sd_notify READY=1 could not be sent to NOTIFY_SOCKET");
+        }
+        // With WatchdogSec=, ping four times per period, each time only if every worker ran
+        // the previous beat itself (heartbeat.hpp): a few late beats do not fail the watchdog,
+        // a stuck worker does.
+        pier::daemon::heartbeat heartbeat(server.pool());
+        const auto watchdog = notifier.watchdog_interval();
+        if (watchdog) {
+            spdlog::info("watchdog enabled interval={}ms",
+                         std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog).count());
+        }
+        pier::log::rate_limiter late_log(std::chrono::seconds(10));
         for (;;) {
-            const int signal_number = pier::daemon::wait_for_signal();
+            const int signal_number = watchdog ? pier::daemon::wait_for_signal(*watchdog / 4)
+                                               : pier::daemon::wait_for_signal();
+            if (signal_number == 0) {
+                if (heartbeat.beat()) {
+                    notifier.notify("WATCHDOG=1");
+                } else if (!heartbeat.late_workers().empty()) {
+                    if (const auto n = late_log.allow()) {
+                        spdlog::warn(
+                            "watchdog: worker(s) {} did not answer the last beat, not "
+                            "pinging occurrences={}",
+                            fmt::join(heartbeat.late_workers(), ","), n);
+                    }
+                }
+                continue;
+            }
             if (signal_number == SIGHUP) {
                 spdlog::warn(
                     "reload is not supported yet, ignoring SIGHUP; restart to apply "
@@ -67,6 +102,9 @@ int run(const pier::daemon::cli_options& options) {
             }
             spdlog::info("received signal={}, shutting down", strsignal(signal_number));
             break;
+        }
+        if (notifier.enabled() && !notifier.notify("STOPPING=1\nSTATUS=draining connections")) {
+            spdlog::warn("sd_notify STOPPING=1 could not be sent to NOTIFY_SOCKET");
         }
         server.shutdown();
     } catch (const pier::net::bind_error& e) {

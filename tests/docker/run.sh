@@ -28,14 +28,19 @@ log() { printf 'docker test: %s\n' "$*"; }
 fail() { printf 'docker test: FAILED: %s\n' "$*" >&2; exit 1; }
 
 cleanup() {
-    docker rm -f "$container" >/dev/null 2>&1 || true
-    docker rmi -f "$image" >/dev/null 2>&1 || true
-    docker builder prune -af >/dev/null 2>&1 || true
+    local status=$?
+    set +e
+    docker rm -f "$container" >/dev/null 2>&1
+    docker rmi -f "$image" >/dev/null 2>&1
+    docker builder prune -af >/dev/null 2>&1
     if [[ -n $dockerd_pid ]]; then
-        kill "$dockerd_pid" 2>/dev/null || true
-        wait "$dockerd_pid" 2>/dev/null || true
+        kill "$dockerd_pid" 2>/dev/null
+        wait "$dockerd_pid" 2>/dev/null
+        # dockerd leaves its network namespace mounted under its exec root.
+        grep -o " $work/[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null
     fi
     rm -rf "$work"
+    exit "$status"
 }
 trap cleanup EXIT
 

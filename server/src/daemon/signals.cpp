@@ -1,6 +1,8 @@
 #include "pier/daemon/signals.hpp"
 
+#include <cerrno>
 #include <csignal>
+#include <ctime>
 #include <system_error>
 
 #include <pthread.h>
@@ -33,6 +35,21 @@ int wait_for_signal() {
         throw std::system_error(err, std::generic_category(), "sigwait");
     }
     return signal_number;
+}
+
+int wait_for_signal(std::chrono::nanoseconds timeout) {
+    const sigset_t set = daemon_signals();
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(timeout);
+    const timespec wait{static_cast<time_t>(seconds.count()),
+                        static_cast<long>((timeout - seconds).count())};
+    for (;;) {
+        const int signal_number = sigtimedwait(&set, nullptr, &wait);
+        if (signal_number > 0) return signal_number;
+        if (errno == EAGAIN) return 0;
+        // EINTR: another signal (not one of ours) interrupted the wait; the timeout restarts,
+        // which only delays the next heartbeat check.
+        if (errno != EINTR) throw std::system_error(errno, std::generic_category(), "sigtimedwait");
+    }
 }
 
 }  // namespace pier::daemon

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "pier/runtime/serializer.hpp"
@@ -132,6 +133,19 @@ worker_lease io_pool::acquire() {
 
 worker_lease io_pool::acquire_uncounted(std::size_t worker_index) {
     return worker_lease(workers_[worker_index % workers_.size()].get(), false);
+}
+
+int io_pool::current_worker() const {
+    if (scheduler_) return scheduler_->current_worker_index();
+    const auto self = std::this_thread::get_id();
+    for (std::size_t i = 0; i < threads_.size(); ++i) {
+        if (threads_[i].get_id() == self) return static_cast<int>(i);
+    }
+    return -1;
+}
+
+void io_pool::post(std::size_t worker_index, std::function<void()> f) {
+    asio::post(workers_.at(worker_index)->io, std::move(f));
 }
 
 std::size_t io_pool::live_connections(std::size_t worker_index) const {

@@ -4,6 +4,8 @@
 // SIGINT, SIGTERM and SIGHUP then reach only the thread that calls wait_for_signal().
 #pragma once
 
+#include <chrono>
+
 namespace pier::daemon {
 
 /// Blocks SIGINT, SIGTERM and SIGHUP in the calling thread (and threads it creates later).
@@ -11,5 +13,9 @@ void block_daemon_signals();
 
 /// Waits for one of the blocked signals and returns its number.
 int wait_for_signal();
+
+/// Like wait_for_signal(), but gives up after `timeout` and returns 0 (the main thread's other
+/// periodic duty, the watchdog heartbeat, runs between waits).
+int wait_for_signal(std::chrono::nanoseconds timeout);
 
 }  // namespace pier::daemon

@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -101,6 +102,13 @@ public:
 
     /// Live connections homed on worker i (tests and metrics).
     std::size_t live_connections(std::size_t worker_index) const;
+
+    /// The worker whose own thread is calling, or -1 on any other thread. A worker serving a
+    /// stuck worker's reactor is still itself (the watchdog heartbeat relies on it).
+    int current_worker() const;
+
+    /// Queues `f` on worker i's reactor (it runs there, or on a worker serving that reactor).
+    void post(std::size_t worker_index, std::function<void()> f);
 
 private:
     std::vector<std::unique_ptr<worker_lease::worker>> workers_;
