@@ -1,5 +1,8 @@
-// Per-listener limits: idle_timeout and max_connections, shrunk via config so tests are quick.
+// Per-listener limits: idle_timeout, write_timeout and max_connections, shrunk via config so tests
+// are quick.
 #include <vector>
+
+#include <optional>
 
 #include <doctest/doctest.h>
 #include <boost/asio/as_tuple.hpp>
@@ -90,6 +93,42 @@ TEST_CASE("limits: max_connections rejects the extra connection and keeps the ot
         10s);
     CHECK(server.listener().stats().rejected.load() == 1);
     CHECK(server.listener().stats().accepted.load() == 3);
+}
+
+// Proves write_timeout: a client that sends without ever reading stalls the server's echo
+// write; once the write has made no progress for write_timeout, the server closes the
+// connection (counted as write_timeout), though idle_timeout is off.
+TEST_CASE("limits: write_timeout closes a connection whose peer stopped reading") {
+    auto cfg = echo_config();
+    cfg.listeners[0].idle_timeout = 0s;
+    cfg.listeners[0].write_timeout = 300ms;
+    running_server server(cfg);
+    asio::io_context io;
+    run_with_timeout(
+        io,
+        [&]() -> asio::awaitable<void> {
+            auto socket = co_await connect_to(server.endpoint());
+            socket.non_blocking(true);
+            const auto flood = make_payload(1 << 20);
+            std::optional<std::chrono::steady_clock::time_point> stalled;
+            boost::system::error_code ec;
+            while (!ec) {
+                socket.write_some(asio::buffer(flood), ec);
+                if (ec == asio::error::would_block) {
+                    ec = {};
+                    if (!stalled) stalled = std::chrono::steady_clock::now();
+                    // Writable again only if the server reads again, which it does not while
+                    // its own write is stuck: this ends with the server's close (an error).
+                    co_await socket.async_wait(tcp::socket::wait_write, asio::use_awaitable);
+                }
+            }
+            CHECK((ec == asio::error::connection_reset || ec == asio::error::broken_pipe));
+            REQUIRE(stalled.has_value());
+            CHECK(std::chrono::steady_clock::now() - *stalled >= 300ms);
+        },
+        20s);
+    CHECK(server.listener().stats().write_timeout_closed.load() == 1);
+    CHECK(server.listener().stats().idle_closed.load() == 0);
 }
 
 }  // namespace

@@ -45,6 +45,7 @@ void check_documented_values(const config& c) {
     CHECK(l.handler == "echo");
     CHECK(l.max_connections == 10000);
     CHECK(l.idle_timeout == 5min);
+    CHECK(l.write_timeout == 60s);
     CHECK(l.echo.max_buffer == 64 * 1024);
     CHECK(l.synthetic.cpu == 0s);
     CHECK(l.synthetic.delay == 0s);
@@ -54,10 +55,11 @@ void check_documented_values(const config& c) {
 
 // Every key of the schema, as it appears (commented out or not) in the default file.
 const char* const all_keys[] = {
-    "threads", "level",          "format",          "drain_timeout", "name",       "listen",
-    "backlog", "handler",        "max_connections", "idle_timeout",  "max_buffer", "runtime",
-    "log",     "shutdown",       "listeners",       "echo",          "synthetic",  "cpu",
-    "delay",   "response_bytes", "max_line",        "scheduler",     "admin",      "timeout"};
+    "threads",    "level",     "format",  "drain_timeout",   "name",
+    "listen",     "backlog",   "handler", "max_connections", "idle_timeout",
+    "max_buffer", "runtime",   "log",     "shutdown",        "listeners",
+    "echo",       "synthetic", "cpu",     "delay",           "response_bytes",
+    "max_line",   "scheduler", "admin",   "timeout",         "write_timeout"};
 
 }  // namespace
 
@@ -85,7 +87,7 @@ TEST_CASE("config: the default file documents every key with its default") {
     const std::regex commented_key(
         "(^|\\n)( *)# "
         "(threads|scheduler|level|format|drain_timeout|backlog|max_connections|idle_timeout|"
-        "max_buffer|cpu|delay|response_bytes|max_line|timeout):");
+        "max_buffer|cpu|delay|response_bytes|max_line|timeout|write_timeout):");
     const std::string uncommented = std::regex_replace(text, commented_key, "$1$2$3:");
     REQUIRE(uncommented != text);
     const parse_result result = parse_config(uncommented, "uncommented pier.yaml");

@@ -77,6 +77,7 @@ TEST_CASE("config: a minimal file yields the defaults") {
     CHECK(l.handler == "echo");
     CHECK(l.max_connections == 10000);
     CHECK(l.idle_timeout == 5min);
+    CHECK(l.write_timeout == 60s);
     CHECK(l.echo.max_buffer == 65536);
 }
 
@@ -98,6 +99,7 @@ TEST_CASE("config: every key round-trips with a non-default value") {
         "    handler: echo\n"
         "    max_connections: 42\n"
         "    idle_timeout: 0\n"
+        "    write_timeout: 5s\n"
         "    echo:\n"
         "      max_buffer: 1MiB\n"
         "    synthetic:\n"
@@ -124,6 +126,7 @@ TEST_CASE("config: every key round-trips with a non-default value") {
     CHECK(first.handler == "echo");
     CHECK(first.max_connections == 42);
     CHECK(first.idle_timeout == 0ns);
+    CHECK(first.write_timeout == 5s);
     CHECK(format_size(first.echo.max_buffer) == "1MiB");
     CHECK(format_duration(first.synthetic.cpu) == "250us");
     CHECK(format_duration(first.synthetic.delay) == "10ms");
@@ -310,7 +313,7 @@ TEST_CASE("config: unknown keys far from any known key list the expected keys") 
     SUBCASE("unknown handler section") {
         CHECK(only_error(one_listener + "    http:\n      max_buffer: 1KiB\n") ==
               "t.yaml:4:5: listeners[0].http: unknown key (expected one of: name, listen, "
-              "backlog, handler, max_connections, idle_timeout, echo, synthetic)");
+              "backlog, handler, max_connections, idle_timeout, write_timeout, echo, synthetic)");
     }
     SUBCASE("short key") {
         CHECK(only_error("log:\n  x: 1\n" + one_listener) ==

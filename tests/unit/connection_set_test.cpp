@@ -1,6 +1,8 @@
 // The connection set: stop requests reach connections on their own executor, a drain covers
 // connections added after it began, and the idle sweep picks only idle connections.
 // Executors are run by hand with poll(): no threads.
+#include <optional>
+
 #include <doctest/doctest.h>
 
 #include "pier/net/connection_set.hpp"
@@ -63,7 +65,7 @@ TEST_CASE("connection_set: drain reaches current and later connections") {
 }
 
 // Proves the idle sweep stops exactly the connections idle longer than the timeout.
-TEST_CASE("connection_set: stop_idle picks connections idle past the timeout") {
+TEST_CASE("connection_set: stop_inactive picks connections idle past the timeout") {
     fixture f;
     connection_set set;
     auto quiet = f.make(1);
@@ -75,12 +77,37 @@ TEST_CASE("connection_set: stop_idle picks connections idle past the timeout") {
 
     // Exactly one timeout after `quiet`'s last activity, only `quiet` has been idle that long.
     const auto now = quiet->last_activity() + std::chrono::seconds(5);
-    CHECK(set.stop_idle(now, std::chrono::seconds(5)) == 1);
+    const auto stopped = set.stop_inactive(now, std::chrono::seconds(5), std::chrono::seconds(0));
+    CHECK(stopped.idle == 1);
+    CHECK(stopped.stalled == 0);
     f.run_posted();
     CHECK(quiet->stop_requested() == stop_reason::idle);
     CHECK(busy->stop_requested() == stop_reason::none);
     set.remove(*quiet);
     set.remove(*busy);
+}
+
+// Proves write_timeout applies only while a write is in progress, and before idle_timeout.
+TEST_CASE("connection_set: stop_inactive stops a stalled writer at write_timeout") {
+    fixture f;
+    connection_set set;
+    auto writer = f.make(1);
+    auto reader = f.make(2);
+    set.add(*writer);
+    set.add(*reader);
+    std::optional<connection::write_scope> writing(std::in_place, *writer);
+    const auto now =
+        std::max(writer->last_activity(), reader->last_activity()) + std::chrono::seconds(2);
+    const auto stopped = set.stop_inactive(now, std::chrono::seconds(60), std::chrono::seconds(1));
+    CHECK(stopped.stalled == 1);
+    CHECK(stopped.idle == 0);
+    f.run_posted();
+    CHECK(writer->stop_requested() == stop_reason::stalled);
+    CHECK(reader->stop_requested() == stop_reason::none);  // quiet, but not writing
+    writing.reset();
+    CHECK_FALSE(writer->writing());
+    set.remove(*writer);
+    set.remove(*reader);
 }
 
 }  // namespace

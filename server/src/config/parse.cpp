@@ -272,8 +272,8 @@ const std::vector<std::string_view> log_format_names{"text", "json"};
 
 /// Listener keys: its own settings, then one section per handler.
 std::vector<std::string_view> listener_keys() {
-    std::vector<std::string_view> keys{"name",    "listen",          "backlog",
-                                       "handler", "max_connections", "idle_timeout"};
+    std::vector<std::string_view> keys{
+        "name", "listen", "backlog", "handler", "max_connections", "idle_timeout", "write_timeout"};
     for (const auto& handler : handler_names()) {
         keys.emplace_back(handler);
     }
@@ -621,6 +621,7 @@ private:
         // 10 million: a sanity bound; each connection needs a file descriptor and memory.
         read_integer(s, "max_connections", 1, 10'000'000, out.max_connections);
         read_duration(s, "idle_timeout", 0s, 24h, out.idle_timeout);
+        read_duration(s, "write_timeout", 0s, 24h, out.write_timeout);
 
         // One section per handler, each read whatever the listener's handler is: a section kept
         // for a handler switched off by one line is not an error, and typos in it still are.

@@ -129,10 +129,12 @@ admin::metrics_snapshot server::metrics_snapshot() {
         s.rejected = load(stats.rejected);
         s.accept_errors = load(stats.accept_errors);
         s.closed_idle = load(stats.idle_closed);
+        s.closed_write_timeout = load(stats.write_timeout_closed);
         s.closed_drain = load(stats.drain_closed);
         s.closed_shutdown = load(stats.shutdown_closed);
         const auto closed = load(stats.closed);
-        const auto by_stop = s.closed_idle + s.closed_drain + s.closed_shutdown;
+        const auto by_stop =
+            s.closed_idle + s.closed_write_timeout + s.closed_drain + s.closed_shutdown;
         s.closed_by_peer = closed > by_stop ? closed - by_stop : 0;
         s.traffic = l->connections().traffic();
         snapshot.listeners.push_back(std::move(s));

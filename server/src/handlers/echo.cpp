@@ -41,6 +41,7 @@ asio::awaitable<bool> echo_available(net::connection& conn, std::size_t limit) {
         std::vector<char> pending(buffer.begin() + static_cast<std::ptrdiff_t>(sent),
                                   buffer.begin() + static_cast<std::ptrdiff_t>(received));
         std::size_t offset = 0;
+        const net::connection::write_scope writing(conn);  // write_timeout applies
         while (offset < pending.size()) {
             auto [write_ec, written] = co_await socket.async_write_some(
                 asio::buffer(pending.data() + offset, pending.size() - offset),

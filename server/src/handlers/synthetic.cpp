@@ -58,6 +58,7 @@ const std::string& response_pattern() {
 /// Writes both buffers, counting the bytes. False when the connection failed.
 asio::awaitable<bool> write_counted(net::connection& conn,
                                     const std::array<asio::const_buffer, 2>& buffers) {
+    const net::connection::write_scope writing(conn);  // write_timeout applies
     auto [ec, written] = co_await asio::async_write(conn.socket(), buffers, use_tuple);
     conn.count_out(written);
     conn.touch();

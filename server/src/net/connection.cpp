@@ -23,6 +23,7 @@ std::string_view to_string(stop_reason reason) {
         case stop_reason::none: return "none";
         case stop_reason::drain: return "drain";
         case stop_reason::idle: return "idle";
+        case stop_reason::stalled: return "stalled";
         case stop_reason::shutdown: return "shutdown";
     }
     return "unknown";

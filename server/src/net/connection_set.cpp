@@ -39,14 +39,19 @@ void connection_set::request_stop_all(stop_reason reason) {
     for (auto& c : connections_) c.request_stop(reason);
 }
 
-std::size_t connection_set::stop_idle(std::chrono::steady_clock::time_point now,
-                                      std::chrono::nanoseconds idle_timeout) {
+connection_set::stopped_counts connection_set::stop_inactive(
+    std::chrono::steady_clock::time_point now, std::chrono::nanoseconds idle_timeout,
+    std::chrono::nanoseconds write_timeout) {
     std::lock_guard lock(mutex_);
-    std::size_t stopped = 0;
+    stopped_counts stopped;
     for (auto& c : connections_) {
-        if (now - c.last_activity() >= idle_timeout) {
+        const auto quiet = now - c.last_activity();
+        if (write_timeout.count() > 0 && c.writing() && quiet >= write_timeout) {
+            c.request_stop(stop_reason::stalled);
+            ++stopped.stalled;
+        } else if (idle_timeout.count() > 0 && quiet >= idle_timeout) {
             c.request_stop(stop_reason::idle);
-            ++stopped;
+            ++stopped.idle;
         }
     }
     return stopped;

@@ -13,6 +13,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "pier/config/units.hpp"
+
 namespace pier::net {
 namespace {
 
@@ -43,10 +45,19 @@ constexpr auto max_accept_backoff = 1s;
 /// a connection flood cannot starve the connections already served.
 constexpr unsigned max_accept_batch = 64;
 
-/// The idle sweep runs often enough that a connection outlives idle_timeout by at most a
-/// quarter of it (and by at most 1s for long timeouts; at least 10ms apart for tiny ones).
-std::chrono::nanoseconds sweep_interval(std::chrono::nanoseconds idle_timeout) {
-    return std::clamp<std::chrono::nanoseconds>(idle_timeout / 4, 10ms, 1s);
+/// The sweep runs often enough that a connection outlives its timeout by at most a quarter of
+/// it (and by at most 1s for long timeouts; at least 10ms apart for tiny ones). One sweep per
+/// listener serves every connection: no timer per connection.
+std::chrono::nanoseconds sweep_interval(const config::listener_config& cfg) {
+    auto shortest = std::chrono::nanoseconds::max();
+    for (const auto timeout : {cfg.idle_timeout, cfg.write_timeout}) {
+        if (timeout.count() > 0) shortest = std::min(shortest, timeout);
+    }
+    return std::clamp<std::chrono::nanoseconds>(shortest / 4, 10ms, 1s);
+}
+
+bool needs_sweep(const config::listener_config& cfg) {
+    return cfg.idle_timeout.count() > 0 || cfg.write_timeout.count() > 0;
 }
 
 tcp::endpoint to_endpoint(const config::listen_address& address) {
@@ -103,7 +114,7 @@ listener::~listener() {
 void listener::start() {
     {
         std::lock_guard lock(loops_mutex_);
-        loops_running_ = config_.idle_timeout.count() > 0 ? 2 : 1;
+        loops_running_ = needs_sweep(config_) ? 2 : 1;
     }
     const auto done = [this](std::exception_ptr error) {
         if (error) {
@@ -121,7 +132,7 @@ void listener::start() {
         on_loop_done();
     };
     asio::co_spawn(strand_, accept_loop(), done);
-    if (config_.idle_timeout.count() > 0) asio::co_spawn(strand_, idle_sweep(), done);
+    if (needs_sweep(config_)) asio::co_spawn(strand_, sweep(), done);
     spdlog::info("listening listener={} addr={} handler={} max_connections={}", config_.name,
                  fmt::streamed(local_), config_.handler, config_.max_connections);
 }
@@ -229,13 +240,22 @@ void listener::admit(tcp::socket socket, runtime::worker_lease lease) {
     start_connection(std::move(socket), std::move(lease));
 }
 
-asio::awaitable<void> listener::idle_sweep() {
-    const auto interval = sweep_interval(config_.idle_timeout);
+asio::awaitable<void> listener::sweep() {
+    const auto interval = sweep_interval(config_);
     while (!stopping_) {
         sweep_timer_.expires_after(interval);
         co_await sweep_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
         if (stopping_) break;
-        connections_.stop_idle(std::chrono::steady_clock::now(), config_.idle_timeout);
+        const auto stopped = connections_.stop_inactive(
+            std::chrono::steady_clock::now(), config_.idle_timeout, config_.write_timeout);
+        if (stopped.stalled > 0) {
+            if (const auto n = stalled_log_.allow()) {
+                spdlog::info(
+                    "closing connections whose peer stopped reading listener={} "
+                    "write_timeout={} occurrences={}",
+                    config_.name, config::format_duration(config_.write_timeout), n);
+            }
+        }
     }
 }
 
@@ -290,6 +310,9 @@ void listener::finish_connection(connection& conn, std::exception_ptr error) {
         case stop_reason::none: break;
         case stop_reason::drain: stats_.drain_closed.fetch_add(1, std::memory_order_relaxed); break;
         case stop_reason::idle: stats_.idle_closed.fetch_add(1, std::memory_order_relaxed); break;
+        case stop_reason::stalled:
+            stats_.write_timeout_closed.fetch_add(1, std::memory_order_relaxed);
+            break;
         case stop_reason::shutdown:
             stats_.shutdown_closed.fetch_add(1, std::memory_order_relaxed);
             break;

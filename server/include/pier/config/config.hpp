@@ -113,6 +113,10 @@ struct listener_config {
     /// A connection with no byte read or written for this long is closed. 0 disables. 5m: well
     /// past any client think time, short enough to reclaim abandoned connections.
     std::chrono::nanoseconds idle_timeout = 5min;
+    /// A connection whose write has made no progress for this long (the peer stopped reading)
+    /// is closed. 0 disables. 60s: nginx's send_timeout; far shorter than idle_timeout, so a
+    /// peer that never reads cannot hold its buffered response for minutes.
+    std::chrono::nanoseconds write_timeout = 60s;
     echo_config echo;
     synthetic_config synthetic;
 };

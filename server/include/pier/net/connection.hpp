@@ -34,6 +34,7 @@ enum class stop_reason : std::uint8_t {
     none,      ///< not asked to stop
     drain,     ///< graceful shutdown: finish what was already received, then close
     idle,      ///< idle_timeout passed with no progress: close now
+    stalled,   ///< write_timeout passed with a write making no progress: close now
     shutdown,  ///< drain deadline passed: abort whatever is in progress
 };
 
@@ -76,8 +77,25 @@ public:
     /// The strongest stop asked of this connection so far.
     stop_reason stop_requested() const { return stop_; }
 
-    /// Records progress (bytes moved): postpones the idle timeout.
+    /// Records progress (bytes moved): postpones the idle and write timeouts.
     void touch();
+
+    /// Marks a write to the peer in progress while it lives (write_timeout applies meanwhile).
+    /// Handlers hold one across every write they await.
+    class write_scope {
+    public:
+        explicit write_scope(connection& c) : c_(c) {
+            c_.writing_.store(true, std::memory_order_relaxed);
+        }
+        ~write_scope() { c_.writing_.store(false, std::memory_order_relaxed); }
+        write_scope(const write_scope&) = delete;
+        write_scope& operator=(const write_scope&) = delete;
+
+    private:
+        connection& c_;
+    };
+    /// Any thread: whether a write is in progress.
+    bool writing() const { return writing_.load(std::memory_order_relaxed); }
     void count_in(std::size_t bytes) { add(bytes_in_, bytes); }
     void count_out(std::size_t bytes) { add(bytes_out_, bytes); }
     /// One request served (what a request is, is the handler's to say).
@@ -123,6 +141,8 @@ private:
     /// steady_clock ns of the last progress. ordering: relaxed; the idle sweep tolerates a
     /// slightly stale value (it only delays a close by one sweep).
     std::atomic<std::int64_t> last_activity_ns_;
+    /// A write_scope is open. ordering: relaxed, read by the sweep like last_activity_ns_.
+    std::atomic<bool> writing_{false};
     // Written by the handler only, read by /metrics from another thread: relaxed atomics
     // updated with a plain load and store (one writer), so counting costs no locked instruction.
     static void add(std::atomic<std::uint64_t>& counter, std::uint64_t n) {

@@ -37,10 +37,16 @@ public:
     /// Asks every connection to stop for `reason`; drain is remembered for later add()s.
     void request_stop_all(stop_reason reason);
 
-    /// Asks connections idle since before `now - idle_timeout` to stop (reason idle).
-    /// Returns how many were asked.
-    std::size_t stop_idle(std::chrono::steady_clock::time_point now,
-                          std::chrono::nanoseconds idle_timeout);
+    /// Asks connections idle since before `now - idle_timeout` to stop (reason idle), and
+    /// those with a write that has made no progress since `now - write_timeout` (reason
+    /// stalled). A zero timeout is off. Returns how many were asked, per reason.
+    struct stopped_counts {
+        std::size_t idle = 0;
+        std::size_t stalled = 0;
+    };
+    stopped_counts stop_inactive(std::chrono::steady_clock::time_point now,
+                                 std::chrono::nanoseconds idle_timeout,
+                                 std::chrono::nanoseconds write_timeout);
 
     /// Blocks until the set is empty or `deadline` passes; true when empty.
     bool wait_empty_until(std::chrono::steady_clock::time_point deadline);

@@ -48,7 +48,7 @@ public:
     /// The bound address; with port 0 in the config, the port the kernel chose.
     tcp::endpoint local_endpoint() const { return local_; }
 
-    /// Starts the accept loop and, if idle_timeout is set, the idle sweep.
+    /// Starts the accept loop and, if idle_timeout or write_timeout is set, the sweep.
     void start();
     /// Closes the acceptor and waits for the accept loop and the sweep to return. Open
     /// connections are untouched: ask them to stop through connections().
@@ -59,7 +59,8 @@ public:
 
 private:
     asio::awaitable<void> accept_loop();
-    asio::awaitable<void> idle_sweep();
+    /// Stops connections past idle_timeout or write_timeout (connection_set::stop_inactive).
+    asio::awaitable<void> sweep();
     /// Starts the connection's task, or closes it at once when max_connections is reached.
     void admit(tcp::socket socket, runtime::worker_lease lease);
     void start_connection(tcp::socket socket, runtime::worker_lease lease);
@@ -86,6 +87,7 @@ private:
     listener_stats stats_;
     log::rate_limiter reject_log_{std::chrono::seconds(1)};
     log::rate_limiter accept_error_log_{std::chrono::seconds(1)};
+    log::rate_limiter stalled_log_{std::chrono::seconds(10)};
 
     bool stopping_ = false;  ///< touched on strand_ only
     std::mutex loops_mutex_;

@@ -25,14 +25,15 @@ struct traffic_totals {
 };
 
 struct listener_stats {
-    std::atomic<std::uint64_t> accepted{0};         ///< connections admitted to the handler
-    std::atomic<std::uint64_t> rejected{0};         ///< closed at once: max_connections reached
-    std::atomic<std::uint64_t> closed{0};           ///< admitted connections that have ended
-    std::atomic<std::uint64_t> idle_closed{0};      ///< of those, closed by idle_timeout
-    std::atomic<std::uint64_t> drain_closed{0};     ///< of those, ended by a graceful drain
-    std::atomic<std::uint64_t> shutdown_closed{0};  ///< of those, cut at the drain deadline
-    std::atomic<std::uint64_t> accept_errors{0};    ///< failed accept() calls (EMFILE, ...)
-    std::atomic<std::uint64_t> active{0};           ///< admitted and not yet closed
+    std::atomic<std::uint64_t> accepted{0};     ///< connections admitted to the handler
+    std::atomic<std::uint64_t> rejected{0};     ///< closed at once: max_connections reached
+    std::atomic<std::uint64_t> closed{0};       ///< admitted connections that have ended
+    std::atomic<std::uint64_t> idle_closed{0};  ///< of those, closed by idle_timeout
+    std::atomic<std::uint64_t> write_timeout_closed{0};  ///< of those, closed by write_timeout
+    std::atomic<std::uint64_t> drain_closed{0};          ///< of those, ended by a graceful drain
+    std::atomic<std::uint64_t> shutdown_closed{0};       ///< of those, cut at the drain deadline
+    std::atomic<std::uint64_t> accept_errors{0};         ///< failed accept() calls (EMFILE, ...)
+    std::atomic<std::uint64_t> active{0};                ///< admitted and not yet closed
     // Bytes and requests: connection_set::traffic() (live and closed connections together).
 };
 
