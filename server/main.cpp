@@ -53,7 +53,8 @@ int run(const pier::daemon::cli_options& options) {
     if (const auto needed = pier::daemon::descriptors_needed(cfg, workers); needed > file_limit) {
         spdlog::warn(
             "open-file limit below what the config allows limit={} needed={} "
-            "(sum of max_connections plus 1 per listener, 3 per worker, 64 spare); "
+            "(connections allowed by max_connections and limits.max_connections, plus 1 per "
+            "listener, the admin endpoint's, 3 per worker, 64 spare); "
             "accepts beyond the limit back off until descriptors free up; raise "
             "LimitNOFILE= or ulimit -n",
             file_limit, needed);

@@ -131,5 +131,86 @@ TEST_CASE("limits: write_timeout closes a connection whose peer stopped reading"
     CHECK(server.listener().stats().idle_closed.load() == 0);
 }
 
+/// Connects from `source` (a loopback address of this machine, port chosen by the kernel).
+asio::awaitable<tcp::socket> connect_from(const std::string& source, const tcp::endpoint& to) {
+    tcp::socket socket(co_await asio::this_coro::executor);
+    socket.open(tcp::v4());
+    socket.bind(tcp::endpoint(asio::ip::make_address(source), 0));
+    co_await socket.async_connect(to, asio::use_awaitable);
+    co_return socket;
+}
+
+/// True when the server closed `socket` at once without a byte (a rejected connection).
+asio::awaitable<bool> closed_without_answer(tcp::socket& socket) {
+    boost::system::error_code ended;
+    const auto bytes = co_await read_to_end(socket, ended);
+    co_return bytes.empty() &&
+        (ended == asio::error::eof || ended == asio::error::connection_reset);
+}
+
+// Proves max_connections_per_ip: a third connection from 127.0.0.1 is closed at once, while
+// one from 127.0.0.2 is served; a slot given back (a client leaves) admits the address again.
+TEST_CASE("limits: max_connections_per_ip caps each client address on its own") {
+    auto cfg = echo_config();
+    cfg.listeners[0].max_connections_per_ip = 2;
+    running_server server(cfg);
+    asio::io_context io;
+    run_with_timeout(
+        io,
+        [&]() -> asio::awaitable<void> {
+            const auto to = server.endpoint();
+            const auto payload = make_payload(100);
+            std::vector<tcp::socket> first;
+            for (int i = 0; i < 2; ++i) {
+                first.push_back(co_await connect_from("127.0.0.1", to));
+                CHECK(co_await echo_exchange(first.back(), payload) == payload);
+            }
+            auto third = co_await connect_from("127.0.0.1", to);
+            CHECK(co_await closed_without_answer(third));
+            auto other = co_await connect_from("127.0.0.2", to);
+            CHECK(co_await echo_exchange(other, payload) == payload);
+
+            // A client leaves: its EOF echoed back proves the server has ended its connection
+            // (the slot is given back before the socket closes).
+            first.front().shutdown(tcp::socket::shutdown_send);
+            boost::system::error_code ended;
+            co_await read_to_end(first.front(), ended);
+            auto again = co_await connect_from("127.0.0.1", to);
+            CHECK(co_await echo_exchange(again, payload) == payload);
+        },
+        20s);
+    CHECK(server.listener().stats().rejected_per_ip.load() == 1);
+    CHECK(server.listener().stats().rejected.load() == 0);
+}
+
+// Proves limits.max_connections is shared by the listeners: with a cap of 2, one connection to
+// each of two listeners uses it up, and a third to either is closed at once.
+TEST_CASE("limits: limits.max_connections caps connections across listeners") {
+    auto cfg = echo_config();
+    cfg.limits.max_connections = 2;
+    auto second = cfg.listeners[0];
+    second.name = "second";
+    cfg.listeners.push_back(second);
+    running_server server(cfg);
+    asio::io_context io;
+    run_with_timeout(
+        io,
+        [&]() -> asio::awaitable<void> {
+            const auto payload = make_payload(100);
+            auto a = co_await connect_to(server.endpoint("echo"));
+            CHECK(co_await echo_exchange(a, payload) == payload);
+            auto b = co_await connect_to(server.endpoint("second"));
+            CHECK(co_await echo_exchange(b, payload) == payload);
+            auto c = co_await connect_to(server.endpoint("echo"));
+            CHECK(co_await closed_without_answer(c));
+            auto d = co_await connect_to(server.endpoint("second"));
+            CHECK(co_await closed_without_answer(d));
+            CHECK(co_await echo_exchange(a, payload) == payload);
+        },
+        20s);
+    CHECK(server.listener("echo").stats().rejected_global.load() == 1);
+    CHECK(server.listener("second").stats().rejected_global.load() == 1);
+}
+
 }  // namespace
 }  // namespace pier::test

@@ -46,6 +46,8 @@ void check_documented_values(const config& c) {
     CHECK(l.max_connections == 10000);
     CHECK(l.idle_timeout == 5min);
     CHECK(l.write_timeout == 60s);
+    CHECK(l.max_connections_per_ip == 0);
+    CHECK(c.limits.max_connections == 0);
     CHECK(l.echo.max_buffer == 64 * 1024);
     CHECK(l.synthetic.cpu == 0s);
     CHECK(l.synthetic.delay == 0s);
@@ -54,12 +56,15 @@ void check_documented_values(const config& c) {
 }
 
 // Every key of the schema, as it appears (commented out or not) in the default file.
-const char* const all_keys[] = {
-    "threads",    "level",     "format",  "drain_timeout",   "name",
-    "listen",     "backlog",   "handler", "max_connections", "idle_timeout",
-    "max_buffer", "runtime",   "log",     "shutdown",        "listeners",
-    "echo",       "synthetic", "cpu",     "delay",           "response_bytes",
-    "max_line",   "scheduler", "admin",   "timeout",         "write_timeout"};
+const char* const all_keys[] = {"threads",       "level",          "format",
+                                "drain_timeout", "name",           "listen",
+                                "backlog",       "handler",        "max_connections",
+                                "idle_timeout",  "max_buffer",     "runtime",
+                                "log",           "shutdown",       "listeners",
+                                "echo",          "synthetic",      "cpu",
+                                "delay",         "response_bytes", "max_line",
+                                "scheduler",     "admin",          "timeout",
+                                "write_timeout", "limits",         "max_connections_per_ip"};
 
 }  // namespace
 
@@ -87,7 +92,8 @@ TEST_CASE("config: the default file documents every key with its default") {
     const std::regex commented_key(
         "(^|\\n)( *)# "
         "(threads|scheduler|level|format|drain_timeout|backlog|max_connections|idle_timeout|"
-        "max_buffer|cpu|delay|response_bytes|max_line|timeout|write_timeout):");
+        "max_buffer|cpu|delay|response_bytes|max_line|timeout|write_timeout|max_connections_per_ip)"
+        ":");
     const std::string uncommented = std::regex_replace(text, commented_key, "$1$2$3:");
     REQUIRE(uncommented != text);
     const parse_result result = parse_config(uncommented, "uncommented pier.yaml");

@@ -76,6 +76,8 @@ TEST_CASE("config: a minimal file yields the defaults") {
     CHECK(l.backlog == 1024);
     CHECK(l.handler == "echo");
     CHECK(l.max_connections == 10000);
+    CHECK(l.max_connections_per_ip == 0);
+    CHECK(c.limits.max_connections == 0);
     CHECK(l.idle_timeout == 5min);
     CHECK(l.write_timeout == 60s);
     CHECK(l.echo.max_buffer == 65536);
@@ -92,12 +94,15 @@ TEST_CASE("config: every key round-trips with a non-default value") {
         "  format: json\n"
         "shutdown:\n"
         "  drain_timeout: 1500ms\n"
+        "limits:\n"
+        "  max_connections: 500\n"
         "listeners:\n"
         "  - name: edge.v6-1_x\n"
         "    listen: \"[::1]:7443\"\n"
         "    backlog: 128\n"
         "    handler: echo\n"
         "    max_connections: 42\n"
+        "    max_connections_per_ip: 7\n"
         "    idle_timeout: 0\n"
         "    write_timeout: 5s\n"
         "    echo:\n"
@@ -125,6 +130,8 @@ TEST_CASE("config: every key round-trips with a non-default value") {
     CHECK(first.backlog == 128);
     CHECK(first.handler == "echo");
     CHECK(first.max_connections == 42);
+    CHECK(first.max_connections_per_ip == 7);
+    CHECK(c.limits.max_connections == 500);
     CHECK(first.idle_timeout == 0ns);
     CHECK(first.write_timeout == 5s);
     CHECK(format_size(first.echo.max_buffer) == "1MiB");
@@ -307,13 +314,14 @@ TEST_CASE("config: unknown keys far from any known key list the expected keys") 
     // section named after no handler is an unknown key.
     SUBCASE("top level") {
         CHECK(only_error("foo: 1\n" + one_listener) ==
-              "t.yaml:1:1: foo: unknown key (expected one of: runtime, log, shutdown, admin, "
-              "listeners)");
+              "t.yaml:1:1: foo: unknown key (expected one of: runtime, log, shutdown, limits, "
+              "admin, listeners)");
     }
     SUBCASE("unknown handler section") {
         CHECK(only_error(one_listener + "    http:\n      max_buffer: 1KiB\n") ==
               "t.yaml:4:5: listeners[0].http: unknown key (expected one of: name, listen, "
-              "backlog, handler, max_connections, idle_timeout, write_timeout, echo, synthetic)");
+              "backlog, handler, max_connections, max_connections_per_ip, idle_timeout, "
+              "write_timeout, echo, synthetic)");
     }
     SUBCASE("short key") {
         CHECK(only_error("log:\n  x: 1\n" + one_listener) ==

@@ -70,7 +70,10 @@ void write_listeners(family_writer& w, const std::vector<listener_snapshot>& lis
     w.begin("pier_connections_rejected_total", "counter",
             "Connections closed at once because a limit was reached.");
     for (const auto& l : listeners) {
-        w.sample(listener_labels(l) + ",reason=\"max_connections\"", l.rejected);
+        const auto labels = listener_labels(l);
+        w.sample(labels + ",reason=\"max_connections\"", l.rejected);
+        w.sample(labels + ",reason=\"global_max_connections\"", l.rejected_global);
+        w.sample(labels + ",reason=\"max_connections_per_ip\"", l.rejected_per_ip);
     }
     w.begin("pier_connections_closed_total", "counter",
             "Admitted connections that ended, by who ended them.");

@@ -256,13 +256,15 @@ struct section {
     }
 };
 
-const std::vector<std::string_view> root_keys{"runtime", "log", "shutdown", "admin", "listeners"};
+const std::vector<std::string_view> root_keys{"runtime", "log",   "shutdown",
+                                              "limits",  "admin", "listeners"};
 const std::vector<std::string_view> runtime_keys{"threads", "scheduler"};
 // In scheduler_kind's order.
 const std::vector<std::string_view> scheduler_names{"work_stealing", "pinned"};
 const std::vector<std::string_view> log_keys{"level", "format"};
 const std::vector<std::string_view> shutdown_keys{"drain_timeout"};
 const std::vector<std::string_view> admin_keys{"listen", "max_connections", "timeout"};
+const std::vector<std::string_view> limits_keys{"max_connections"};
 const std::vector<std::string_view> echo_keys{"max_buffer"};
 const std::vector<std::string_view> synthetic_keys{"cpu", "delay", "response_bytes", "max_line"};
 
@@ -272,8 +274,9 @@ const std::vector<std::string_view> log_format_names{"text", "json"};
 
 /// Listener keys: its own settings, then one section per handler.
 std::vector<std::string_view> listener_keys() {
-    std::vector<std::string_view> keys{
-        "name", "listen", "backlog", "handler", "max_connections", "idle_timeout", "write_timeout"};
+    std::vector<std::string_view> keys{"name",         "listen",          "backlog",
+                                       "handler",      "max_connections", "max_connections_per_ip",
+                                       "idle_timeout", "write_timeout"};
     for (const auto& handler : handler_names()) {
         keys.emplace_back(handler);
     }
@@ -320,6 +323,9 @@ public:
         read_runtime(sub_section(top, "runtime", runtime_keys), out.runtime);
         read_log(sub_section(top, "log", log_keys), out.log);
         read_shutdown(sub_section(top, "shutdown", shutdown_keys), out.shutdown);
+        // 0..100 million: 0 is no cap; the bound is a sanity check (each needs a descriptor).
+        read_integer(sub_section(top, "limits", limits_keys), "max_connections", 0, 100'000'000,
+                     out.limits.max_connections);
         read_admin(top, out.admin);
         read_listeners(top, out.listeners);
         return finish(std::move(out));
@@ -620,6 +626,7 @@ private:
 
         // 10 million: a sanity bound; each connection needs a file descriptor and memory.
         read_integer(s, "max_connections", 1, 10'000'000, out.max_connections);
+        read_integer(s, "max_connections_per_ip", 0, 10'000'000, out.max_connections_per_ip);
         read_duration(s, "idle_timeout", 0s, 24h, out.idle_timeout);
         read_duration(s, "write_timeout", 0s, 24h, out.write_timeout);
 

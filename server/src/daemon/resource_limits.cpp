@@ -2,11 +2,20 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
+
 namespace pier::daemon {
 
 std::uint64_t descriptors_needed(const config::config& cfg, std::size_t workers) {
-    std::uint64_t needed = 64 + 3 * static_cast<std::uint64_t>(workers);
-    for (const auto& listener : cfg.listeners) needed += listener.max_connections + 1;
+    std::uint64_t connections = 0;
+    for (const auto& listener : cfg.listeners) connections += listener.max_connections;
+    if (cfg.limits.max_connections > 0) {
+        connections = std::min(connections, cfg.limits.max_connections);
+    }
+    // +1 per listening socket, +1 for the admin endpoint's and its own connection cap.
+    std::uint64_t needed =
+        64 + 3 * static_cast<std::uint64_t>(workers) + connections + cfg.listeners.size();
+    if (cfg.admin.enabled) needed += 1 + cfg.admin.max_connections;
     return needed;
 }
 

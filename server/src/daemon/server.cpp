@@ -20,10 +20,13 @@ std::size_t worker_count(const config::runtime_config& cfg) {
 }
 
 server::server(config::config cfg)
-    : config_(std::move(cfg)), pool_(worker_count(config_.runtime), config_.runtime.scheduler) {
+    : config_(std::move(cfg)),
+      pool_(worker_count(config_.runtime), config_.runtime.scheduler),
+      global_cap_(config_.limits.max_connections) {
     for (const auto& listener_cfg : config_.listeners) {
-        listeners_.push_back(std::make_unique<net::listener>(listener_cfg, pool_,
-                                                             handlers::make_handler(listener_cfg)));
+        listeners_.push_back(std::make_unique<net::listener>(
+            listener_cfg, pool_, handlers::make_handler(listener_cfg),
+            config_.limits.max_connections > 0 ? &global_cap_ : nullptr));
     }
     if (config_.admin.enabled) {
         admin_ = std::make_unique<admin::admin_server>(
@@ -127,6 +130,8 @@ admin::metrics_snapshot server::metrics_snapshot() {
         s.active = load(stats.active);
         s.accepted = load(stats.accepted);
         s.rejected = load(stats.rejected);
+        s.rejected_global = load(stats.rejected_global);
+        s.rejected_per_ip = load(stats.rejected_per_ip);
         s.accept_errors = load(stats.accept_errors);
         s.closed_idle = load(stats.idle_closed);
         s.closed_write_timeout = load(stats.write_timeout_closed);

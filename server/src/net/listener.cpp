@@ -67,7 +67,7 @@ tcp::endpoint to_endpoint(const config::listen_address& address) {
 }  // namespace
 
 listener::listener(const config::listener_config& cfg, runtime::io_pool& pool,
-                   handlers::handler_fn handler)
+                   handlers::handler_fn handler, connection_cap* global_cap)
     : config_(cfg),
       pool_(pool),
       handler_(std::move(handler)),
@@ -75,7 +75,9 @@ listener::listener(const config::listener_config& cfg, runtime::io_pool& pool,
       strand_(home_.io_executor()),
       acceptor_(home_.io_executor()),
       backoff_timer_(home_.io_executor()),
-      sweep_timer_(home_.io_executor()) {
+      sweep_timer_(home_.io_executor()),
+      global_cap_(global_cap),
+      per_address_cap_(cfg.max_connections_per_ip) {
     const auto fail = [&](std::string_view step, const boost::system::error_code& ec) {
         throw bind_error(fmt::format("listener \"{}\": cannot {} {}: {}", cfg.name, step,
                                      cfg.listen.to_string(), ec.message()));
@@ -226,18 +228,34 @@ void listener::accept_ready() {
 
 void listener::admit(tcp::socket socket, runtime::worker_lease lease) {
     if (stats_.active.load(std::memory_order_relaxed) >= config_.max_connections) {
-        stats_.rejected.fetch_add(1, std::memory_order_relaxed);
-        if (const auto n = reject_log_.allow()) {
-            spdlog::warn(
-                "connection rejected listener={} reason=max_connections limit={} "
-                "occurrences={}",
-                config_.name, config_.max_connections, n);
-        }
+        reject(stats_.rejected, "max_connections", config_.max_connections);
         boost::system::error_code ignored;
         socket.close(ignored);
         return;
     }
     start_connection(std::move(socket), std::move(lease));
+}
+
+void listener::reject(std::atomic<std::uint64_t>& counter, std::string_view reason,
+                      std::uint64_t limit) {
+    counter.fetch_add(1, std::memory_order_relaxed);
+    if (const auto n = reject_log_.allow()) {
+        spdlog::warn("connection rejected listener={} reason={} limit={} occurrences={}",
+                     config_.name, reason, limit, n);
+    }
+}
+
+bool listener::take_slots(const connection& conn) {
+    if (global_cap_ != nullptr && !global_cap_->try_take()) {
+        reject(stats_.rejected_global, "limits.max_connections", global_cap_->limit());
+        return false;
+    }
+    if (!per_address_cap_.try_take(conn.remote_endpoint().address())) {
+        if (global_cap_ != nullptr) global_cap_->give_back();
+        reject(stats_.rejected_per_ip, "max_connections_per_ip", per_address_cap_.limit());
+        return false;
+    }
+    return true;
 }
 
 asio::awaitable<void> listener::sweep() {
@@ -271,6 +289,10 @@ void listener::start_connection(tcp::socket socket, runtime::worker_lease lease)
     }
     const auto id = next_connection_id.fetch_add(1, std::memory_order_relaxed);
     auto conn = std::make_shared<connection>(id, std::move(socket), std::move(lease));
+    if (!take_slots(*conn)) {
+        conn->socket().close(ec);
+        return;
+    }
     stats_.accepted.fetch_add(1, std::memory_order_relaxed);
     stats_.active.fetch_add(1, std::memory_order_relaxed);
     connections_.add(*conn);
@@ -322,6 +344,9 @@ void listener::finish_connection(connection& conn, std::exception_ptr error) {
     spdlog::debug("connection closed conn={} listener={} reason={} bytes_in={} bytes_out={}",
                   conn.id(), config_.name, reason == stop_reason::none ? "peer" : to_string(reason),
                   conn.bytes_in(), conn.bytes_out());
+    // Slots back before the close too: a client that sees its close may reconnect at once.
+    per_address_cap_.give_back(conn.remote_endpoint().address());
+    if (global_cap_ != nullptr) global_cap_->give_back();
     boost::system::error_code ignored;
     conn.socket().close(ignored);
     // Last: once the set is empty, shutdown may tear the listener down. The caller's

@@ -21,7 +21,9 @@ struct listener_snapshot {
     std::string handler;
     std::uint64_t active = 0;
     std::uint64_t accepted = 0;
-    std::uint64_t rejected = 0;  ///< max_connections
+    std::uint64_t rejected = 0;         ///< max_connections
+    std::uint64_t rejected_global = 0;  ///< limits.max_connections
+    std::uint64_t rejected_per_ip = 0;  ///< max_connections_per_ip
     std::uint64_t accept_errors = 0;
     std::uint64_t closed_by_peer = 0;
     std::uint64_t closed_idle = 0;

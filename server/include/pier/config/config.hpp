@@ -47,6 +47,13 @@ struct shutdown_config {
     std::chrono::nanoseconds drain_timeout = 20s;
 };
 
+/// `limits:` — caps across listeners.
+struct limits_config {
+    /// Live connections across all listeners; beyond it a new connection is accepted and
+    /// closed at once. 0: no cap beyond each listener's own max_connections.
+    std::uint64_t max_connections = 0;
+};
+
 /// A listen address as written in YAML: an IP literal (IPv6 in brackets) and a port.
 struct listen_address {
     std::string host;        ///< IP literal without brackets, e.g. "0.0.0.0", "::1"
@@ -110,6 +117,10 @@ struct listener_config {
     /// Live connections this listener serves at once; beyond it a new connection is accepted
     /// and closed immediately. 10000 fits the default open-file limit of a systemd service.
     std::uint64_t max_connections = 10000;
+    /// Live connections from one client address; beyond it a new connection from that
+    /// address is accepted and closed at once. 0: no cap. Off by default: many clients may
+    /// share one address (NAT, a proxy in front).
+    std::uint64_t max_connections_per_ip = 0;
     /// A connection with no byte read or written for this long is closed. 0 disables. 5m: well
     /// past any client think time, short enough to reclaim abandoned connections.
     std::chrono::nanoseconds idle_timeout = 5min;
@@ -126,6 +137,7 @@ struct config {
     runtime_config runtime;
     log_config log;
     shutdown_config shutdown;
+    limits_config limits;
     admin_config admin;
     std::vector<listener_config> listeners;
 };

@@ -63,6 +63,8 @@ private:
     const config::config config_;
     // Declared before the listeners: their sockets need the pool's io_contexts to outlive them.
     runtime::io_pool pool_;
+    /// limits.max_connections, shared by the listeners (declared before them).
+    net::connection_cap global_cap_;
     std::vector<std::unique_ptr<net::listener>> listeners_;
     std::unique_ptr<admin::admin_server> admin_;
     std::atomic<bool> ready_{false};

@@ -22,6 +22,7 @@
 #include "pier/config/config.hpp"
 #include "pier/handlers/handler.hpp"
 #include "pier/log/rate_limiter.hpp"
+#include "pier/net/connection_caps.hpp"
 #include "pier/net/connection_set.hpp"
 #include "pier/net/listener_stats.hpp"
 #include "pier/runtime/io_pool.hpp"
@@ -37,8 +38,9 @@ public:
 class listener {
 public:
     /// Opens, binds and listens at once (SO_REUSEADDR); throws bind_error on failure.
+    /// `global_cap` (may be null) is shared by every listener and must outlive this one.
     listener(const config::listener_config& cfg, runtime::io_pool& pool,
-             handlers::handler_fn handler);
+             handlers::handler_fn handler, connection_cap* global_cap = nullptr);
     ~listener();
     listener(const listener&) = delete;
     listener& operator=(const listener&) = delete;
@@ -61,9 +63,13 @@ private:
     asio::awaitable<void> accept_loop();
     /// Stops connections past idle_timeout or write_timeout (connection_set::stop_inactive).
     asio::awaitable<void> sweep();
-    /// Starts the connection's task, or closes it at once when max_connections is reached.
+    /// Starts the connection's task, or closes it at once when a connection cap is reached.
     void admit(tcp::socket socket, runtime::worker_lease lease);
     void start_connection(tcp::socket socket, runtime::worker_lease lease);
+    /// Takes the global and per-address slots for `conn`; false (and counted, logged) if one
+    /// is full.
+    bool take_slots(const connection& conn);
+    void reject(std::atomic<std::uint64_t>& counter, std::string_view reason, std::uint64_t limit);
     /// The end of a connection's task: counts, logs, closes and unlinks it.
     void finish_connection(connection& conn, std::exception_ptr error);
     /// After an accept: admits more connections already waiting, up to max_accept_batch.
@@ -85,6 +91,8 @@ private:
     asio::steady_timer sweep_timer_;
     connection_set connections_;
     listener_stats stats_;
+    connection_cap* const global_cap_;  ///< shared by every listener; may be null
+    per_address_cap per_address_cap_;
     log::rate_limiter reject_log_{std::chrono::seconds(1)};
     log::rate_limiter accept_error_log_{std::chrono::seconds(1)};
     log::rate_limiter stalled_log_{std::chrono::seconds(10)};

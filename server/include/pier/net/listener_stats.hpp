@@ -25,10 +25,12 @@ struct traffic_totals {
 };
 
 struct listener_stats {
-    std::atomic<std::uint64_t> accepted{0};     ///< connections admitted to the handler
-    std::atomic<std::uint64_t> rejected{0};     ///< closed at once: max_connections reached
-    std::atomic<std::uint64_t> closed{0};       ///< admitted connections that have ended
-    std::atomic<std::uint64_t> idle_closed{0};  ///< of those, closed by idle_timeout
+    std::atomic<std::uint64_t> accepted{0};         ///< connections admitted to the handler
+    std::atomic<std::uint64_t> rejected{0};         ///< closed at once: max_connections reached
+    std::atomic<std::uint64_t> rejected_global{0};  ///< closed at once: limits.max_connections
+    std::atomic<std::uint64_t> rejected_per_ip{0};  ///< closed at once: max_connections_per_ip
+    std::atomic<std::uint64_t> closed{0};           ///< admitted connections that have ended
+    std::atomic<std::uint64_t> idle_closed{0};      ///< of those, closed by idle_timeout
     std::atomic<std::uint64_t> write_timeout_closed{0};  ///< of those, closed by write_timeout
     std::atomic<std::uint64_t> drain_closed{0};          ///< of those, ended by a graceful drain
     std::atomic<std::uint64_t> shutdown_closed{0};       ///< of those, cut at the drain deadline

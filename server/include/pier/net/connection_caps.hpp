@@ -1,0 +1,51 @@
+// Connection caps beyond one listener's max_connections: a cap shared by every listener
+// (`limits.max_connections`, HAProxy's global maxconn) and a cap per client address within a
+// listener (`max_connections_per_ip`, nginx's limit_conn per $binary_remote_addr).
+//
+// A slot is taken when a connection is admitted and given back when it ends. Thread-safe:
+// taken on the accept loop, given back from whichever worker ran the connection.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <unordered_map>
+
+#include <boost/asio/ip/address.hpp>
+
+namespace pier::net {
+
+/// At most `limit` slots at once (0: no cap).
+class connection_cap {
+public:
+    explicit connection_cap(std::uint64_t limit) : limit_(limit) {}
+
+    /// Takes a slot; false (nothing taken) when all are in use.
+    bool try_take();
+    void give_back();
+    std::uint64_t limit() const { return limit_; }
+    std::uint64_t in_use() const { return taken_.load(std::memory_order_relaxed); }
+
+private:
+    const std::uint64_t limit_;
+    std::atomic<std::uint64_t> taken_{0};
+};
+
+/// At most `limit` slots per client address at once (0: no cap).
+class per_address_cap {
+public:
+    explicit per_address_cap(std::uint64_t limit) : limit_(limit) {}
+
+    bool try_take(const boost::asio::ip::address& address);
+    void give_back(const boost::asio::ip::address& address);
+    std::uint64_t limit() const { return limit_; }
+
+private:
+    const std::uint64_t limit_;
+    std::mutex mutex_;
+    /// Addresses with at least one slot; an address leaves the map with its last slot, so the
+    /// map holds at most one entry per live connection.
+    std::unordered_map<boost::asio::ip::address, std::uint64_t> taken_;  ///< guarded by mutex_
+};
+
+}  // namespace pier::net
