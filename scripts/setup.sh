@@ -16,6 +16,8 @@ packages=(
     # Test peers: pierload's line mode is tested against a real redis-server; git lists the
     # files the format check reads.
     redis-server git
+    # systemd-analyze checks systemd/pier.service offline (no systemd as PID 1 needed).
+    systemd
 )
 
 missing=()

@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -181,18 +182,10 @@ std::uint64_t count_open_fds() {
     return n > 0 ? n - 1 : 0;  // the directory stream's own descriptor
 }
 
-double boot_time_seconds() {
-    std::ifstream in("/proc/stat");
-    for (std::string key; in >> key;) {
-        if (key == "btime") {
-            double seconds = 0;
-            in >> seconds;
-            return seconds;
-        }
-        in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
-    }
-    return 0;
-}
+/// When this process started, taken as the program loads (before main). Not derived from
+/// /proc/stat's boot time: the systemd unit's ProcSubset=pid hides that file.
+const double process_start_seconds =
+    std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 
 }  // namespace
 
@@ -215,14 +208,13 @@ process_snapshot read_process_snapshot() {
     process_snapshot p;
     const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
     const auto fields = stat_fields();
-    // stat(5): utime and stime are fields 14 and 15, starttime 22, rss (pages) 24; here
-    // index 0 is field 3.
+    // stat(5): utime and stime are fields 14 and 15, rss (pages) 24; here index 0 is field 3.
     if (fields.size() > 21 && ticks > 0) {
         p.cpu_seconds = (std::stod(fields[11]) + std::stod(fields[12])) / ticks;
-        p.start_time_seconds = boot_time_seconds() + std::stod(fields[19]) / ticks;
         p.resident_bytes =
             std::stoull(fields[21]) * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
     }
+    p.start_time_seconds = process_start_seconds;
     p.open_fds = count_open_fds();
     rlimit limit{};
     if (::getrlimit(RLIMIT_NOFILE, &limit) == 0) p.max_fds = limit.rlim_cur;
