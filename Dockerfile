@@ -30,6 +30,7 @@ COPY loadtest/ loadtest/
 
 # The project's install rule with --strip: the runtime image gets a binary without symbols.
 RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DPIER_BUILD_TESTS=OFF \
+        -DPIER_PACKAGING=OFF \
     && cmake --build build \
     && cmake --install build --prefix /out --strip
 

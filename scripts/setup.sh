@@ -16,8 +16,9 @@ packages=(
     # Test peers: pierload's line mode is tested against a real redis-server; git lists the
     # files the format check reads.
     redis-server git
-    # systemd-analyze checks systemd/pier.service offline (no systemd as PID 1 needed).
-    systemd
+    # systemd-analyze checks systemd/pier.service offline (no systemd as PID 1 needed);
+    # dpkg-dev's dpkg-shlibdeps gives the .deb its library dependencies.
+    systemd dpkg-dev
 )
 
 missing=()
