@@ -1,6 +1,7 @@
 // The real pierd binary: start-up from a config file, echo, SIGTERM, exit codes, and the
 // messages an operator sees for a broken config or a port already in use.
 #include <csignal>
+#include <cstdlib>
 #include <regex>
 
 #include <doctest/doctest.h>
@@ -171,6 +172,29 @@ TEST_CASE("pierd: --probe reports the admin endpoint's answer in its exit code")
 
     server.send_signal(SIGTERM);
     CHECK(server.wait_exit(std::chrono::seconds(20)) == std::optional<int>(0));
+}
+
+// Proves journald-friendly logs: with JOURNAL_STREAM set (systemd sets it when stderr is the
+// journal), each line starts with its syslog priority ("<6>" info, "<4>" warning) and carries
+// no timestamp of its own (journald adds one).
+TEST_CASE("pierd: under journald, log lines carry syslog priorities and no timestamp") {
+    temp_dir dir;
+    const auto config = dir.write("pier.yaml", echo_yaml(0));
+    ::setenv("JOURNAL_STREAM", "8:12345", 1);
+    child_process child(pierd, {"--config", config.string()});
+    ::unsetenv("JOURNAL_STREAM");
+    const auto listening = child.wait_for_line("listening", start_timeout);
+    REQUIRE_MESSAGE(listening.has_value(), child.output());
+    CHECK(listening->rfind("<6>listening listener=echo", 0) == 0);
+    REQUIRE(child.wait_for_line("ready", start_timeout).has_value());
+    // SIGHUP is answered with a warning while reload is not implemented.
+    child.send_signal(SIGHUP);
+    const auto warning = child.wait_for_line("reload is not supported", start_timeout);
+    REQUIRE_MESSAGE(warning.has_value(), child.output());
+    CHECK(warning->rfind("<4>reload is not supported", 0) == 0);
+    child.send_signal(SIGTERM);
+    CHECK(child.wait_exit(std::chrono::seconds(20)) == std::optional<int>(0));
+    CHECK_FALSE(std::regex_search(child.output(), std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d)")));
 }
 
 }  // namespace
