@@ -1,12 +1,12 @@
 # `cpack -G DEB` (in a build directory) makes pier_<version>_<arch>.deb: pierd and pierload in
 # /usr/bin, the default config as a conffile at /etc/pier/pier.yaml (dpkg keeps an operator's
-# edits on upgrade), and the systemd unit in /lib/systemd/system. tests/package/check_deb.sh
+# edits on upgrade), and the systemd units (pier.service, pier.socket) in /lib/systemd/system. tests/package/check_deb.sh
 # builds it and checks its contents.
 
 # Absolute destinations: these paths are the package's, whatever the install prefix.
 install(FILES ${PROJECT_SOURCE_DIR}/config/pier.yaml DESTINATION /etc/pier COMPONENT pier)
-install(FILES ${PROJECT_SOURCE_DIR}/systemd/pier.service DESTINATION /lib/systemd/system
-        COMPONENT pier)
+install(FILES ${PROJECT_SOURCE_DIR}/systemd/pier.service ${PROJECT_SOURCE_DIR}/systemd/pier.socket
+        DESTINATION /lib/systemd/system COMPONENT pier)
 
 set(CPACK_PACKAGE_NAME pier)
 set(CPACK_PACKAGE_VENDOR "pier")

@@ -197,5 +197,46 @@ TEST_CASE("pierd: under journald, log lines carry syslog priorities and no times
     CHECK_FALSE(std::regex_search(child.output(), std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d)")));
 }
 
+// Proves socket activation: pierd adopts the listening socket systemd passes (fd 3) instead
+// of binding, matched by name (FileDescriptorName= equal to the listener's name) or, failing
+// that, by address; clients connected to that socket are served.
+TEST_CASE("pierd: adopts a socket-activated listener by name or by address") {
+    asio::io_context io;
+    tcp::acceptor passed(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    const auto port = passed.local_endpoint().port();
+    temp_dir dir;
+    std::string yaml;
+    std::string name;
+    SUBCASE("by name") {
+        yaml = echo_yaml(0);  // port 0: only the name can match
+        name = "echo";
+    }
+    SUBCASE("by address") {
+        yaml = echo_yaml(port);  // binding it would fail: the test's socket holds the port
+        name = "pier.socket";
+    }
+    const auto config = dir.write("pier.yaml", yaml);
+    child_process child(pierd, {"--config", config.string()},
+                        socket_activation{passed.native_handle(), name});
+    const auto listening = child.wait_for_line("listening", start_timeout);
+    REQUIRE_MESSAGE(listening.has_value(), child.output());
+    CHECK(port_from(*listening) == port);
+    CHECK(listening->find("socket=inherited") != std::string::npos);
+    REQUIRE(child.wait_for_line("ready", start_timeout).has_value());
+    passed.close();  // pierd has its own copy of the socket
+
+    run_with_timeout(
+        io,
+        [&]() -> asio::awaitable<void> {
+            auto socket =
+                co_await connect_to(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+            const auto payload = make_payload(1000);
+            CHECK(co_await echo_exchange(socket, payload) == payload);
+        },
+        10s);
+    child.send_signal(SIGTERM);
+    CHECK(child.wait_exit(std::chrono::seconds(20)) == std::optional<int>(0));
+}
+
 }  // namespace
 }  // namespace pier::test

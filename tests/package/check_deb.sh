@@ -30,7 +30,8 @@ touch "$root/var/lib/dpkg/status"
 dpkg_root() { dpkg --root="$root" --force-not-root --force-depends "$@" >>"$work/dpkg.log" 2>&1; }
 
 dpkg_root -i "$deb" || { cat "$work/dpkg.log" >&2; fail "dpkg -i failed"; }
-for file in /usr/bin/pierd /usr/bin/pierload /etc/pier/pier.yaml /lib/systemd/system/pier.service; do
+for file in /usr/bin/pierd /usr/bin/pierload /etc/pier/pier.yaml \
+    /lib/systemd/system/pier.service /lib/systemd/system/pier.socket; do
     [[ -f $root$file ]] || fail "$file not installed"
 done
 # The installed binary runs and accepts the installed config.

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <stdexcept>
+#include <string_view>
 #include <system_error>
 
 #include <fcntl.h>
@@ -14,7 +15,8 @@
 
 namespace pier::test {
 
-child_process::child_process(const std::string& program, const std::vector<std::string>& args) {
+child_process::child_process(const std::string& program, const std::vector<std::string>& args,
+                             const std::optional<socket_activation>& activation) {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
     std::vector<char*> argv;
@@ -22,13 +24,39 @@ child_process::child_process(const std::string& program, const std::vector<std::
     for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
     argv.push_back(nullptr);
 
+    // The environment, prepared before fork: the child may only make async-signal-safe calls.
+    std::vector<std::string> env;
+    for (char** e = environ; *e != nullptr; ++e) {
+        if (std::string_view(*e).substr(0, 7) != "LISTEN_") env.emplace_back(*e);
+    }
+    if (activation) {
+        env.push_back("LISTEN_FDS=1");
+        env.push_back("LISTEN_FDNAMES=" + activation->name);
+        env.push_back("LISTEN_PID=" + std::string(20, '\0'));  // the pid, written in the child
+    }
+    std::vector<char*> envp;
+    for (auto& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    char* pid_digits = activation ? env.back().data() + 11 : nullptr;
+
     pid_ = fork();
     if (pid_ < 0) throw std::system_error(errno, std::generic_category(), "fork");
     if (pid_ == 0) {
         // Child: only async-signal-safe calls until exec.
         dup2(fds[1], STDOUT_FILENO);
         dup2(fds[1], STDERR_FILENO);
-        execv(program.c_str(), argv.data());
+        if (activation) {
+            if (activation->fd == 3) {
+                fcntl(3, F_SETFD, 0);
+            } else {
+                dup2(activation->fd, 3);  // clears close-on-exec
+            }
+            char reversed[20];
+            int n = 0;
+            for (long pid = getpid(); pid > 0; pid /= 10) reversed[n++] = char('0' + pid % 10);
+            for (int i = 0; i < n; ++i) pid_digits[i] = reversed[n - 1 - i];
+        }
+        execve(program.c_str(), argv.data(), envp.data());
         _exit(127);
     }
     close(fds[1]);

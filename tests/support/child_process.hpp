@@ -12,10 +12,18 @@
 
 namespace pier::test {
 
+/// A listening socket handed to the child as systemd's socket activation does: as fd 3, with
+/// LISTEN_FDS=1, LISTEN_FDNAMES=name and LISTEN_PID set to the child's pid.
+struct socket_activation {
+    int fd = -1;
+    std::string name;
+};
+
 class child_process {
 public:
     /// Starts `program` with `args` (not including argv[0]); stdout and stderr are both captured.
-    child_process(const std::string& program, const std::vector<std::string>& args);
+    child_process(const std::string& program, const std::vector<std::string>& args,
+                  const std::optional<socket_activation>& activation = std::nullopt);
     ~child_process();
     child_process(const child_process&) = delete;
     child_process& operator=(const child_process&) = delete;

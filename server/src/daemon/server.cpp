@@ -1,11 +1,15 @@
 #include "pier/daemon/server.hpp"
 
+#include <unistd.h>
+
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
 #include "pier/config/units.hpp"
+#include "pier/daemon/socket_activation.hpp"
 #include "pier/handlers/registry.hpp"
 #include "pier/version.hpp"
 
@@ -23,10 +27,23 @@ server::server(config::config cfg)
     : config_(std::move(cfg)),
       pool_(worker_count(config_.runtime), config_.runtime.scheduler),
       global_cap_(config_.limits.max_connections) {
+    auto inherited = take_inherited_sockets();
     for (const auto& listener_cfg : config_.listeners) {
+        int fd = -1;
+        if (const auto match = match_inherited_socket(listener_cfg, inherited)) {
+            fd = std::exchange(inherited[*match].fd, -1);
+        }
         listeners_.push_back(std::make_unique<net::listener>(
             listener_cfg, pool_, handlers::make_handler(listener_cfg),
-            config_.limits.max_connections > 0 ? &global_cap_ : nullptr));
+            config_.limits.max_connections > 0 ? &global_cap_ : nullptr, fd));
+    }
+    for (const auto& unused : inherited) {
+        if (unused.fd < 0) continue;
+        spdlog::warn(
+            "inherited socket matches no listener fd={} name={}; closing it (name it like a "
+            "listener with FileDescriptorName=, or bind it to a listener's address)",
+            unused.fd, unused.name);
+        ::close(unused.fd);
     }
     if (config_.admin.enabled) {
         admin_ = std::make_unique<admin::admin_server>(

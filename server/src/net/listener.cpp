@@ -1,7 +1,10 @@
 #include "pier/net/listener.hpp"
 
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdlib>
 #include <exception>
 
@@ -67,7 +70,7 @@ tcp::endpoint to_endpoint(const config::listen_address& address) {
 }  // namespace
 
 listener::listener(const config::listener_config& cfg, runtime::io_pool& pool,
-                   handlers::handler_fn handler, connection_cap* global_cap)
+                   handlers::handler_fn handler, connection_cap* global_cap, int adopted_fd)
     : config_(cfg),
       pool_(pool),
       handler_(std::move(handler)),
@@ -82,6 +85,30 @@ listener::listener(const config::listener_config& cfg, runtime::io_pool& pool,
         throw bind_error(fmt::format("listener \"{}\": cannot {} {}: {}", cfg.name, step,
                                      cfg.listen.to_string(), ec.message()));
     };
+    boost::system::error_code ec;
+    if (adopted_fd >= 0) {
+        // Socket activation: systemd bound and listens already; take it as it is.
+        sockaddr_storage bound{};
+        socklen_t length = sizeof bound;
+        if (::getsockname(adopted_fd, reinterpret_cast<sockaddr*>(&bound), &length) != 0) {
+            fail("read the inherited socket of", {errno, boost::system::system_category()});
+        }
+        acceptor_.assign(bound.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), adopted_fd, ec);
+        if (ec) fail("adopt the inherited socket for", ec);
+        adopted_ = true;
+    } else {
+        open_and_listen(fail);
+    }
+    // For accept_ready(): synchronous accepts that never wait (async_accept is unaffected).
+    acceptor_.non_blocking(true, ec);
+    if (ec) fail("configure", ec);
+    local_ = acceptor_.local_endpoint(ec);
+    if (ec) fail("read the bound address of", ec);
+}
+
+template <typename Fail>
+void listener::open_and_listen(const Fail& fail) {
+    const auto& cfg = config_;
     boost::system::error_code ec;
     tcp::endpoint endpoint;
     try {
@@ -101,11 +128,6 @@ listener::listener(const config::listener_config& cfg, runtime::io_pool& pool,
     if (ec) fail("bind", ec);
     acceptor_.listen(static_cast<int>(cfg.backlog), ec);
     if (ec) fail("listen on", ec);
-    // For accept_ready(): synchronous accepts that never wait (async_accept is unaffected).
-    acceptor_.non_blocking(true, ec);
-    if (ec) fail("configure", ec);
-    local_ = acceptor_.local_endpoint(ec);
-    if (ec) fail("read the bound address of", ec);
 }
 
 listener::~listener() {
@@ -135,8 +157,9 @@ void listener::start() {
     };
     asio::co_spawn(strand_, accept_loop(), done);
     if (needs_sweep(config_)) asio::co_spawn(strand_, sweep(), done);
-    spdlog::info("listening listener={} addr={} handler={} max_connections={}", config_.name,
-                 fmt::streamed(local_), config_.handler, config_.max_connections);
+    spdlog::info("listening listener={} addr={} handler={} max_connections={}{}", config_.name,
+                 fmt::streamed(local_), config_.handler, config_.max_connections,
+                 adopted_ ? " socket=inherited" : "");
 }
 
 void listener::accept_backlog() {

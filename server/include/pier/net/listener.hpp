@@ -39,8 +39,11 @@ class listener {
 public:
     /// Opens, binds and listens at once (SO_REUSEADDR); throws bind_error on failure.
     /// `global_cap` (may be null) is shared by every listener and must outlive this one.
+    /// `adopted_fd`, if not -1, is a listening socket systemd passed (socket activation):
+    /// it is taken as it is instead of binding cfg.listen.
     listener(const config::listener_config& cfg, runtime::io_pool& pool,
-             handlers::handler_fn handler, connection_cap* global_cap = nullptr);
+             handlers::handler_fn handler, connection_cap* global_cap = nullptr,
+             int adopted_fd = -1);
     ~listener();
     listener(const listener&) = delete;
     listener& operator=(const listener&) = delete;
@@ -60,6 +63,8 @@ public:
     const listener_stats& stats() const { return stats_; }
 
 private:
+    template <typename Fail>
+    void open_and_listen(const Fail& fail);
     asio::awaitable<void> accept_loop();
     /// Stops connections past idle_timeout or write_timeout (connection_set::stop_inactive).
     asio::awaitable<void> sweep();
@@ -92,6 +97,7 @@ private:
     connection_set connections_;
     listener_stats stats_;
     connection_cap* const global_cap_;  ///< shared by every listener; may be null
+    bool adopted_ = false;              ///< the socket came from systemd
     per_address_cap per_address_cap_;
     log::rate_limiter reject_log_{std::chrono::seconds(1)};
     log::rate_limiter accept_error_log_{std::chrono::seconds(1)};
