@@ -5,12 +5,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <regex>
-#include <thread>
 
 #include <doctest/doctest.h>
 #include <boost/asio/read_until.hpp>
@@ -66,6 +66,22 @@ public:
 
     const std::filesystem::path& path() const { return path_; }
 
+    /// Sends datagrams to the socket itself until its queue is full (EAGAIN): every send to
+    /// it then fails at once, as when systemd falls behind reading it.
+    void fill_queue() {
+        const int sender = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        REQUIRE(sender >= 0);
+        sockaddr_un address{};
+        address.sun_family = AF_UNIX;
+        std::strcpy(address.sun_path, path_.c_str());
+        const char filler[] = "X_FILLER=1";
+        while (::sendto(sender, filler, sizeof filler - 1, MSG_DONTWAIT,
+                        reinterpret_cast<sockaddr*>(&address), sizeof address) > 0) {
+        }
+        CHECK(errno == EAGAIN);
+        ::close(sender);
+    }
+
 private:
     std::filesystem::path path_;
     int fd_ = -1;
@@ -87,6 +103,15 @@ public:
     systemd_environment& operator=(const systemd_environment&) = delete;
 };
 
+/// pierd on `yaml`, started with the environment systemd gives a Type=notify service with a
+/// 200 ms watchdog (a ping every 50 ms).
+child_process start_under_systemd(const temp_dir& dir, const notify_socket& systemd,
+                                  const std::string& yaml) {
+    const auto config = dir.write("pier.yaml", yaml);
+    systemd_environment env(systemd, std::chrono::milliseconds(200));
+    return child_process(pierd, {"--config", config.string()});
+}
+
 std::uint16_t port_from(const std::string& line) {
     std::smatch match;
     REQUIRE(std::regex_search(line, match, std::regex(R"(addr=127\.0\.0\.1:(\d+))")));
@@ -98,17 +123,12 @@ std::uint16_t port_from(const std::string& line) {
 TEST_CASE("pierd: sd_notify READY=1, WATCHDOG=1 pings, STOPPING=1 on SIGTERM") {
     temp_dir dir;
     notify_socket systemd(dir.path() / "notify.sock");
-    const auto config = dir.write("pier.yaml",
-                                  "runtime:\n  threads: 2\nlisteners:\n  - name: echo\n"
-                                  "    listen: \"127.0.0.1:0\"\n");
-    std::optional<child_process> child;
-    {
-        systemd_environment env(systemd, std::chrono::milliseconds(200));
-        child.emplace(pierd, std::vector<std::string>{"--config", config.string()});
-    }
+    auto child = start_under_systemd(dir, systemd,
+                                     "runtime:\n  threads: 2\nlisteners:\n  - name: echo\n"
+                                     "    listen: \"127.0.0.1:0\"\n");
     const auto deadline = clock::now() + std::chrono::seconds(20);
     const auto ready = systemd.receive(deadline);
-    REQUIRE_MESSAGE(ready.has_value(), child->output());
+    REQUIRE_MESSAGE(ready.has_value(), child.output());
     CHECK(ready->rfind("READY=1\n", 0) == 0);
     CHECK(ready->find("MAINPID=") != std::string::npos);
     CHECK(ready->find("STATUS=serving") != std::string::npos);
@@ -116,36 +136,30 @@ TEST_CASE("pierd: sd_notify READY=1, WATCHDOG=1 pings, STOPPING=1 on SIGTERM") {
         CHECK(systemd.wait_for("WATCHDOG=1", deadline) == std::optional<std::string>("WATCHDOG=1"));
     }
 
-    child->send_signal(SIGTERM);
+    child.send_signal(SIGTERM);
     const auto stopping = systemd.wait_for("STOPPING=1", deadline);
     REQUIRE(stopping.has_value());
     CHECK(stopping->find("STATUS=draining") != std::string::npos);
-    const auto code = child->wait_exit(std::chrono::seconds(20));
-    CHECK_MESSAGE(code == std::optional<int>(0), child->output());
+    const auto code = child.wait_exit(std::chrono::seconds(20));
+    CHECK_MESSAGE(code == std::optional<int>(0), child.output());
 }
 
-// Proves pierd never blocks on the notify socket: with nobody reading it, the queue fills
-// (net.unix.max_dgram_qlen, 10 by default, at a ping every 50 ms), and SIGTERM still ends
-// pierd promptly; the lost STOPPING=1 is reported in the log.
+// Proves pierd never blocks on the notify socket: with its queue full (as when nobody reads
+// it: net.unix.max_dgram_qlen is 10 by default), SIGTERM still ends pierd promptly; the lost
+// STOPPING=1 is reported in the log.
 TEST_CASE("pierd: a notify socket nobody reads does not block pierd") {
     temp_dir dir;
     notify_socket systemd(dir.path() / "notify.sock");
-    const auto config =
-        dir.write("pier.yaml", "listeners:\n  - name: echo\n    listen: \"127.0.0.1:0\"\n");
-    std::optional<child_process> child;
-    {
-        systemd_environment env(systemd, std::chrono::milliseconds(200));
-        child.emplace(pierd, std::vector<std::string>{"--config", config.string()});
-    }
+    auto child = start_under_systemd(dir, systemd,
+                                     "listeners:\n  - name: echo\n    listen: \"127.0.0.1:0\"\n");
     REQUIRE(systemd.wait_for("READY=1", clock::now() + std::chrono::seconds(20)).has_value());
-    // Not synchronization: time for 20 pings to find the 10-datagram queue full.
-    std::this_thread::sleep_for(std::chrono::seconds(1));
+    systemd.fill_queue();  // as if nobody had read it for a while
     const auto began = clock::now();
-    child->send_signal(SIGTERM);
-    const auto code = child->wait_exit(std::chrono::seconds(20));
-    CHECK_MESSAGE(code == std::optional<int>(0), child->output());
+    child.send_signal(SIGTERM);
+    const auto code = child.wait_exit(std::chrono::seconds(20));
+    CHECK_MESSAGE(code == std::optional<int>(0), child.output());
     CHECK(clock::now() - began < std::chrono::seconds(10));
-    CHECK(child->output().find("STOPPING=1 could not be sent") != std::string::npos);
+    CHECK(child.output().find("STOPPING=1 could not be sent") != std::string::npos);
 }
 
 // Proves a stuck worker stops the pings: while a worker spends a second in one request, no
@@ -154,16 +168,11 @@ TEST_CASE("pierd: a notify socket nobody reads does not block pierd") {
 TEST_CASE("pierd: a worker stuck in a long request stops the watchdog pings") {
     temp_dir dir;
     notify_socket systemd(dir.path() / "notify.sock");
-    const auto config = dir.write("pier.yaml",
-                                  "runtime:\n  threads: 2\nlisteners:\n  - name: synthetic\n"
-                                  "    listen: \"127.0.0.1:0\"\n    handler: synthetic\n");
-    std::optional<child_process> child;
-    {
-        systemd_environment env(systemd, std::chrono::milliseconds(200));
-        child.emplace(pierd, std::vector<std::string>{"--config", config.string()});
-    }
-    const auto listening = child->wait_for_line("listening", std::chrono::seconds(20));
-    REQUIRE_MESSAGE(listening.has_value(), child->output());
+    auto child = start_under_systemd(dir, systemd,
+                                     "runtime:\n  threads: 2\nlisteners:\n  - name: synthetic\n"
+                                     "    listen: \"127.0.0.1:0\"\n    handler: synthetic\n");
+    const auto listening = child.wait_for_line("listening", std::chrono::seconds(20));
+    REQUIRE_MESSAGE(listening.has_value(), child.output());
     const auto deadline = clock::now() + std::chrono::seconds(30);
     REQUIRE(systemd.wait_for("WATCHDOG=1", deadline).has_value());
 
@@ -204,9 +213,9 @@ TEST_CASE("pierd: a worker stuck in a long request stops the watchdog pings") {
         },
         20s);
     CHECK(systemd.wait_for("WATCHDOG=1", clock::now() + std::chrono::seconds(10)).has_value());
-    child->send_signal(SIGTERM);
-    const auto code = child->wait_exit(std::chrono::seconds(20));
-    CHECK_MESSAGE(code == std::optional<int>(0), child->output());
+    child.send_signal(SIGTERM);
+    const auto code = child.wait_exit(std::chrono::seconds(20));
+    CHECK_MESSAGE(code == std::optional<int>(0), child.output());
 }
 
 }  // namespace

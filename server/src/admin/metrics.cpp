@@ -92,18 +92,15 @@ void write_listeners(family_writer& w, const std::vector<listener_snapshot>& lis
     for (const auto& l : listeners) w.sample(listener_labels(l), l.traffic.bytes_in);
     w.begin("pier_sent_bytes_total", "counter", "Bytes written to clients.");
     for (const auto& l : listeners) w.sample(listener_labels(l), l.traffic.bytes_out);
+    const auto handler_labels = [](const listener_snapshot& l) {
+        return listener_labels(l) + fmt::format(",handler=\"{}\"", escape_label(l.handler));
+    };
     w.begin("pier_requests_total", "counter",
             "Requests served (echo: reads echoed; synthetic: request lines).");
-    for (const auto& l : listeners) {
-        w.sample(listener_labels(l) + fmt::format(",handler=\"{}\"", escape_label(l.handler)),
-                 l.traffic.requests);
-    }
+    for (const auto& l : listeners) w.sample(handler_labels(l), l.traffic.requests);
     w.begin("pier_handler_errors_total", "counter",
             "Requests answered with an error (malformed input from the client).");
-    for (const auto& l : listeners) {
-        w.sample(listener_labels(l) + fmt::format(",handler=\"{}\"", escape_label(l.handler)),
-                 l.traffic.handler_errors);
-    }
+    for (const auto& l : listeners) w.sample(handler_labels(l), l.traffic.handler_errors);
 }
 
 void write_workers(family_writer& w, const std::vector<worker_snapshot>& workers) {
