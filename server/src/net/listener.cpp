@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <exception>
+#include <future>
 
 #include <fmt/ostream.h>
 #include <spdlog/spdlog.h>
@@ -48,6 +49,12 @@ constexpr auto max_accept_backoff = 1s;
 /// a connection flood cannot starve the connections already served.
 constexpr unsigned max_accept_batch = 64;
 
+[[noreturn]] void throw_bind_error(const config::listener_config& cfg, std::string_view step,
+                                   const boost::system::error_code& ec) {
+    throw bind_error(fmt::format("listener \"{}\": cannot {} {}: {}", cfg.name, step,
+                                 cfg.listen.to_string(), ec.message()));
+}
+
 /// The sweep runs often enough that a connection outlives its timeout by at most a quarter of
 /// it (and by at most 1s for long timeouts; at least 10ms apart for tiny ones). One sweep per
 /// listener serves every connection: no timer per connection.
@@ -71,9 +78,11 @@ tcp::endpoint to_endpoint(const config::listen_address& address) {
 
 listener::listener(const config::listener_config& cfg, runtime::io_pool& pool,
                    handlers::handler_fn handler, connection_cap* global_cap, int adopted_fd)
-    : config_(cfg),
+    : name_(cfg.name),
+      handler_name_(cfg.handler),
+      config_(cfg),
       pool_(pool),
-      handler_(std::move(handler)),
+      handler_(std::make_shared<const handlers::handler_fn>(std::move(handler))),
       home_(pool.acquire_uncounted(next_listener_home.fetch_add(1, std::memory_order_relaxed))),
       strand_(home_.io_executor()),
       acceptor_(home_.io_executor()),
@@ -82,8 +91,7 @@ listener::listener(const config::listener_config& cfg, runtime::io_pool& pool,
       global_cap_(global_cap),
       per_address_cap_(cfg.max_connections_per_ip) {
     const auto fail = [&](std::string_view step, const boost::system::error_code& ec) {
-        throw bind_error(fmt::format("listener \"{}\": cannot {} {}: {}", cfg.name, step,
-                                     cfg.listen.to_string(), ec.message()));
+        throw_bind_error(cfg, step, ec);
     };
     boost::system::error_code ec;
     if (adopted_fd >= 0) {
@@ -95,20 +103,20 @@ listener::listener(const config::listener_config& cfg, runtime::io_pool& pool,
         }
         acceptor_.assign(bound.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), adopted_fd, ec);
         if (ec) fail("adopt the inherited socket for", ec);
+        acceptor_.non_blocking(true, ec);  // as open_and_listen() does
+        if (ec) fail("configure", ec);
         adopted_ = true;
     } else {
-        open_and_listen(fail);
+        open_and_listen(acceptor_, cfg);
     }
-    // For accept_ready(): synchronous accepts that never wait (async_accept is unaffected).
-    acceptor_.non_blocking(true, ec);
-    if (ec) fail("configure", ec);
     local_ = acceptor_.local_endpoint(ec);
     if (ec) fail("read the bound address of", ec);
 }
 
-template <typename Fail>
-void listener::open_and_listen(const Fail& fail) {
-    const auto& cfg = config_;
+void listener::open_and_listen(tcp::acceptor& acceptor, const config::listener_config& cfg) {
+    const auto fail = [&](std::string_view step, const boost::system::error_code& ec) {
+        throw_bind_error(cfg, step, ec);
+    };
     boost::system::error_code ec;
     tcp::endpoint endpoint;
     try {
@@ -116,18 +124,62 @@ void listener::open_and_listen(const Fail& fail) {
     } catch (const boost::system::system_error& e) {
         fail("parse address", e.code());
     }
-    acceptor_.open(endpoint.protocol(), ec);
+    acceptor.open(endpoint.protocol(), ec);
     if (ec) fail("open socket for", ec);
-    acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+    acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
     if (ec) fail("configure", ec);
     if (endpoint.address().is_v6()) {
         // "[::]:7000" means IPv6 only; list "0.0.0.0:7000" as well for IPv4.
-        acceptor_.set_option(asio::ip::v6_only(true), ec);
+        acceptor.set_option(asio::ip::v6_only(true), ec);
     }
-    acceptor_.bind(endpoint, ec);
+    acceptor.bind(endpoint, ec);
     if (ec) fail("bind", ec);
-    acceptor_.listen(static_cast<int>(cfg.backlog), ec);
+    acceptor.listen(static_cast<int>(cfg.backlog), ec);
     if (ec) fail("listen on", ec);
+    // For accept_ready(): synchronous accepts that never wait (async_accept is unaffected).
+    acceptor.non_blocking(true, ec);
+    if (ec) fail("configure", ec);
+}
+
+tcp::acceptor listener::bind_replacement(const config::listener_config& cfg) {
+    tcp::acceptor acceptor(home_.io_executor());
+    open_and_listen(acceptor, cfg);
+    return acceptor;
+}
+
+void listener::reconfigure(const config::listener_config& cfg, handlers::handler_fn handler,
+                           std::optional<tcp::acceptor> replacement) {
+    {
+        std::lock_guard lock(handler_name_mutex_);
+        handler_name_ = cfg.handler;
+    }
+    auto next_handler = std::make_shared<const handlers::handler_fn>(std::move(handler));
+    std::promise<void> applied;
+    asio::post(strand_, [&] {
+        const bool backlog_changed = cfg.backlog != config_.backlog;
+        config_ = cfg;
+        handler_ = std::move(next_handler);
+        per_address_cap_.set_limit(cfg.max_connections_per_ip);
+        boost::system::error_code ec;
+        if (replacement) {
+            // Clients waiting on the old socket have completed their handshake: admit them
+            // rather than reset them. The accept loop's pending accept on the old socket ends
+            // with operation_aborted and resumes on the new one.
+            accept_backlog();
+            acceptor_.close(ec);
+            acceptor_ = std::move(*replacement);
+            local_ = acceptor_.local_endpoint(ec);
+        } else if (backlog_changed && !adopted_) {
+            // listen(2) again on a listening socket sets its queue length (Linux).
+            acceptor_.listen(static_cast<int>(cfg.backlog), ec);
+            if (ec) {
+                spdlog::warn("backlog not changed listener={} error=\"{}\"", name_, ec.message());
+            }
+        }
+        sweep_timer_.cancel();  // the sweep re-reads its interval
+        applied.set_value();
+    });
+    applied.get_future().wait();
 }
 
 listener::~listener() {
@@ -138,7 +190,7 @@ listener::~listener() {
 void listener::start() {
     {
         std::lock_guard lock(loops_mutex_);
-        loops_running_ = needs_sweep(config_) ? 2 : 1;
+        loops_running_ = 2;
     }
     const auto done = [this](std::exception_ptr error) {
         if (error) {
@@ -148,16 +200,15 @@ void listener::start() {
             try {
                 std::rethrow_exception(error);
             } catch (const std::exception& e) {
-                spdlog::critical("listener loop failed listener={} error=\"{}\"", config_.name,
-                                 e.what());
+                spdlog::critical("listener loop failed listener={} error=\"{}\"", name_, e.what());
             }
             std::abort();
         }
         on_loop_done();
     };
     asio::co_spawn(strand_, accept_loop(), done);
-    if (needs_sweep(config_)) asio::co_spawn(strand_, sweep(), done);
-    spdlog::info("listening listener={} addr={} handler={} max_connections={}{}", config_.name,
+    asio::co_spawn(strand_, sweep(), done);
+    spdlog::info("listening listener={} addr={} handler={} max_connections={}{}", name_,
                  fmt::streamed(local_), config_.handler, config_.max_connections,
                  adopted_ ? " socket=inherited" : "");
 }
@@ -179,7 +230,7 @@ void listener::accept_backlog() {
         }
     }
     if (admitted > 0) {
-        spdlog::info("admitted accept backlog listener={} connections={}", config_.name, admitted);
+        spdlog::info("admitted accept backlog listener={} connections={}", name_, admitted);
     }
 }
 
@@ -204,7 +255,7 @@ void listener::stop_accepting() {
     });
     std::unique_lock lock(loops_mutex_);
     loops_done_.wait(lock, [this] { return loops_running_ == 0; });
-    spdlog::info("stopped accepting listener={}", config_.name);
+    spdlog::info("stopped accepting listener={}", name_);
 }
 
 asio::awaitable<void> listener::accept_loop() {
@@ -221,11 +272,13 @@ asio::awaitable<void> listener::accept_loop() {
             continue;
         }
         if (stopping_) break;
+        // Only closing the acceptor aborts an accept: reconfigure() swapped in a new one.
+        if (ec == asio::error::operation_aborted) continue;
         stats_.accept_errors.fetch_add(1, std::memory_order_relaxed);
         if (ec == asio::error::connection_aborted) continue;  // the client left first
         if (const auto n = accept_error_log_.allow()) {
             spdlog::warn("accept failed listener={} error=\"{}\" backoff={}ms occurrences={}",
-                         config_.name, ec.message(),
+                         name_, ec.message(),
                          std::chrono::duration_cast<std::chrono::milliseconds>(backoff).count(), n);
         }
         backoff_timer_.expires_after(backoff);
@@ -263,30 +316,37 @@ void listener::reject(std::atomic<std::uint64_t>& counter, std::string_view reas
                       std::uint64_t limit) {
     counter.fetch_add(1, std::memory_order_relaxed);
     if (const auto n = reject_log_.allow()) {
-        spdlog::warn("connection rejected listener={} reason={} limit={} occurrences={}",
-                     config_.name, reason, limit, n);
+        spdlog::warn("connection rejected listener={} reason={} limit={} occurrences={}", name_,
+                     reason, limit, n);
     }
 }
 
-bool listener::take_slots(const connection& conn) {
+bool listener::take_slots(connection& conn) {
     if (global_cap_ != nullptr && !global_cap_->try_take()) {
         reject(stats_.rejected_global, "limits.max_connections", global_cap_->limit());
         return false;
     }
-    if (!per_address_cap_.try_take(conn.remote_endpoint().address())) {
+    const auto slot = per_address_cap_.try_take(conn.remote_endpoint().address());
+    if (slot == per_address_cap::outcome::refused) {
         if (global_cap_ != nullptr) global_cap_->give_back();
         reject(stats_.rejected_per_ip, "max_connections_per_ip", per_address_cap_.limit());
         return false;
     }
+    conn.set_holds_address_slot(slot == per_address_cap::outcome::taken);
     return true;
 }
 
 asio::awaitable<void> listener::sweep() {
-    const auto interval = sweep_interval(config_);
     while (!stopping_) {
-        sweep_timer_.expires_after(interval);
+        // With no timeout configured the sweep sleeps until reconfigure() wakes it.
+        if (needs_sweep(config_)) {
+            sweep_timer_.expires_after(sweep_interval(config_));
+        } else {
+            sweep_timer_.expires_at(asio::steady_timer::time_point::max());
+        }
         co_await sweep_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
         if (stopping_) break;
+        if (!needs_sweep(config_)) continue;
         const auto stopped = connections_.stop_inactive(
             std::chrono::steady_clock::now(), config_.idle_timeout, config_.write_timeout);
         if (stopped.stalled > 0) {
@@ -294,7 +354,7 @@ asio::awaitable<void> listener::sweep() {
                 spdlog::info(
                     "closing connections whose peer stopped reading listener={} "
                     "write_timeout={} occurrences={}",
-                    config_.name, config::format_duration(config_.write_timeout), n);
+                    name_, config::format_duration(config_.write_timeout), n);
             }
         }
     }
@@ -319,15 +379,16 @@ void listener::start_connection(tcp::socket socket, runtime::worker_lease lease)
     stats_.accepted.fetch_add(1, std::memory_order_relaxed);
     stats_.active.fetch_add(1, std::memory_order_relaxed);
     connections_.add(*conn);
-    spdlog::debug("connection opened conn={} listener={} peer={}", id, config_.name,
+    spdlog::debug("connection opened conn={} listener={} peer={}", id, name_,
                   fmt::streamed(conn->remote_endpoint()));
 
     // Spawned from the connection's own executor, like everything else that touches it. A stop
-    // posted before this runs is not lost: the handler sees it through stop_requested().
-    asio::post(conn->executor(), [this, conn] {
+    // posted before this runs is not lost: the handler sees it through stop_requested(). The
+    // handler is the one current now: a reload may swap handler_ before this runs.
+    asio::post(conn->executor(), [this, conn, handler = handler_] {
         try {
             asio::co_spawn(
-                conn->executor(), handler_(*conn),
+                conn->executor(), (*handler)(*conn),
                 [this, conn](std::exception_ptr error) { finish_connection(*conn, error); });
         } catch (const std::exception& e) {
             spdlog::error("connection failed to start conn={} error=\"{}\"", conn->id(), e.what());
@@ -365,10 +426,10 @@ void listener::finish_connection(connection& conn, std::exception_ptr error) {
     stats_.closed.fetch_add(1, std::memory_order_relaxed);
     stats_.active.fetch_sub(1, std::memory_order_relaxed);
     spdlog::debug("connection closed conn={} listener={} reason={} bytes_in={} bytes_out={}",
-                  conn.id(), config_.name, reason == stop_reason::none ? "peer" : to_string(reason),
+                  conn.id(), name_, reason == stop_reason::none ? "peer" : to_string(reason),
                   conn.bytes_in(), conn.bytes_out());
     // Slots back before the close too: a client that sees its close may reconnect at once.
-    per_address_cap_.give_back(conn.remote_endpoint().address());
+    if (conn.holds_address_slot()) per_address_cap_.give_back(conn.remote_endpoint().address());
     if (global_cap_ != nullptr) global_cap_->give_back();
     boost::system::error_code ignored;
     conn.socket().close(ignored);

@@ -1,6 +1,7 @@
 // pier's configuration: plain structs with defaults, filled from YAML by parse_config().
 //
 // Owns nothing but values; immutable once built and safe to share read-only between threads.
+// Every struct compares with ==: a reload (daemon/config_diff) applies only what changed.
 // Every field's comment gives its unit and why the default is what it is. config/pier.yaml
 // documents the same keys for operators; keep the two in step.
 #pragma once
@@ -32,12 +33,16 @@ struct runtime_config {
     unsigned threads = 0;
     /// work_stealing: one long request no longer stalls the other connections of its worker.
     scheduler_kind scheduler = scheduler_kind::work_stealing;
+
+    bool operator==(const runtime_config&) const = default;
 };
 
 /// `log:`
 struct log_config {
     log_level level = log_level::info;
     log_format format = log_format::text;
+
+    bool operator==(const log_config&) const = default;
 };
 
 /// `shutdown:`
@@ -45,6 +50,8 @@ struct shutdown_config {
     /// How long SIGTERM waits for connections to finish before cancelling them. 20s: long enough
     /// for in-flight requests, short enough for systemd's default 90s stop timeout.
     std::chrono::nanoseconds drain_timeout = 20s;
+
+    bool operator==(const shutdown_config&) const = default;
 };
 
 /// `limits:` — caps across listeners.
@@ -52,6 +59,8 @@ struct limits_config {
     /// Live connections across all listeners; beyond it a new connection is accepted and
     /// closed at once. 0: no cap beyond each listener's own max_connections.
     std::uint64_t max_connections = 0;
+
+    bool operator==(const limits_config&) const = default;
 };
 
 /// A listen address as written in YAML: an IP literal (IPv6 in brackets) and a port.
@@ -61,6 +70,8 @@ struct listen_address {
 
     /// "host:port", with brackets around IPv6 hosts.
     std::string to_string() const;
+
+    bool operator==(const listen_address&) const = default;
 };
 
 /// `admin:` — the HTTP endpoint for operators: /metrics (Prometheus), /healthz, /readyz.
@@ -76,6 +87,8 @@ struct admin_config {
     /// Longest wait for a request's headers (also the keep-alive idle time) and for a response
     /// to be written. 10s: Prometheus' default scrape timeout.
     std::chrono::nanoseconds timeout = 10s;
+
+    bool operator==(const admin_config&) const = default;
 };
 
 /// `listeners[].echo:` — settings of the RFC 862 echo handler.
@@ -83,6 +96,8 @@ struct echo_config {
     /// Most bytes read from a client per wake-up and so the most a connection holds while its
     /// peer is slow to read (bytes). Bounds per-connection memory; 64KiB matches a socket buffer.
     std::uint64_t max_buffer = 64 * 1024;
+
+    bool operator==(const echo_config&) const = default;
 };
 
 /// `listeners[].synthetic:` — the capacity-planning handler. A request is one line; what it
@@ -104,6 +119,8 @@ struct synthetic_config {
     /// the connection is closed. 4KiB: room for any token list, and the most an idle-looking
     /// connection can make the server hold.
     std::uint64_t max_line = 4096;
+
+    bool operator==(const synthetic_config&) const = default;
 };
 
 /// `listeners[]:` — one bound address and what it serves.
@@ -130,6 +147,8 @@ struct listener_config {
     std::chrono::nanoseconds write_timeout = 60s;
     echo_config echo;
     synthetic_config synthetic;
+
+    bool operator==(const listener_config&) const = default;
 };
 
 /// The whole file.
@@ -140,6 +159,8 @@ struct config {
     limits_config limits;
     admin_config admin;
     std::vector<listener_config> listeners;
+
+    bool operator==(const config&) const = default;
 };
 
 /// Handler names a listener may use, in the order documented.

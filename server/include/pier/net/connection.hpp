@@ -114,6 +114,11 @@ public:
     /// Any thread. When bytes last moved (or when the connection was accepted).
     std::chrono::steady_clock::time_point last_activity() const;
 
+    /// The listener's bookkeeping: whether it took a max_connections_per_ip slot for this
+    /// connection (to give back when it ends). Set before the handler starts.
+    bool holds_address_slot() const { return holds_address_slot_; }
+    void set_holds_address_slot(bool holds) { holds_address_slot_ = holds; }
+
 private:
     template <typename Handler>
     class readable_handler;
@@ -138,6 +143,7 @@ private:
     /// without cutting a write short. Touched on executor_ only.
     bool waiting_ = false;
     stop_reason stop_ = stop_reason::none;
+    bool holds_address_slot_ = false;
     /// steady_clock ns of the last progress. ordering: relaxed; the idle sweep tolerates a
     /// slightly stale value (it only delays a close by one sweep).
     std::atomic<std::int64_t> last_activity_ns_;

@@ -1,18 +1,27 @@
-// One configured listener: a bound acceptor, its accept loop, its idle sweep and its connections.
+// One configured listener: a bound acceptor, its accept loop, its timeout sweep and its
+// connections.
 //
 // Owns the acceptor and the connection_set; connections themselves are owned by their tasks.
 // The accept loop and the sweep run on one worker (its lease is uncounted); each accepted
 // socket is homed on the worker with the fewest live connections.
 //
-// Threads: construct, start(), stop_accepting() and the accessors from the owner's thread (the
-// server's); stop_accepting() blocks until both loops have returned, so never call it on a worker.
+// A listener is identified by its name. A reload changes the rest in place (reconfigure()):
+// settings and handler apply to connections accepted from then on, the timeouts to every
+// connection, and a new address swaps the acceptor — the open connections stay, untouched.
+//
+// Threads: construct, start(), reconfigure(), stop_accepting() and the accessors from the
+// owner's thread (the server's); reconfigure() and stop_accepting() block until the accept
+// loop's strand has done its part, so never call them on a worker.
 #pragma once
 
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
+#include <string>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -48,13 +57,30 @@ public:
     listener(const listener&) = delete;
     listener& operator=(const listener&) = delete;
 
-    const std::string& name() const { return config_.name; }
-    const std::string& handler_name() const { return config_.handler; }
+    const std::string& name() const { return name_; }
+    /// Any thread (a reload may change it meanwhile).
+    std::string handler_name() const {
+        std::lock_guard lock(handler_name_mutex_);
+        return handler_name_;
+    }
     /// The bound address; with port 0 in the config, the port the kernel chose.
     tcp::endpoint local_endpoint() const { return local_; }
+    /// The socket came from systemd (socket activation), so its address is not ours to change.
+    bool adopted() const { return adopted_; }
 
-    /// Starts the accept loop and, if idle_timeout or write_timeout is set, the sweep.
+    /// Starts the accept loop and the timeout sweep.
     void start();
+
+    /// Binds a socket for `cfg.listen` on this listener's worker, for reconfigure() to swap
+    /// in; throws bind_error. Nothing changes for the listener until it is swapped in.
+    tcp::acceptor bind_replacement(const config::listener_config& cfg);
+
+    /// Applies a reloaded `cfg` (same name): limits, timeouts, backlog and `handler` from the
+    /// next accepted connection on, timeouts for open connections too. With `replacement`,
+    /// the clients already waiting on the old socket are admitted, then it is closed and
+    /// `replacement` accepts from now on. Blocks until applied.
+    void reconfigure(const config::listener_config& cfg, handlers::handler_fn handler,
+                     std::optional<tcp::acceptor> replacement = std::nullopt);
     /// Closes the acceptor and waits for the accept loop and the sweep to return. Open
     /// connections are untouched: ask them to stop through connections().
     void stop_accepting();
@@ -63,8 +89,7 @@ public:
     const listener_stats& stats() const { return stats_; }
 
 private:
-    template <typename Fail>
-    void open_and_listen(const Fail& fail);
+    void open_and_listen(tcp::acceptor& acceptor, const config::listener_config& cfg);
     asio::awaitable<void> accept_loop();
     /// Stops connections past idle_timeout or write_timeout (connection_set::stop_inactive).
     asio::awaitable<void> sweep();
@@ -73,7 +98,7 @@ private:
     void start_connection(tcp::socket socket, runtime::worker_lease lease);
     /// Takes the global and per-address slots for `conn`; false (and counted, logged) if one
     /// is full.
-    bool take_slots(const connection& conn);
+    bool take_slots(connection& conn);
     void reject(std::atomic<std::uint64_t>& counter, std::string_view reason, std::uint64_t limit);
     /// The end of a connection's task: counts, logs, closes and unlinks it.
     void finish_connection(connection& conn, std::exception_ptr error);
@@ -83,15 +108,20 @@ private:
     void accept_backlog();
     void on_loop_done();
 
-    const config::listener_config config_;
+    const std::string name_;
+    mutable std::mutex handler_name_mutex_;
+    std::string handler_name_;  ///< config_.handler, for other threads; guarded by the mutex
+    /// Touched on strand_ only once start() has run (reconfigure() posts its changes there).
+    config::listener_config config_;
     runtime::io_pool& pool_;
-    const handlers::handler_fn handler_;
+    /// Shared with the connections being started: a reload may swap it meanwhile. strand_ only.
+    std::shared_ptr<const handlers::handler_fn> handler_;
     runtime::worker_lease home_;  ///< the worker running the accept loop and the sweep
     /// Serializes the accept loop, the sweep and stop_accepting(): under work stealing an idle
     /// worker may run the home worker's handlers while that worker is stuck in a long task.
     asio::strand<asio::io_context::executor_type> strand_;
     tcp::acceptor acceptor_;
-    tcp::endpoint local_;
+    tcp::endpoint local_;  ///< written by the constructor and reconfigure() only
     asio::steady_timer backoff_timer_;
     asio::steady_timer sweep_timer_;
     connection_set connections_;
