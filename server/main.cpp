@@ -13,6 +13,7 @@
 #include "pier/config/parse.hpp"
 #include "pier/daemon/cli.hpp"
 #include "pier/daemon/heartbeat.hpp"
+#include "pier/daemon/reload.hpp"
 #include "pier/daemon/resource_limits.hpp"
 #include "pier/daemon/sd_notify.hpp"
 #include "pier/daemon/server.hpp"
@@ -48,17 +49,8 @@ int run(const pier::daemon::cli_options& options) {
     std::signal(SIGPIPE, SIG_IGN);
     spdlog::info("starting version={} config={}", pier::version, options.config_path.string());
 
-    const auto file_limit = pier::daemon::raise_open_file_limit();
-    const auto workers = pier::daemon::worker_count(cfg.runtime);
-    if (const auto needed = pier::daemon::descriptors_needed(cfg, workers); needed > file_limit) {
-        spdlog::warn(
-            "open-file limit below what the config allows limit={} needed={} "
-            "(connections allowed by max_connections and limits.max_connections, plus 1 per "
-            "listener, the admin endpoint's, 3 per worker, 64 spare); "
-            "accepts beyond the limit back off until descriptors free up; raise "
-            "LimitNOFILE= or ulimit -n",
-            file_limit, needed);
-    }
+    pier::daemon::raise_open_file_limit();
+    pier::daemon::warn_if_open_file_limit_short(cfg, pier::daemon::worker_count(cfg.runtime));
     const auto notifier = pier::daemon::sd_notifier::from_environment();
     try {
         pier::daemon::server server(std::move(cfg));
@@ -96,9 +88,8 @@ int run(const pier::daemon::cli_options& options) {
                 continue;
             }
             if (signal_number == SIGHUP) {
-                spdlog::warn(
-                    "reload is not supported yet, ignoring SIGHUP; restart to apply "
-                    "config changes");
+                pier::daemon::reload_from_file(server, options.config_path, options.log_level,
+                                               notifier);
                 continue;
             }
             spdlog::info("received signal={}, shutting down", strsignal(signal_number));

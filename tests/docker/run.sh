@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds pier's Docker image on this machine (no registry needed), runs it, and checks what an
-# operator relies on: echo answers, the HEALTHCHECK turns healthy, and `docker stop` ends the
-# container with exit code 0 within the grace period.
+# operator relies on: echo answers, the HEALTHCHECK turns healthy, SIGHUP reloads, and
+# `docker stop` ends the container with exit code 0 within the grace period.
 #
 # usage: tests/docker/run.sh        (as root; ~5-10 min the first time, ~7 GB of disk with vfs)
 #
@@ -74,6 +74,9 @@ log "building $image"
 docker build --network host --build-arg BASE_IMAGE="$base_image" -t "$image" "$root" \
     >"$work/build.log" 2>&1 || { tail -30 "$work/build.log" >&2; fail "docker build"; }
 
+size=$(docker image inspect -f '{{.Size}}' "$image")
+log "image size: $((size / 1024 / 1024)) MiB ($size bytes)"
+
 log "running $container"
 docker run -d --name "$container" --network none "$image" >/dev/null
 
@@ -96,7 +99,17 @@ docker exec "$container" pierload -c 4 -n 1000 --size 64 -q 127.0.0.1:7000 ||
     fail "pierload against the container's echo listener"
 log "echo: 1000 verified round trips"
 
-# 3. docker stop: SIGTERM, pierd drains and exits 0 well within the grace period.
+# 3. Reload: `docker kill -s HUP` makes pierd read its config again (unchanged here).
+docker kill -s HUP "$container" >/dev/null
+for _ in $(seq 30); do
+    docker logs "$container" 2>&1 | grep -q "reload complete" && break
+    sleep 1
+done
+docker logs "$container" 2>&1 | grep -q "reload complete" ||
+    { docker logs "$container" >&2; fail "no 'reload complete' after SIGHUP"; }
+log "reload: SIGHUP applied"
+
+# 4. docker stop: SIGTERM, pierd drains and exits 0 well within the grace period.
 began=$(date +%s)
 docker stop -t "$grace" "$container" >/dev/null
 took=$(($(date +%s) - began))

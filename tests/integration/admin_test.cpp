@@ -9,16 +9,10 @@
 #include <thread>
 #include <vector>
 
-#include "support/test_client.hpp"
+#include "support/http_client.hpp"
 
 namespace pier::test {
 namespace {
-
-struct http_reply {
-    unsigned status = 0;
-    std::string head;  ///< status line and headers
-    std::string body;
-};
 
 config::config admin_config(unsigned max_connections = 16) {
     auto cfg = echo_config();
@@ -53,31 +47,6 @@ asio::awaitable<http_reply> read_reply(tcp::socket& socket, std::string& buffer)
     reply.body = buffer.substr(0, length);
     buffer.erase(0, length);
     co_return reply;
-}
-
-/// Sends `request` raw and reads until the server closes; returns the status and body.
-asio::awaitable<http_reply> exchange_and_close(const tcp::endpoint& endpoint,
-                                               const std::string& request) {
-    auto socket = co_await connect_to(endpoint);
-    co_await asio::async_write(socket, asio::buffer(request), asio::use_awaitable);
-    boost::system::error_code ended;
-    const auto all = co_await read_to_end(socket, ended);
-    http_reply reply;
-    REQUIRE(all.size() >= 12);
-    reply.status = static_cast<unsigned>(std::stoul(all.substr(9, 3)));
-    const auto head_end = all.find("\r\n\r\n");
-    reply.head = all.substr(0, head_end);
-    if (head_end != std::string::npos) reply.body = all.substr(head_end + 4);
-    co_return reply;
-}
-
-asio::awaitable<http_reply> get(const tcp::endpoint& endpoint, const std::string& target) {
-    co_return co_await exchange_and_close(
-        endpoint, "GET " + target + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
-}
-
-bool has_line(const std::string& text, const std::string& line) {
-    return ("\n" + text).find("\n" + line + "\n") != std::string::npos;
 }
 
 // Proves /metrics reports what the listener did: connections accepted and live, bytes and

@@ -72,14 +72,6 @@ asio::awaitable<tcp::socket> connect_from(const std::string& source, const tcp::
     co_return socket;
 }
 
-/// True when the server closed `socket` at once without a byte (a rejected connection).
-asio::awaitable<bool> closed_without_answer(tcp::socket& socket) {
-    boost::system::error_code ended;
-    const auto bytes = co_await read_to_end(socket, ended);
-    co_return bytes.empty() &&
-        (ended == asio::error::eof || ended == asio::error::connection_reset);
-}
-
 // Proves max_connections: with a limit of 3, a fourth client is closed at once and counted,
 // while the three admitted ones keep echoing.
 TEST_CASE("limits: max_connections rejects the extra connection and keeps the others") {

@@ -22,13 +22,6 @@ std::string echo_yaml(std::uint16_t port, const std::string& extra = "") {
            std::to_string(port) + "\"\n    handler: echo\n" + extra;
 }
 
-/// The port from a "listening ... addr=127.0.0.1:PORT" log line.
-std::uint16_t port_from(const std::string& line) {
-    std::smatch match;
-    REQUIRE(std::regex_search(line, match, std::regex(R"(addr=127\.0\.0\.1:(\d+))")));
-    return static_cast<std::uint16_t>(std::stoul(match[1].str()));
-}
-
 // Proves the daemon end to end: it starts from a YAML file, logs the port it bound, echoes,
 // and on SIGTERM drains, logs each shutdown step and exits 0.
 TEST_CASE("pierd: serves echo from a config file and exits 0 on SIGTERM") {
@@ -38,7 +31,7 @@ TEST_CASE("pierd: serves echo from a config file and exits 0 on SIGTERM") {
     const auto listening = child.wait_for_line("listening", start_timeout);
     REQUIRE_MESSAGE(listening.has_value(), child.output());
     REQUIRE(child.wait_for_line("ready", start_timeout).has_value());
-    const tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), port_from(*listening));
+    const auto endpoint = endpoint_from_log(*listening);
 
     asio::io_context io;
     run_with_timeout(
@@ -143,7 +136,7 @@ TEST_CASE("pierd: --probe reports the admin endpoint's answer in its exit code")
     const auto admin_line = server.wait_for_line("admin listening", start_timeout);
     REQUIRE_MESSAGE(admin_line.has_value(), server.output());
     REQUIRE(server.wait_for_line("ready", start_timeout).has_value());
-    const auto base = "http://127.0.0.1:" + std::to_string(port_from(*admin_line));
+    const auto base = "http://127.0.0.1:" + std::to_string(endpoint_from_log(*admin_line).port());
 
     const auto probe = [](const std::vector<std::string>& args) {
         child_process p(pierd, args);
@@ -187,11 +180,14 @@ TEST_CASE("pierd: under journald, log lines carry syslog priorities and no times
     REQUIRE_MESSAGE(listening.has_value(), child.output());
     CHECK(listening->rfind("<6>listening listener=echo", 0) == 0);
     REQUIRE(child.wait_for_line("ready", start_timeout).has_value());
-    // SIGHUP is answered with a warning while reload is not implemented.
+    // A warning: a reload asking for more threads is told it needs a restart.
+    auto more_threads = echo_yaml(0);
+    more_threads.replace(more_threads.find("threads: 2"), 10, "threads: 3");
+    dir.write("pier.yaml", more_threads);
     child.send_signal(SIGHUP);
-    const auto warning = child.wait_for_line("reload is not supported", start_timeout);
+    const auto warning = child.wait_for_line("needs a restart", start_timeout);
     REQUIRE_MESSAGE(warning.has_value(), child.output());
-    CHECK(warning->rfind("<4>reload is not supported", 0) == 0);
+    CHECK(warning->rfind("<4>reload: needs a restart to apply runtime.threads: 2 -> 3", 0) == 0);
     child.send_signal(SIGTERM);
     CHECK(child.wait_exit(std::chrono::seconds(20)) == std::optional<int>(0));
     CHECK_FALSE(std::regex_search(child.output(), std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d)")));
@@ -220,7 +216,7 @@ TEST_CASE("pierd: adopts a socket-activated listener by name or by address") {
                         socket_activation{passed.native_handle(), name});
     const auto listening = child.wait_for_line("listening", start_timeout);
     REQUIRE_MESSAGE(listening.has_value(), child.output());
-    CHECK(port_from(*listening) == port);
+    CHECK(endpoint_from_log(*listening).port() == port);
     CHECK(listening->find("socket=inherited") != std::string::npos);
     REQUIRE(child.wait_for_line("ready", start_timeout).has_value());
     passed.close();  // pierd has its own copy of the socket

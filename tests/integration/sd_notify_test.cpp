@@ -112,12 +112,6 @@ child_process start_under_systemd(const temp_dir& dir, const notify_socket& syst
     return child_process(pierd, {"--config", config.string()});
 }
 
-std::uint16_t port_from(const std::string& line) {
-    std::smatch match;
-    REQUIRE(std::regex_search(line, match, std::regex(R"(addr=127\.0\.0\.1:(\d+))")));
-    return static_cast<std::uint16_t>(std::stoul(match[1].str()));
-}
-
 // Proves the lifecycle messages: READY=1 with MAINPID and STATUS once listening, WATCHDOG=1
 // pings while the workers answer, STOPPING=1 when SIGTERM starts the drain, then exit 0.
 TEST_CASE("pierd: sd_notify READY=1, WATCHDOG=1 pings, STOPPING=1 on SIGTERM") {
@@ -177,7 +171,7 @@ TEST_CASE("pierd: a worker stuck in a long request stops the watchdog pings") {
     REQUIRE(systemd.wait_for("WATCHDOG=1", deadline).has_value());
 
     asio::io_context io;
-    const tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), port_from(*listening));
+    const auto endpoint = endpoint_from_log(*listening);
     tcp::socket socket(io);
     run_with_timeout(
         io,
@@ -216,6 +210,39 @@ TEST_CASE("pierd: a worker stuck in a long request stops the watchdog pings") {
     child.send_signal(SIGTERM);
     const auto code = child.wait_exit(std::chrono::seconds(20));
     CHECK_MESSAGE(code == std::optional<int>(0), child.output());
+}
+
+// Proves the reload messages systemd's ExecReload relies on: SIGHUP brings RELOADING=1 (with
+// MONOTONIC_USEC) and then READY=1, for a reload that applies and for one that fails (the old
+// config serves on, so pierd is ready again either way).
+TEST_CASE("pierd: sd_notify RELOADING=1 then READY=1 around each SIGHUP") {
+    temp_dir dir;
+    notify_socket systemd(dir.path() / "notify.sock");
+    const std::string yaml = "listeners:\n  - name: echo\n    listen: \"127.0.0.1:0\"\n";
+    auto child = start_under_systemd(dir, systemd, yaml);
+    const auto deadline = clock::now() + std::chrono::seconds(30);
+    REQUIRE_MESSAGE(systemd.wait_for("READY=1", deadline).has_value(), child.output());
+
+    dir.write("pier.yaml", yaml + "    idle_timeout: 1m\n");
+    child.send_signal(SIGHUP);
+    const auto reloading = systemd.wait_for("RELOADING=1", deadline);
+    REQUIRE_MESSAGE(reloading.has_value(), child.output());
+    CHECK(std::regex_search(*reloading, std::regex("\nMONOTONIC_USEC=[0-9]+\n")));
+    const auto ready = systemd.wait_for("READY=1", deadline);
+    REQUIRE(ready.has_value());
+    CHECK(ready->find("STATUS=serving") != std::string::npos);
+
+    dir.write("pier.yaml", "listeners: [\n");
+    child.send_signal(SIGHUP);
+    REQUIRE(systemd.wait_for("RELOADING=1", deadline).has_value());
+    const auto ready_again = systemd.wait_for("READY=1", deadline);
+    REQUIRE(ready_again.has_value());
+    CHECK(ready_again->find("last reload failed") != std::string::npos);
+
+    child.send_signal(SIGTERM);
+    CHECK(systemd.wait_for("STOPPING=1", deadline).has_value());
+    CHECK_MESSAGE(child.wait_exit(std::chrono::seconds(20)) == std::optional<int>(0),
+                  child.output());
 }
 
 }  // namespace

@@ -23,6 +23,7 @@ deb=$(ls "$work"/out/pier_*.deb)
 # Control data: a conffile, and library dependencies found by dpkg-shlibdeps.
 dpkg-deb -I "$deb" conffiles | grep -qx /etc/pier/pier.yaml || fail "pier.yaml is not a conffile"
 dpkg-deb -f "$deb" Depends | grep -q libboost-program-options1.81.0 || fail "Depends lacks Boost"
+dpkg-deb -f "$deb" Depends | grep -qw procps || fail "Depends lacks procps (ExecReload runs /bin/kill)"
 
 root=$work/root
 mkdir -p "$root/var/lib/dpkg/info" "$root/var/lib/dpkg/updates"

@@ -2,6 +2,7 @@
 
 #include <exception>
 #include <optional>
+#include <regex>
 
 #include <doctest/doctest.h>
 #include <boost/asio/as_tuple.hpp>
@@ -39,6 +40,14 @@ running_server::~running_server() { server_->shutdown(); }
 
 tcp::endpoint running_server::endpoint(std::string_view name) {
     return server_->listener(name).local_endpoint();
+}
+
+tcp::endpoint endpoint_from_log(const std::string& line) {
+    std::smatch match;
+    REQUIRE_MESSAGE(
+        std::regex_search(line, match, std::regex(R"(addr=(\d+\.\d+\.\d+\.\d+):(\d+))")), line);
+    return {asio::ip::make_address(match[1].str()),
+            static_cast<std::uint16_t>(std::stoul(match[2].str()))};
 }
 
 void run_with_timeout(asio::io_context& io, std::function<asio::awaitable<void>()> body,
@@ -88,6 +97,13 @@ asio::awaitable<std::string> read_to_end(tcp::socket& socket, boost::system::err
             co_return received;
         }
     }
+}
+
+asio::awaitable<bool> closed_without_answer(tcp::socket& socket) {
+    boost::system::error_code ended;
+    const auto bytes = co_await read_to_end(socket, ended);
+    co_return bytes.empty() &&
+        (ended == asio::error::eof || ended == asio::error::connection_reset);
 }
 
 asio::awaitable<std::size_t> write_until_stuck(tcp::socket& socket, const std::string& flood) {

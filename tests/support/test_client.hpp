@@ -54,10 +54,17 @@ asio::awaitable<std::string> echo_exchange(tcp::socket& socket, const std::strin
 /// Reads until EOF or error; returns the bytes read and sets `error` to what ended it.
 asio::awaitable<std::string> read_to_end(tcp::socket& socket, boost::system::error_code& error);
 
+/// True when the server closes `socket` without sending a byte (a rejected or drained idle
+/// connection).
+asio::awaitable<bool> closed_without_answer(tcp::socket& socket);
+
 /// Writes `flood` without reading until the connection stops taking bytes for a full second:
 /// the server's echo back to us is stuck, so it has stopped reading (no healthy server stalls
 /// that long). Returns the bytes written; fails the test if all of `flood` was taken.
 asio::awaitable<std::size_t> write_until_stuck(tcp::socket& socket, const std::string& flood);
+
+/// The address in a log line's "addr=HOST:PORT" field (IPv4), as pierd logs what it bound.
+tcp::endpoint endpoint_from_log(const std::string& line);
 
 /// Connects a socket on `io`'s executor to `endpoint`.
 asio::awaitable<tcp::socket> connect_to(const tcp::endpoint& endpoint);

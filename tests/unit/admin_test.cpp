@@ -38,6 +38,7 @@ metrics_snapshot sample_snapshot() {
     s.workers.push_back(w);
     s.workers.push_back(worker_snapshot{0, pier::runtime::worker_metrics{}});
     s.process.open_fds = 12;
+    s.reload = {4, 1, false, 1700000000.5, true};
     return s;
 }
 
@@ -81,6 +82,11 @@ TEST_CASE("admin metrics: a snapshot renders as Prometheus text") {
     CHECK(has_line(text, "pier_worker_local_queue_depth{worker=\"0\"} 2"));
     CHECK(has_line(text, "pier_worker_tasks_total{worker=\"1\"} 0"));
     CHECK(has_line(text, "process_open_fds 12"));
+    CHECK(has_line(text, "pier_config_reloads_total{result=\"success\"} 4"));
+    CHECK(has_line(text, "pier_config_reloads_total{result=\"failure\"} 1"));
+    CHECK(has_line(text, "pier_config_last_reload_successful 0"));
+    CHECK(has_line(text, "pier_config_last_reload_success_timestamp_seconds 1700000000.5"));
+    CHECK(has_line(text, "pier_config_restart_required 1"));
 
     // Every sample's family was declared before it.
     std::istringstream in(text);

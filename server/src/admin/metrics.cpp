@@ -184,6 +184,22 @@ std::uint64_t count_open_fds() {
 const double process_start_seconds =
     std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 
+// Named as Prometheus names its own (prometheus_config_last_reload_successful, ...).
+void write_reload(family_writer& w, const reload_snapshot& r) {
+    w.begin("pier_config_reloads_total", "counter", "Config reloads (SIGHUP), by result.");
+    w.sample("result=\"success\"", r.succeeded);
+    w.sample("result=\"failure\"", r.failed);
+    w.begin("pier_config_last_reload_successful", "gauge",
+            "1 if the last reload applied (or none was tried), 0 if it failed.");
+    w.sample("", r.last_ok ? 1 : 0);
+    w.begin("pier_config_last_reload_success_timestamp_seconds", "gauge",
+            "When the config in force was loaded (start or last successful reload).");
+    w.sample("", r.last_success_time_seconds);
+    w.begin("pier_config_restart_required", "gauge",
+            "1 if the config in force has a change only a restart applies (runtime, admin).");
+    w.sample("", r.restart_pending ? 1 : 0);
+}
+
 }  // namespace
 
 std::string format_prometheus(const metrics_snapshot& snapshot) {
@@ -195,6 +211,7 @@ std::string format_prometheus(const metrics_snapshot& snapshot) {
              1);
     w.begin("pier_ready", "gauge", "1 while listeners are bound and not draining (/readyz).");
     w.sample("", snapshot.ready ? 1 : 0);
+    write_reload(w, snapshot.reload);
     write_listeners(w, snapshot.listeners);
     write_workers(w, snapshot.workers);
     write_process(w, snapshot.process);

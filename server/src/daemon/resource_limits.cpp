@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include <spdlog/spdlog.h>
+
 namespace pier::daemon {
 
 std::uint64_t descriptors_needed(const config::config& cfg, std::size_t workers) {
@@ -28,6 +30,21 @@ std::uint64_t raise_open_file_limit() {
         if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
     }
     return limit.rlim_cur;
+}
+
+void warn_if_open_file_limit_short(const config::config& cfg, std::size_t workers) {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+    const std::uint64_t file_limit = limit.rlim_cur;
+    if (const auto needed = descriptors_needed(cfg, workers); needed > file_limit) {
+        spdlog::warn(
+            "open-file limit below what the config allows limit={} needed={} "
+            "(connections allowed by max_connections and limits.max_connections, plus 1 per "
+            "listener, the admin endpoint's, 3 per worker, 64 spare); "
+            "accepts beyond the limit back off until descriptors free up; raise "
+            "LimitNOFILE= or ulimit -n",
+            file_limit, needed);
+    }
 }
 
 }  // namespace pier::daemon

@@ -2,13 +2,19 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 #include <utility>
 
+#include <fmt/ostream.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "pier/config/units.hpp"
+#include "pier/daemon/config_diff.hpp"
 #include "pier/daemon/socket_activation.hpp"
 #include "pier/handlers/registry.hpp"
 #include "pier/version.hpp"
@@ -16,6 +22,19 @@
 namespace pier::daemon {
 
 using namespace std::chrono_literals;
+
+namespace {
+
+double unix_time_now() {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+/// Aborted tasks end at their next resumption, so cancelling is quick; this bound only guards
+/// against a handler that awaits something cancellation cannot reach.
+constexpr auto cancel_grace = 10s;
+
+}  // namespace
 
 std::size_t worker_count(const config::runtime_config& cfg) {
     if (cfg.threads > 0) return cfg.threads;
@@ -33,9 +52,7 @@ server::server(config::config cfg)
         if (const auto match = match_inherited_socket(listener_cfg, inherited)) {
             fd = std::exchange(inherited[*match].fd, -1);
         }
-        listeners_.push_back(std::make_unique<net::listener>(
-            listener_cfg, pool_, handlers::make_handler(listener_cfg),
-            config_.limits.max_connections > 0 ? &global_cap_ : nullptr, fd));
+        listeners_.push_back(make_listener(listener_cfg, fd));
     }
     for (const auto& unused : inherited) {
         if (unused.fd < 0) continue;
@@ -54,6 +71,11 @@ server::server(config::config cfg)
 
 server::~server() { shutdown(); }
 
+std::unique_ptr<net::listener> server::make_listener(const config::listener_config& cfg, int fd) {
+    return std::make_unique<net::listener>(cfg, pool_, handlers::make_handler(cfg), &global_cap_,
+                                           fd);
+}
+
 void server::start() {
     if (started_) throw std::logic_error("server already started");
     started_ = true;
@@ -62,7 +84,139 @@ void server::start() {
                  config::to_string(pool_.kind()));
     for (auto& l : listeners_) l->start();
     if (admin_) admin_->start();
+    last_reload_success_time_.store(unix_time_now(), std::memory_order_relaxed);
     ready_.store(true, std::memory_order_release);
+}
+
+server::reload_outcome server::reload(config::config next) {
+    if (!started_ || stopped_) throw std::logic_error("reload needs a running server");
+    reap_retired();
+    const auto diff = diff_configs(config_, next);
+    reload_outcome outcome;
+    outcome.need_restart = diff.need_restart;
+
+    // 2. Bind first: a socket that cannot be bound fails the reload before anything changed.
+    std::vector<std::unique_ptr<net::listener>> added;
+    std::vector<std::optional<net::tcp::acceptor>> replacements(diff.changed.size());
+    try {
+        for (const auto& cfg : diff.added) added.push_back(make_listener(cfg, -1));
+        for (std::size_t i = 0; i < diff.changed.size(); ++i) {
+            const auto& change = diff.changed[i];
+            if (!change.rebind) continue;
+            auto& l = listener(change.after.name);
+            if (l.adopted()) {
+                outcome.need_restart.push_back(fmt::format(
+                    "listeners.{}.listen: {} -> {} (the socket comes from systemd: change "
+                    "pier.socket)",
+                    change.after.name, change.before.listen.to_string(),
+                    change.after.listen.to_string()));
+                continue;
+            }
+            replacements[i] = l.bind_replacement(change.after);
+        }
+    } catch (const net::bind_error& e) {
+        outcome.errors.emplace_back(e.what());
+        record_reload(false);
+        return outcome;
+    }
+
+    // 3. Apply.
+    if (diff.empty()) spdlog::info("reload: nothing to apply");
+    for (const auto& change : diff.applied_globally) spdlog::info("reload: {}", change);
+    global_cap_.set_limit(next.limits.max_connections);
+    for (std::size_t i = 0; i < diff.changed.size(); ++i) {
+        const auto& change = diff.changed[i];
+        auto& l = listener(change.after.name);
+        l.reconfigure(change.after, handlers::make_handler(change.after),
+                      std::move(replacements[i]));
+        spdlog::info("reload: listener changed listener={} addr={} changes=\"{}\"", l.name(),
+                     fmt::streamed(l.local_endpoint()), fmt::join(change.changes, "; "));
+    }
+    for (auto& l : added) {
+        l->start();
+        spdlog::info("reload: listener added listener={}", l->name());
+        std::lock_guard lock(listeners_mutex_);
+        listeners_.push_back(std::move(l));
+    }
+    for (const auto& cfg : diff.removed) {
+        std::unique_ptr<net::listener> removed;
+        {
+            std::lock_guard lock(listeners_mutex_);
+            const auto it = std::find_if(listeners_.begin(), listeners_.end(),
+                                         [&](const auto& l) { return l->name() == cfg.name; });
+            removed = std::move(*it);
+            listeners_.erase(it);
+        }
+        retire(std::move(removed), next.shutdown.drain_timeout);
+    }
+    for (const auto& change : outcome.need_restart) {
+        spdlog::warn("reload: needs a restart to apply {}", change);
+    }
+    // What cannot change live keeps describing what runs, so the next reload reports it again.
+    next.runtime = config_.runtime;
+    next.admin = config_.admin;
+    config_ = std::move(next);
+    restart_pending_.store(!outcome.need_restart.empty(), std::memory_order_relaxed);
+    outcome.applied = true;
+    record_reload(true);
+    return outcome;
+}
+
+void server::count_failed_reload() { record_reload(false); }
+
+void server::record_reload(bool success) {
+    (success ? reloads_succeeded_ : reloads_failed_).fetch_add(1, std::memory_order_relaxed);
+    last_reload_ok_.store(success, std::memory_order_relaxed);
+    if (success) last_reload_success_time_.store(unix_time_now(), std::memory_order_relaxed);
+}
+
+void server::retire(std::unique_ptr<net::listener> listener, std::chrono::nanoseconds timeout) {
+    listener->stop_accepting();
+    auto& connections = listener->connections();
+    spdlog::info("reload: listener removed listener={} draining connections={} timeout={}",
+                 listener->name(), connections.size(), config::format_duration(timeout));
+    connections.request_stop_all(net::stop_reason::drain);
+
+    auto entry = std::make_unique<retiring_listener>();
+    entry->listener = std::move(listener);
+    // A thread per removed listener waits out its drain, so the controlling thread stays free
+    // for signals and the watchdog meanwhile; shutdown() joins what is left.
+    entry->drain = std::jthread([&l = *entry->listener, &drained = entry->drained,
+                                 deadline = std::chrono::steady_clock::now() + timeout] {
+        auto& set = l.connections();
+        if (!set.wait_empty_until(deadline)) {
+            spdlog::info("reload: drain timeout passed, cancelling listener={} connections={}",
+                         l.name(), set.size());
+            set.request_stop_all(net::stop_reason::shutdown);
+            if (!set.wait_empty_until(std::chrono::steady_clock::now() + cancel_grace)) {
+                spdlog::error("reload: tasks ignored cancellation listener={} connections={}",
+                              l.name(), set.size());
+                return;  // never reaped: the tasks still use the listener
+            }
+        }
+        spdlog::info("reload: removed listener drained listener={}", l.name());
+        drained.store(true, std::memory_order_release);
+    });
+    std::lock_guard lock(listeners_mutex_);
+    retiring_.push_back(std::move(entry));
+}
+
+void server::reap_retired() {
+    std::vector<std::unique_ptr<retiring_listener>> done;
+    {
+        std::lock_guard lock(listeners_mutex_);
+        const auto finished = std::stable_partition(
+            retiring_.begin(), retiring_.end(),
+            [](const auto& r) { return !r->drained.load(std::memory_order_acquire); });
+        std::move(finished, retiring_.end(), std::back_inserter(done));
+        retiring_.erase(finished, retiring_.end());
+    }
+    // Destroyed outside the lock: each joins a thread that has already finished its work.
+}
+
+std::size_t server::retiring_listeners() {
+    std::lock_guard lock(listeners_mutex_);
+    return retiring_.size();
 }
 
 net::listener& server::listener(std::string_view name) {
@@ -72,9 +226,16 @@ net::listener& server::listener(std::string_view name) {
     throw std::out_of_range("no listener named " + std::string(name));
 }
 
+std::vector<net::connection_set*> server::all_connection_sets() {
+    std::vector<net::connection_set*> sets;
+    for (auto& l : listeners_) sets.push_back(&l->connections());
+    for (auto& r : retiring_) sets.push_back(&r->listener->connections());
+    return sets;
+}
+
 std::size_t server::open_connections() {
     std::size_t open = 0;
-    for (auto& l : listeners_) open += l->connections().size();
+    for (auto* set : all_connection_sets()) open += set->size();
     return open;
 }
 
@@ -93,27 +254,24 @@ void server::shutdown() {
     const auto timeout = config_.shutdown.drain_timeout;
     spdlog::info("shutdown: draining connections={} timeout={}", open_connections(),
                  config::format_duration(timeout));
-    for (auto& l : listeners_) l->connections().request_stop_all(net::stop_reason::drain);
+    // Listeners a reload removed are still draining: they share this deadline.
+    const auto sets = all_connection_sets();
+    for (auto* set : sets) set->request_stop_all(net::stop_reason::drain);
 
     // 3. Wait, bounded by the drain timeout shared by all listeners.
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     bool drained = true;
-    for (auto& l : listeners_) drained = l->connections().wait_empty_until(deadline) && drained;
+    for (auto* set : sets) drained = set->wait_empty_until(deadline) && drained;
 
     // 4. Cancel the rest.
     if (!drained) {
         spdlog::info("shutdown: drain timeout passed, cancelling connections={}",
                      open_connections());
-        for (auto& l : listeners_) {
-            l->connections().request_stop_all(net::stop_reason::shutdown);
-        }
-        // Aborted tasks end at their next resumption, so this is quick; the bound only guards
-        // against a handler that awaits something cancellation cannot reach.
-        const auto cancel_deadline = std::chrono::steady_clock::now() + 10s;
-        for (auto& l : listeners_) {
-            if (!l->connections().wait_empty_until(cancel_deadline)) {
-                spdlog::error("shutdown: tasks ignored cancellation listener={} connections={}",
-                              l->name(), l->connections().size());
+        for (auto* set : sets) set->request_stop_all(net::stop_reason::shutdown);
+        const auto cancel_deadline = std::chrono::steady_clock::now() + cancel_grace;
+        for (auto* set : sets) {
+            if (!set->wait_empty_until(cancel_deadline)) {
+                spdlog::error("shutdown: tasks ignored cancellation connections={}", set->size());
                 // 5'. Stop the workers outright; what is left is destroyed with the pool.
                 if (admin_) admin_->stop();
                 pool_.abort();
@@ -123,7 +281,8 @@ void server::shutdown() {
         }
     }
 
-    // 5. Stop the workers.
+    // 5. Stop the workers. Every removed listener's drain thread has returned or is about to.
+    reap_retired();
     if (admin_) admin_->stop();
     spdlog::info("shutdown: stopping workers");
     pool_.stop();
@@ -136,7 +295,23 @@ admin::metrics_snapshot server::metrics_snapshot() {
     snapshot.version = pier::version;
     snapshot.scheduler = std::string(config::to_string(pool_.kind()));
     snapshot.ready = ready();
-    for (const auto& l : listeners_) {
+    snapshot.reload = {reloads_succeeded_.load(std::memory_order_relaxed),
+                       reloads_failed_.load(std::memory_order_relaxed),
+                       last_reload_ok_.load(std::memory_order_relaxed),
+                       last_reload_success_time_.load(std::memory_order_relaxed),
+                       restart_pending_.load(std::memory_order_relaxed)};
+    std::lock_guard lock(listeners_mutex_);
+    std::vector<net::listener*> shown;
+    for (auto& l : listeners_) shown.push_back(l.get());
+    // A removed listener still draining stays visible until its last connection ends, unless
+    // a listener of the same name took its place (one series per name).
+    for (auto& r : retiring_) {
+        const bool replaced = std::any_of(listeners_.begin(), listeners_.end(), [&](auto& l) {
+            return l->name() == r->listener->name();
+        });
+        if (!replaced && r->listener->connections().size() > 0) shown.push_back(r->listener.get());
+    }
+    for (auto* l : shown) {
         const auto& stats = l->stats();
         admin::listener_snapshot s;
         s.name = l->name();

@@ -162,25 +162,42 @@ std::unique_ptr<spdlog::formatter> make_json_formatter() {
     return std::make_unique<json_formatter>();
 }
 
-void configure_logging(const config::log_config& cfg) {
-    auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-    if (cfg.format == config::log_format::json) {
-        sink->set_formatter(make_json_formatter());
-    } else if (std::getenv("JOURNAL_STREAM") != nullptr) {
+namespace {
+
+std::unique_ptr<spdlog::formatter> make_formatter(const config::log_config& cfg) {
+    if (cfg.format == config::log_format::json) return make_json_formatter();
+    if (std::getenv("JOURNAL_STREAM") != nullptr) {
         // journald stamps time and host itself; it reads the priority from "<N>".
         auto formatter = std::make_unique<spdlog::pattern_formatter>();
         formatter->add_flag<syslog_priority_flag>('*').set_pattern("%*%v");
-        sink->set_formatter(std::move(formatter));
-    } else {
-        sink->set_formatter(
-            std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%e%z %l %v"));
+        return formatter;
     }
+    return std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
+}
+
+spdlog::level::level_enum spdlog_level(config::log_level level) {
+    return static_cast<spdlog::level::level_enum>(to_spdlog_level(level));
+}
+
+}  // namespace
+
+void configure_logging(const config::log_config& cfg) {
+    auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+    sink->set_formatter(make_formatter(cfg));
     auto logger = std::make_shared<spdlog::logger>("pier", std::move(sink));
-    const auto level = static_cast<spdlog::level::level_enum>(to_spdlog_level(cfg.level));
-    logger->set_level(level);
+    logger->set_level(spdlog_level(cfg.level));
     // Warnings and errors reach the terminal or journal at once, even if the process dies next.
     logger->flush_on(spdlog::level::warn);
     spdlog::set_default_logger(std::move(logger));
+}
+
+void reconfigure_logging(const config::log_config& cfg) {
+    // The logger itself stays: other threads log through spdlog's raw default-logger pointer,
+    // so replacing it would free it under them. Level and formatter changes are thread-safe
+    // (an atomic, and the sink's mutex).
+    auto* logger = spdlog::default_logger_raw();
+    logger->set_formatter(make_formatter(cfg));
+    logger->set_level(spdlog_level(cfg.level));
 }
 
 }  // namespace pier::log

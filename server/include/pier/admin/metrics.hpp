@@ -48,10 +48,20 @@ struct process_snapshot {
     double start_time_seconds = 0;  ///< since the Unix epoch
 };
 
+/// Config reloads since start (SIGHUP).
+struct reload_snapshot {
+    std::uint64_t succeeded = 0;
+    std::uint64_t failed = 0;
+    bool last_ok = true;
+    double last_success_time_seconds = 0;  ///< since the Unix epoch; the start counts as one
+    bool restart_pending = false;          ///< a reload left a change that needs a restart
+};
+
 struct metrics_snapshot {
     std::string version;
     std::string scheduler;
     bool ready = false;
+    reload_snapshot reload;
     std::vector<listener_snapshot> listeners;
     std::vector<worker_snapshot> workers;
     process_snapshot process;

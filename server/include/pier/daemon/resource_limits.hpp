@@ -2,7 +2,7 @@
 //
 // pierd raises its soft RLIMIT_NOFILE to the hard limit at start (systemd's LimitNOFILE= or
 // `ulimit -Hn` set the hard one) and warns, with the arithmetic, when the configured
-// connection limits cannot fit. Call from main before threads start.
+// connection limits cannot fit. Call raise_open_file_limit() from main before threads start.
 #pragma once
 
 #include <cstdint>
@@ -19,5 +19,9 @@ std::uint64_t descriptors_needed(const config::config& cfg, std::size_t workers)
 /// Raises the soft open-file limit as far as the hard limit allows; returns the soft limit
 /// now in force.
 std::uint64_t raise_open_file_limit();
+
+/// Warns, with the arithmetic, when the soft open-file limit is below descriptors_needed().
+/// At start and after each reload (a reload may raise the connection limits).
+void warn_if_open_file_limit_short(const config::config& cfg, std::size_t workers);
 
 }  // namespace pier::daemon

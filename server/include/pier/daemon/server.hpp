@@ -11,12 +11,24 @@
 // Each step is logged at info. /readyz answers 503 from step 1 on; the admin endpoint itself
 // stops after step 4, so probes and scrapes see the whole drain.
 //
-// Threads: construct, start() and shutdown() from one controlling thread (main, or a test),
-// never from a worker: shutdown() blocks.
+// Reload protocol (reload()), in order:
+//   1. Compare the running config with the new one (config_diff.hpp).
+//   2. Bind every socket the new config needs (added listeners, changed addresses). If one
+//      fails, close what was bound and change nothing: the reload failed.
+//   3. Apply: limits; changed listeners reconfigured in place (their connections stay);
+//      added listeners started; removed listeners stop accepting and drain their connections
+//      in the background, bounded by shutdown.drain_timeout, then are cancelled and reaped.
+// What only a restart can change (runtime.*, admin.*) keeps its running value and is reported.
+//
+// Threads: construct, start(), reload() and shutdown() from one controlling thread (main, or a
+// test), never from a worker: they block.
 #pragma once
 
 #include <atomic>
 #include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include "pier/admin/admin_server.hpp"
@@ -43,6 +55,20 @@ public:
     /// The graceful shutdown protocol above. Idempotent.
     void shutdown();
 
+    /// What reload() did.
+    struct reload_outcome {
+        bool applied = false;
+        /// Why nothing was applied (a socket that could not be bound).
+        std::vector<std::string> errors;
+        /// Changes kept back until a restart ("runtime.threads: 2 -> 4").
+        std::vector<std::string> need_restart;
+    };
+    /// The reload protocol above: applies `next` or, on any error, nothing. Counted in
+    /// /metrics either way. Call after start() and before shutdown().
+    reload_outcome reload(config::config next);
+    /// Counts a reload that failed before reaching reload() (the file did not parse).
+    void count_failed_reload();
+
     const config::config& configuration() const { return config_; }
     std::vector<std::unique_ptr<net::listener>>& listeners() { return listeners_; }
     /// The listener named `name`; throws std::out_of_range if there is none.
@@ -56,18 +82,49 @@ public:
     /// Every figure /metrics reports, read now. Any thread.
     admin::metrics_snapshot metrics_snapshot();
 
-private:
-    void log_dispatcher_totals();
-    std::size_t open_connections();
+    /// Listeners removed by a reload whose connections are still draining. Any thread.
+    std::size_t retiring_listeners();
 
-    const config::config config_;
+private:
+    /// A listener removed by a reload, and the thread that waits out its drain.
+    struct retiring_listener {
+        std::unique_ptr<net::listener> listener;
+        std::atomic<bool> drained{false};
+        std::jthread drain;  ///< declared last: joined before the listener is destroyed
+    };
+
+    std::unique_ptr<net::listener> make_listener(const config::listener_config& cfg, int fd);
+    /// Stops `listener` accepting and drains its connections in the background for at most
+    /// `timeout`, then cancels what is left.
+    void retire(std::unique_ptr<net::listener> listener, std::chrono::nanoseconds timeout);
+    /// Destroys the retiring listeners whose drain has ended.
+    void reap_retired();
+    void log_dispatcher_totals();
+    /// Every listener's connections, those of listeners still retiring included.
+    std::vector<net::connection_set*> all_connection_sets();
+    std::size_t open_connections();
+    void record_reload(bool success);
+
+    /// What runs: changed by reload() only, on the controlling thread.
+    config::config config_;
     // Declared before the listeners: their sockets need the pool's io_contexts to outlive them.
     runtime::io_pool pool_;
     /// limits.max_connections, shared by the listeners (declared before them).
     net::connection_cap global_cap_;
+    /// Guards the two lists against metrics_snapshot() on the admin thread while reload()
+    /// changes them; the controlling thread reads them without it.
+    std::mutex listeners_mutex_;
     std::vector<std::unique_ptr<net::listener>> listeners_;
+    std::vector<std::unique_ptr<retiring_listener>> retiring_;
     std::unique_ptr<admin::admin_server> admin_;
     std::atomic<bool> ready_{false};
+    std::atomic<std::uint64_t> reloads_succeeded_{0};
+    std::atomic<std::uint64_t> reloads_failed_{0};
+    std::atomic<bool> last_reload_ok_{true};
+    /// Unix time of the last successful reload (or of the start), in seconds.
+    std::atomic<double> last_reload_success_time_{0};
+    /// A reload left a change that needs a restart to apply.
+    std::atomic<bool> restart_pending_{false};
     bool started_ = false;
     bool stopped_ = false;
 };

@@ -6,8 +6,8 @@
 // fields taken from the key=value tokens. Under systemd (JOURNAL_STREAM set) text lines carry a
 // syslog priority prefix and no timestamp, since journald adds both.
 //
-// configure_logging() replaces the default logger; call it from main before threads start, or
-// at reload (spdlog's logger swap is thread-safe).
+// configure_logging() installs the default logger from main before threads start;
+// reconfigure_logging() changes its level and format in place at a reload.
 #pragma once
 
 #include <memory>
@@ -20,7 +20,11 @@
 namespace pier::log {
 
 /// Installs a stderr logger with the given level and format as spdlog's default.
+/// Installs pier's logger (stderr) as spdlog's default. Call once, before threads start.
 void configure_logging(const config::log_config& cfg);
+
+/// Changes the level and format of the logger configure_logging() installed. Any thread.
+void reconfigure_logging(const config::log_config& cfg);
 
 /// Maps pier's level to spdlog's.
 int to_spdlog_level(config::log_level level);

@@ -1,0 +1,101 @@
+#include "pier/daemon/config_diff.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "pier/config/units.hpp"
+
+namespace pier::daemon {
+namespace {
+
+using config::listener_config;
+
+// How each kind of value is written in a change, as an operator would write it in YAML.
+std::string text(const std::string& v) { return v; }
+std::string text(unsigned v) { return std::to_string(v); }
+std::string text(std::uint64_t v) { return std::to_string(v); }
+std::string text(bool v) { return v ? "true" : "false"; }
+std::string text(std::chrono::nanoseconds v) { return config::format_duration(v); }
+std::string text(const config::listen_address& v) { return v.to_string(); }
+std::string text(config::scheduler_kind v) { return std::string(config::to_string(v)); }
+std::string text(config::log_level v) { return std::string(config::to_string(v)); }
+std::string text(config::log_format v) { return v == config::log_format::json ? "json" : "text"; }
+
+/// Appends "key: old -> new" when the values differ.
+template <typename T>
+void note(std::vector<std::string>& changes, std::string_view key, const T& before,
+          const T& after) {
+    if (before != after)
+        changes.push_back(fmt::format("{}: {} -> {}", key, text(before), text(after)));
+}
+
+std::vector<std::string> listener_changes(const listener_config& a, const listener_config& b) {
+    std::vector<std::string> changes;
+    note(changes, "listen", a.listen, b.listen);
+    note(changes, "backlog", a.backlog, b.backlog);
+    note(changes, "handler", a.handler, b.handler);
+    note(changes, "max_connections", a.max_connections, b.max_connections);
+    note(changes, "max_connections_per_ip", a.max_connections_per_ip, b.max_connections_per_ip);
+    note(changes, "idle_timeout", a.idle_timeout, b.idle_timeout);
+    note(changes, "write_timeout", a.write_timeout, b.write_timeout);
+    note(changes, "echo.max_buffer", a.echo.max_buffer, b.echo.max_buffer);
+    note(changes, "synthetic.cpu", a.synthetic.cpu, b.synthetic.cpu);
+    note(changes, "synthetic.delay", a.synthetic.delay, b.synthetic.delay);
+    note(changes, "synthetic.response_bytes", a.synthetic.response_bytes,
+         b.synthetic.response_bytes);
+    note(changes, "synthetic.max_line", a.synthetic.max_line, b.synthetic.max_line);
+    return changes;
+}
+
+const listener_config* find(const std::vector<listener_config>& listeners,
+                            const std::string& name) {
+    const auto it = std::find_if(listeners.begin(), listeners.end(),
+                                 [&](const listener_config& l) { return l.name == name; });
+    return it == listeners.end() ? nullptr : &*it;
+}
+
+}  // namespace
+
+config_diff diff_configs(const config::config& running, const config::config& next) {
+    config_diff diff;
+    for (const auto& after : next.listeners) {
+        const auto* before = find(running.listeners, after.name);
+        if (before == nullptr) {
+            diff.added.push_back(after);
+        } else if (*before != after) {
+            auto changes = listener_changes(*before, after);
+            // A field added to listener_config but not to listener_changes() still counts.
+            if (changes.empty()) changes.emplace_back("settings changed");
+            diff.changed.push_back(
+                {*before, after, before->listen != after.listen, std::move(changes)});
+        }
+    }
+    for (const auto& before : running.listeners) {
+        if (find(next.listeners, before.name) == nullptr) diff.removed.push_back(before);
+    }
+
+    auto& live = diff.applied_globally;
+    note(live, "log.level", running.log.level, next.log.level);
+    note(live, "log.format", running.log.format, next.log.format);
+    note(live, "limits.max_connections", running.limits.max_connections,
+         next.limits.max_connections);
+    note(live, "shutdown.drain_timeout", running.shutdown.drain_timeout,
+         next.shutdown.drain_timeout);
+
+    // The worker pool is built once; the admin endpoint's socket and thread likewise.
+    auto& later = diff.need_restart;
+    const auto threads = [](unsigned n) { return n == 0 ? std::string("auto") : text(n); };
+    note(later, "runtime.threads", threads(running.runtime.threads), threads(next.runtime.threads));
+    note(later, "runtime.scheduler", running.runtime.scheduler, next.runtime.scheduler);
+    note(later, "admin.enabled", running.admin.enabled, next.admin.enabled);
+    if (running.admin.enabled && next.admin.enabled) {
+        note(later, "admin.listen", running.admin.listen, next.admin.listen);
+        note(later, "admin.max_connections", running.admin.max_connections,
+             next.admin.max_connections);
+        note(later, "admin.timeout", running.admin.timeout, next.admin.timeout);
+    }
+    return diff;
+}
+
+}  // namespace pier::daemon

@@ -1,0 +1,66 @@
+#include "pier/daemon/reload.hpp"
+
+#include <time.h>
+
+#include <string>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "pier/config/parse.hpp"
+#include "pier/daemon/resource_limits.hpp"
+#include "pier/log/logging.hpp"
+
+namespace pier::daemon {
+namespace {
+
+/// systemd wants the reload's start on CLOCK_MONOTONIC with RELOADING=1 (sd_notify(3)).
+std::uint64_t monotonic_usec() {
+    timespec now{};
+    ::clock_gettime(CLOCK_MONOTONIC, &now);
+    return static_cast<std::uint64_t>(now.tv_sec) * 1'000'000 +
+           static_cast<std::uint64_t>(now.tv_nsec) / 1'000;
+}
+
+bool apply(server& running, const std::filesystem::path& path,
+           const std::optional<config::log_level>& cli_log_level) {
+    auto loaded = config::load_config(path);
+    if (!loaded.ok()) {
+        for (const auto& error : loaded.errors) spdlog::error("reload: {}", error.to_string());
+        spdlog::error("reload failed, keeping the running config errors={}", loaded.errors.size());
+        running.count_failed_reload();
+        return false;
+    }
+    auto next = std::move(*loaded.value);
+    if (cli_log_level) next.log.level = *cli_log_level;  // the command line still wins
+    const auto log = next.log;
+    const auto outcome = running.reload(std::move(next));
+    if (!outcome.applied) {
+        for (const auto& error : outcome.errors) spdlog::error("reload: {}", error);
+        spdlog::error("reload failed, keeping the running config errors={}", outcome.errors.size());
+        return false;
+    }
+    log::reconfigure_logging(log);
+    warn_if_open_file_limit_short(running.configuration(), running.pool().size());
+    spdlog::info("reload complete listeners={} restart_required={}", running.listeners().size(),
+                 outcome.need_restart.size());
+    return true;
+}
+
+}  // namespace
+
+bool reload_from_file(server& running, const std::filesystem::path& path,
+                      const std::optional<config::log_level>& cli_log_level,
+                      const sd_notifier& notifier) {
+    notifier.notify(fmt::format("RELOADING=1\nMONOTONIC_USEC={}\nSTATUS=reloading {}",
+                                monotonic_usec(), path.string()));
+    spdlog::info("reload: reading config={}", path.string());
+    const bool applied = apply(running, path, cli_log_level);
+    // READY=1 ends the reload for systemd whether or not it applied: the old config serves on.
+    notifier.notify(fmt::format("READY=1\nSTATUS=serving, listeners={}{}",
+                                running.listeners().size(),
+                                applied ? "" : " (last reload failed)"));
+    return applied;
+}
+
+}  // namespace pier::daemon
