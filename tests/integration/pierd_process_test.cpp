@@ -221,15 +221,28 @@ TEST_CASE("pierd: adopts a socket-activated listener by name or by address") {
     REQUIRE(child.wait_for_line("ready", start_timeout).has_value());
     passed.close();  // pierd has its own copy of the socket
 
-    run_with_timeout(
-        io,
-        [&]() -> asio::awaitable<void> {
-            auto socket =
-                co_await connect_to(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-            const auto payload = make_payload(1000);
-            CHECK(co_await echo_exchange(socket, payload) == payload);
-        },
-        10s);
+    const auto served = [&] {
+        run_with_timeout(
+            io,
+            [&]() -> asio::awaitable<void> {
+                auto socket =
+                    co_await connect_to(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+                const auto payload = make_payload(1000);
+                CHECK(co_await echo_exchange(socket, payload) == payload);
+            },
+            10s);
+    };
+    served();
+
+    // A reload cannot move a socket systemd owns: the change is reported, the socket stays.
+    dir.write("pier.yaml", echo_yaml(0) + "    backlog: 64\n");
+    child.send_signal(SIGHUP);
+    const auto kept =
+        child.wait_for_line("needs a restart to apply listeners.echo.", start_timeout);
+    REQUIRE_MESSAGE(kept.has_value(), child.output());
+    CHECK(kept->find("the socket comes from systemd") != std::string::npos);
+    REQUIRE(child.wait_for_line("reload complete", start_timeout).has_value());
+    served();
     child.send_signal(SIGTERM);
     CHECK(child.wait_exit(std::chrono::seconds(20)) == std::optional<int>(0));
 }

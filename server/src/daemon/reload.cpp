@@ -2,6 +2,7 @@
 
 #include <time.h>
 
+#include <exception>
 #include <string>
 
 #include <fmt/format.h>
@@ -55,11 +56,21 @@ bool reload_from_file(server& running, const std::filesystem::path& path,
     notifier.notify(fmt::format("RELOADING=1\nMONOTONIC_USEC={}\nSTATUS=reloading {}",
                                 monotonic_usec(), path.string()));
     spdlog::info("reload: reading config={}", path.string());
-    const bool applied = apply(running, path, cli_log_level);
+    bool applied = false;
+    try {
+        applied = apply(running, path, cli_log_level);
+    } catch (const std::exception& e) {
+        // Out of memory or threads, say: the daemon serves on with whatever was applied.
+        spdlog::error("reload failed error=\"{}\"", e.what());
+        running.count_failed_reload();
+    }
     // READY=1 ends the reload for systemd whether or not it applied: the old config serves on.
-    notifier.notify(fmt::format("READY=1\nSTATUS=serving, listeners={}{}",
-                                running.listeners().size(),
-                                applied ? "" : " (last reload failed)"));
+    if (notifier.enabled() &&
+        !notifier.notify(fmt::format("READY=1\nSTATUS=serving, listeners={}{}",
+                                     running.listeners().size(),
+                                     applied ? "" : " (last reload failed)"))) {
+        spdlog::warn("sd_notify READY=1 could not be sent to NOTIFY_SOCKET after the reload");
+    }
     return applied;
 }
 

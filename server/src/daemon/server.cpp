@@ -14,7 +14,6 @@
 #include <spdlog/spdlog.h>
 
 #include "pier/config/units.hpp"
-#include "pier/daemon/config_diff.hpp"
 #include "pier/daemon/socket_activation.hpp"
 #include "pier/handlers/registry.hpp"
 #include "pier/version.hpp"
@@ -91,9 +90,10 @@ void server::start() {
 server::reload_outcome server::reload(config::config next) {
     if (!started_ || stopped_) throw std::logic_error("reload needs a running server");
     reap_retired();
-    const auto diff = diff_configs(config_, next);
+    auto diff = diff_configs(config_, next);
     reload_outcome outcome;
     outcome.need_restart = diff.need_restart;
+    keep_inherited_sockets(diff, next, outcome.need_restart);
 
     // 2. Bind first: a socket that cannot be bound fails the reload before anything changed.
     std::vector<std::unique_ptr<net::listener>> added;
@@ -102,17 +102,9 @@ server::reload_outcome server::reload(config::config next) {
         for (const auto& cfg : diff.added) added.push_back(make_listener(cfg, -1));
         for (std::size_t i = 0; i < diff.changed.size(); ++i) {
             const auto& change = diff.changed[i];
-            if (!change.rebind) continue;
-            auto& l = listener(change.after.name);
-            if (l.adopted()) {
-                outcome.need_restart.push_back(fmt::format(
-                    "listeners.{}.listen: {} -> {} (the socket comes from systemd: change "
-                    "pier.socket)",
-                    change.after.name, change.before.listen.to_string(),
-                    change.after.listen.to_string()));
-                continue;
+            if (change.rebind) {
+                replacements[i] = listener(change.after.name).bind_replacement(change.after);
             }
-            replacements[i] = l.bind_replacement(change.after);
         }
     } catch (const net::bind_error& e) {
         outcome.errors.emplace_back(e.what());
@@ -138,17 +130,7 @@ server::reload_outcome server::reload(config::config next) {
         std::lock_guard lock(listeners_mutex_);
         listeners_.push_back(std::move(l));
     }
-    for (const auto& cfg : diff.removed) {
-        std::unique_ptr<net::listener> removed;
-        {
-            std::lock_guard lock(listeners_mutex_);
-            const auto it = std::find_if(listeners_.begin(), listeners_.end(),
-                                         [&](const auto& l) { return l->name() == cfg.name; });
-            removed = std::move(*it);
-            listeners_.erase(it);
-        }
-        retire(std::move(removed), next.shutdown.drain_timeout);
-    }
+    for (const auto& cfg : diff.removed) retire(cfg.name, next.shutdown.drain_timeout);
     for (const auto& change : outcome.need_restart) {
         spdlog::warn("reload: needs a restart to apply {}", change);
     }
@@ -162,6 +144,29 @@ server::reload_outcome server::reload(config::config next) {
     return outcome;
 }
 
+void server::keep_inherited_sockets(config_diff& diff, config::config& next,
+                                    std::vector<std::string>& need_restart) {
+    // systemd owns an inherited socket: its address and backlog are pier.socket's to change.
+    // The running values stay in the config, so the next reload still reports the difference.
+    for (auto& change : diff.changed) {
+        if (!listener(change.after.name).adopted()) continue;
+        auto& after = change.after;
+        const auto keep = [&](auto member, std::string_view key) {
+            if (after.*member == change.before.*member) return;
+            need_restart.push_back(
+                fmt::format("listeners.{}.{} (the socket comes from systemd: change pier.socket)",
+                            after.name, key));
+            after.*member = change.before.*member;
+        };
+        keep(&config::listener_config::listen, "listen");
+        keep(&config::listener_config::backlog, "backlog");
+        change.rebind = false;
+        for (auto& l : next.listeners) {
+            if (l.name == after.name) l = after;
+        }
+    }
+}
+
 void server::count_failed_reload() { record_reload(false); }
 
 void server::record_reload(bool success) {
@@ -170,34 +175,40 @@ void server::record_reload(bool success) {
     if (success) last_reload_success_time_.store(unix_time_now(), std::memory_order_relaxed);
 }
 
-void server::retire(std::unique_ptr<net::listener> listener, std::chrono::nanoseconds timeout) {
-    listener->stop_accepting();
-    auto& connections = listener->connections();
-    spdlog::info("reload: listener removed listener={} draining connections={} timeout={}",
-                 listener->name(), connections.size(), config::format_duration(timeout));
+void server::retire(const std::string& name, std::chrono::nanoseconds timeout) {
+    auto& l = listener(name);
+    l.stop_accepting();
+    auto& connections = l.connections();
+    spdlog::info("reload: listener removed listener={} draining connections={} timeout={}", name,
+                 connections.size(), config::format_duration(timeout));
     connections.request_stop_all(net::stop_reason::drain);
 
     auto entry = std::make_unique<retiring_listener>();
-    entry->listener = std::move(listener);
     // A thread per removed listener waits out its drain, so the controlling thread stays free
-    // for signals and the watchdog meanwhile; shutdown() joins what is left.
-    entry->drain = std::jthread([&l = *entry->listener, &drained = entry->drained,
-                                 deadline = std::chrono::steady_clock::now() + timeout] {
-        auto& set = l.connections();
-        if (!set.wait_empty_until(deadline)) {
-            spdlog::info("reload: drain timeout passed, cancelling listener={} connections={}",
-                         l.name(), set.size());
-            set.request_stop_all(net::stop_reason::shutdown);
-            if (!set.wait_empty_until(std::chrono::steady_clock::now() + cancel_grace)) {
-                spdlog::error("reload: tasks ignored cancellation listener={} connections={}",
-                              l.name(), set.size());
-                return;  // never reaped: the tasks still use the listener
+    // for signals and the watchdog meanwhile; shutdown() joins what is left. Started before
+    // the listener moves: if the thread cannot start, the listener stays where it was.
+    entry->drain = std::jthread(
+        [&l, &drained = entry->drained, deadline = std::chrono::steady_clock::now() + timeout] {
+            auto& set = l.connections();
+            if (!set.wait_empty_until(deadline)) {
+                spdlog::info("reload: drain timeout passed, cancelling listener={} connections={}",
+                             l.name(), set.size());
+                set.request_stop_all(net::stop_reason::shutdown);
+                if (!set.wait_empty_until(std::chrono::steady_clock::now() + cancel_grace)) {
+                    spdlog::error("reload: tasks ignored cancellation listener={} connections={}",
+                                  l.name(), set.size());
+                    return;  // never reaped: the tasks still use the listener
+                }
             }
-        }
-        spdlog::info("reload: removed listener drained listener={}", l.name());
-        drained.store(true, std::memory_order_release);
-    });
+            spdlog::info("reload: removed listener drained listener={}", l.name());
+            drained.store(true, std::memory_order_release);
+        });
+    // One step under the lock, so /metrics never misses the listener in between.
     std::lock_guard lock(listeners_mutex_);
+    const auto it = std::find_if(listeners_.begin(), listeners_.end(),
+                                 [&](const auto& p) { return p.get() == &l; });
+    entry->listener = std::move(*it);
+    listeners_.erase(it);
     retiring_.push_back(std::move(entry));
 }
 
@@ -212,11 +223,6 @@ void server::reap_retired() {
         retiring_.erase(finished, retiring_.end());
     }
     // Destroyed outside the lock: each joins a thread that has already finished its work.
-}
-
-std::size_t server::retiring_listeners() {
-    std::lock_guard lock(listeners_mutex_);
-    return retiring_.size();
 }
 
 net::listener& server::listener(std::string_view name) {
@@ -304,12 +310,13 @@ admin::metrics_snapshot server::metrics_snapshot() {
     std::vector<net::listener*> shown;
     for (auto& l : listeners_) shown.push_back(l.get());
     // A removed listener still draining stays visible until its last connection ends, unless
-    // a listener of the same name took its place (one series per name).
-    for (auto& r : retiring_) {
-        const bool replaced = std::any_of(listeners_.begin(), listeners_.end(), [&](auto& l) {
-            return l->name() == r->listener->name();
-        });
-        if (!replaced && r->listener->connections().size() > 0) shown.push_back(r->listener.get());
+    // a listener of the same name took its place: one series per name.
+    // Newest first, so of several retiring listeners with one name the newest is shown.
+    for (auto r = retiring_.rbegin(); r != retiring_.rend(); ++r) {
+        auto* l = (*r)->listener.get();
+        const bool named = std::any_of(shown.begin(), shown.end(),
+                                       [&](const auto* s) { return s->name() == l->name(); });
+        if (!named && l->connections().size() > 0) shown.push_back(l);
     }
     for (auto* l : shown) {
         const auto& stats = l->stats();

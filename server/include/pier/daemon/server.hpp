@@ -34,6 +34,7 @@
 #include "pier/admin/admin_server.hpp"
 #include "pier/admin/metrics.hpp"
 #include "pier/config/config.hpp"
+#include "pier/daemon/config_diff.hpp"
 #include "pier/net/listener.hpp"
 #include "pier/runtime/io_pool.hpp"
 
@@ -82,9 +83,6 @@ public:
     /// Every figure /metrics reports, read now. Any thread.
     admin::metrics_snapshot metrics_snapshot();
 
-    /// Listeners removed by a reload whose connections are still draining. Any thread.
-    std::size_t retiring_listeners();
-
 private:
     /// A listener removed by a reload, and the thread that waits out its drain.
     struct retiring_listener {
@@ -94,9 +92,13 @@ private:
     };
 
     std::unique_ptr<net::listener> make_listener(const config::listener_config& cfg, int fd);
-    /// Stops `listener` accepting and drains its connections in the background for at most
-    /// `timeout`, then cancels what is left.
-    void retire(std::unique_ptr<net::listener> listener, std::chrono::nanoseconds timeout);
+    /// Stops the listener `name` accepting, moves it to retiring_ and drains its connections
+    /// in the background for at most `timeout`, then cancels what is left.
+    void retire(const std::string& name, std::chrono::nanoseconds timeout);
+    /// Keeps the address and backlog of listeners whose socket systemd passed, in `diff` and
+    /// `next`, and lists what they would have changed in `need_restart`.
+    void keep_inherited_sockets(config_diff& diff, config::config& next,
+                                std::vector<std::string>& need_restart);
     /// Destroys the retiring listeners whose drain has ended.
     void reap_retired();
     void log_dispatcher_totals();

@@ -19,7 +19,6 @@
 
 namespace pier::log {
 
-/// Installs a stderr logger with the given level and format as spdlog's default.
 /// Installs pier's logger (stderr) as spdlog's default. Call once, before threads start.
 void configure_logging(const config::log_config& cfg);
 
