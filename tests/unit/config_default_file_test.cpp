@@ -53,18 +53,45 @@ void check_documented_values(const config& c) {
     CHECK(l.synthetic.delay == 0s);
     CHECK(l.synthetic.response_bytes == 3);
     CHECK(l.synthetic.max_line == 4096);
+    CHECK(l.proxy == proxy_config{});
 }
 
 // Every key of the schema, as it appears (commented out or not) in the default file.
-const char* const all_keys[] = {"threads",       "level",          "format",
-                                "drain_timeout", "name",           "listen",
-                                "backlog",       "handler",        "max_connections",
-                                "idle_timeout",  "max_buffer",     "runtime",
-                                "log",           "shutdown",       "listeners",
-                                "echo",          "synthetic",      "cpu",
-                                "delay",         "response_bytes", "max_line",
-                                "scheduler",     "admin",          "timeout",
-                                "write_timeout", "limits",         "max_connections_per_ip"};
+const char* const all_keys[] = {"threads",
+                                "level",
+                                "format",
+                                "drain_timeout",
+                                "name",
+                                "listen",
+                                "backlog",
+                                "handler",
+                                "max_connections",
+                                "idle_timeout",
+                                "max_buffer",
+                                "runtime",
+                                "log",
+                                "shutdown",
+                                "listeners",
+                                "echo",
+                                "synthetic",
+                                "cpu",
+                                "delay",
+                                "response_bytes",
+                                "max_line",
+                                "scheduler",
+                                "admin",
+                                "timeout",
+                                "write_timeout",
+                                "limits",
+                                "max_connections_per_ip",
+                                "proxy",
+                                "upstreams",
+                                "balance",
+                                "connect_timeout",
+                                "retries",
+                                "max_fails",
+                                "fail_timeout",
+                                "send_proxy"};
 
 }  // namespace
 
@@ -92,7 +119,8 @@ TEST_CASE("config: the default file documents every key with its default") {
     const std::regex commented_key(
         "(^|\\n)( *)# "
         "(threads|scheduler|level|format|drain_timeout|backlog|max_connections|idle_timeout|"
-        "max_buffer|cpu|delay|response_bytes|max_line|timeout|write_timeout|max_connections_per_ip)"
+        "max_buffer|cpu|delay|response_bytes|max_line|timeout|write_timeout|max_connections_per_ip|"
+        "balance|connect_timeout|retries|max_fails|fail_timeout|send_proxy)"
         ":");
     const std::string uncommented = std::regex_replace(text, commented_key, "$1$2$3:");
     REQUIRE(uncommented != text);

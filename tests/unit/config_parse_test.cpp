@@ -199,7 +199,7 @@ TEST_CASE("config: listen addresses format with brackets around IPv6") {
     CHECK(listen_address{"0.0.0.0", 7000}.to_string() == "0.0.0.0:7000");
     CHECK(listen_address{"::", 0}.to_string() == "[::]:0");
     CHECK(listen_address{"fe80::1", 65535}.to_string() == "[fe80::1]:65535");
-    CHECK(handler_names() == std::vector<std::string>{"echo", "synthetic"});
+    CHECK(handler_names() == std::vector<std::string>{"echo", "synthetic", "proxy"});
 }
 
 TEST_CASE("config: errors format as file:line:col: key.path: what (got value)") {
@@ -321,7 +321,7 @@ TEST_CASE("config: unknown keys far from any known key list the expected keys") 
         CHECK(only_error(one_listener + "    http:\n      max_buffer: 1KiB\n") ==
               "t.yaml:4:5: listeners[0].http: unknown key (expected one of: name, listen, "
               "backlog, handler, max_connections, max_connections_per_ip, idle_timeout, "
-              "write_timeout, echo, synthetic)");
+              "write_timeout, echo, synthetic, proxy)");
     }
     SUBCASE("short key") {
         CHECK(only_error("log:\n  x: 1\n" + one_listener) ==
@@ -518,11 +518,9 @@ TEST_CASE("config: choices suggest the closest name") {
               "ecoh)");
     }
     SUBCASE("handler far from any") {
-        CHECK(
-            only_error(one_listener + "    handler: http\n") ==
-            "t.yaml:4:14: listeners[0].handler: unknown handler (expected one of: echo, synthetic) "
-            "(got "
-            "http)");
+        CHECK(only_error(one_listener + "    handler: http\n") ==
+              "t.yaml:4:14: listeners[0].handler: unknown handler (expected one of: echo, "
+              "synthetic, proxy) (got http)");
     }
 }
 
@@ -747,5 +745,84 @@ TEST_CASE("config: load_config reports an unreadable file") {
         const parse_result result = load_config(dir);
         REQUIRE(result.errors.size() == 1);
         CHECK(result.errors[0].to_string() == dir.string() + ": cannot read: Is a directory");
+    }
+}
+
+TEST_CASE("config: the proxy section") {
+    // Proves upstreams as strings or maps with weights, every proxy key, and their defaults.
+    const config c = parse_ok(one_listener +
+                              "    handler: proxy\n"
+                              "    proxy:\n"
+                              "      upstreams: [\"127.0.0.1:6379\", {address: \"[::1]:6380\", "
+                              "weight: 3}]\n"
+                              "      balance: random_two\n"
+                              "      connect_timeout: 250ms\n"
+                              "      retries: 0\n"
+                              "      idle_timeout: 1h\n"
+                              "      max_buffer: 4KiB\n"
+                              "      max_fails: 5\n"
+                              "      fail_timeout: 2s\n"
+                              "      send_proxy: v2\n");
+    const auto& p = c.listeners[0].proxy;
+    REQUIRE(p.upstreams.size() == 2);
+    CHECK(p.upstreams[0].address.to_string() == "127.0.0.1:6379");
+    CHECK(p.upstreams[0].weight == 1);
+    CHECK(p.upstreams[1].address.to_string() == "[::1]:6380");
+    CHECK(p.upstreams[1].weight == 3);
+    CHECK(p.balance == balance_policy::random_two);
+    CHECK(p.connect_timeout == 250ms);
+    CHECK(p.retries == 0);
+    CHECK(p.idle_timeout == std::optional<std::chrono::nanoseconds>(1h));
+    CHECK(effective_idle_timeout(c.listeners[0]) == 1h);
+    CHECK(p.max_buffer == 4096);
+    CHECK(p.max_fails == 5);
+    CHECK(p.fail_timeout == 2s);
+    CHECK(p.send_proxy == proxy_protocol::v2);
+
+    const config defaults = parse_ok(
+        one_listener + "    handler: proxy\n    proxy:\n      upstreams: [\"10.0.0.1:80\"]\n");
+    const auto& d = defaults.listeners[0].proxy;
+    CHECK(d.balance == balance_policy::round_robin);
+    CHECK(d.connect_timeout == 5s);
+    CHECK(d.retries == 2);
+    CHECK_FALSE(d.idle_timeout.has_value());
+    CHECK(effective_idle_timeout(defaults.listeners[0]) == 5min);
+    CHECK(d.send_proxy == proxy_protocol::none);
+}
+
+TEST_CASE("config: proxy errors name the upstream and the key") {
+    // Proves a proxy without upstreams, bad upstream addresses, duplicates and unknown choices
+    // are reported with their positions.
+    SUBCASE("no upstreams") {
+        CHECK(only_error(one_listener + "    handler: proxy\n") ==
+              "t.yaml:4:14: listeners[0].proxy.upstreams: required when the handler is proxy "
+              "(at least one \"host:port\")");
+    }
+    SUBCASE("bad addresses") {
+        CHECK(all_errors(one_listener + "    handler: proxy\n"
+                                        "    proxy:\n"
+                                        "      upstreams:\n"
+                                        "        - \"db.local:5432\"\n"
+                                        "        - \"127.0.0.1:0\"\n"
+                                        "        - {address: \"127.0.0.1:5432\", weight: 0}\n"
+                                        "        - {weight: 2}\n"
+                                        "        - \"127.0.0.1:5432\"\n") ==
+              std::vector<std::string>{
+                  "t.yaml:7:11: listeners[0].proxy.upstreams[0]: host must be an IP address, "
+                  "e.g. \"127.0.0.1\" or \"[::1]\" (got db.local:5432)",
+                  "t.yaml:8:11: listeners[0].proxy.upstreams[1]: port must be between 1 and "
+                  "65535 (got 127.0.0.1:0)",
+                  "t.yaml:9:47: listeners[0].proxy.upstreams[2].weight: must be between 1 and "
+                  "1000 (got 0)",
+                  "t.yaml:10:11: listeners[0].proxy.upstreams[3].address: missing required key",
+                  "t.yaml:11:11: listeners[0].proxy.upstreams[4]: duplicate upstream (got "
+                  "127.0.0.1:5432)"});
+    }
+    SUBCASE("balance typo") {
+        CHECK(only_error(one_listener +
+                         "    proxy:\n      upstreams: [\"127.0.0.1:1\"]\n      balance: "
+                         "least_conections\n") ==
+              "t.yaml:6:16: listeners[0].proxy.balance: unknown balance, did you mean "
+              "\"least_connections\"? (got least_conections)");
     }
 }

@@ -24,7 +24,7 @@ std::string listen_address::to_string() const {
 
 const std::vector<std::string>& handler_names() {
     // One entry per handler section a listener accepts; parse.cpp reads the sections by name.
-    static const std::vector<std::string> names{"echo", "synthetic"};
+    static const std::vector<std::string> names{"echo", "synthetic", "proxy"};
     return names;
 }
 
@@ -43,6 +43,29 @@ std::string_view to_string(log_level level) {
         case log_level::off: return "off";
     }
     return "unknown";
+}
+
+std::string_view to_string(balance_policy policy) {
+    switch (policy) {
+        case balance_policy::round_robin: return "round_robin";
+        case balance_policy::least_connections: return "least_connections";
+        case balance_policy::random_two: return "random_two";
+    }
+    return "round_robin";
+}
+
+std::string_view to_string(proxy_protocol version) {
+    switch (version) {
+        case proxy_protocol::none: return "none";
+        case proxy_protocol::v1: return "v1";
+        case proxy_protocol::v2: return "v2";
+    }
+    return "none";
+}
+
+std::chrono::nanoseconds effective_idle_timeout(const listener_config& cfg) {
+    if (cfg.handler == "proxy" && cfg.proxy.idle_timeout) return *cfg.proxy.idle_timeout;
+    return cfg.idle_timeout;
 }
 
 }  // namespace pier::config

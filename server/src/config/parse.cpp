@@ -267,6 +267,13 @@ const std::vector<std::string_view> admin_keys{"listen", "max_connections", "tim
 const std::vector<std::string_view> limits_keys{"max_connections"};
 const std::vector<std::string_view> echo_keys{"max_buffer"};
 const std::vector<std::string_view> synthetic_keys{"cpu", "delay", "response_bytes", "max_line"};
+const std::vector<std::string_view> proxy_keys{"upstreams", "balance",      "connect_timeout",
+                                               "retries",   "idle_timeout", "max_buffer",
+                                               "max_fails", "fail_timeout", "send_proxy"};
+const std::vector<std::string_view> upstream_keys{"address", "weight"};
+// In balance_policy's and proxy_protocol's order.
+const std::vector<std::string_view> balance_names{"round_robin", "least_connections", "random_two"};
+const std::vector<std::string_view> proxy_protocol_names{"none", "v1", "v2"};
 
 const std::vector<std::string_view> log_level_names{"trace", "debug",    "info", "warn",
                                                     "error", "critical", "off"};
@@ -636,7 +643,92 @@ private:
         // 1KiB..64MiB: below, per-read overhead dominates; above, a few slow peers hold gigabytes.
         read_size(echo, "max_buffer", 1024, 64 * 1024 * 1024, out.echo.max_buffer);
         read_synthetic(sub_section(s, "synthetic", synthetic_keys), out.synthetic);
+        const section proxy = sub_section(s, "proxy", proxy_keys);
+        read_proxy(proxy, out.proxy);
+        if (out.handler == "proxy" && proxy.find("upstreams") == nullptr) {
+            add(s.find("handler")->mark(), s.path_of("proxy.upstreams"),
+                "required when the handler is proxy (at least one \"host:port\")");
+        }
         return out;
+    }
+
+    void read_proxy(const section& s, proxy_config& out) {
+        using namespace std::chrono_literals;
+        read_upstreams(s, out.upstreams);
+        if (const auto policy = read_choice(s, "balance", "balance", balance_names)) {
+            out.balance = static_cast<balance_policy>(*policy);
+        }
+        read_duration(s, "connect_timeout", 1ms, 10min, out.connect_timeout);
+        // 0..100: each retry is one more connect a client waits for.
+        read_integer(s, "retries", 0, 100, out.retries);
+        if (s.find("idle_timeout") != nullptr) {
+            std::chrono::nanoseconds idle = 0s;
+            read_duration(s, "idle_timeout", 0s, 24h, idle);
+            out.idle_timeout = idle;
+        }
+        // 1KiB..64MiB, as echo.max_buffer.
+        read_size(s, "max_buffer", 1024, 64 * 1024 * 1024, out.max_buffer);
+        read_integer(s, "max_fails", 0, 1000, out.max_fails);
+        read_duration(s, "fail_timeout", 1ms, 1h, out.fail_timeout);
+        if (const auto version =
+                read_choice(s, "send_proxy", "PROXY protocol version", proxy_protocol_names)) {
+            out.send_proxy = static_cast<proxy_protocol>(*version);
+        }
+    }
+
+    /// `upstreams:` a sequence of "host:port" or {address: "host:port", weight: N}.
+    void read_upstreams(const section& s, std::vector<upstream_config>& out) {
+        const entry* e = s.find("upstreams");
+        if (e == nullptr) return;
+        if (!e->value.IsSequence() || e->value.size() == 0) {
+            add(e->mark(), s.path_of("upstreams"),
+                "expected a sequence of \"host:port\" (or {address, weight})", describe(e->value));
+            return;
+        }
+        const std::string expected = "\"host:port\", e.g. \"127.0.0.1:6379\"";
+        for (std::size_t i = 0; i < e->value.size(); ++i) {
+            const YAML::Node item = e->value[i];
+            const std::string path = s.path_of("upstreams") + "[" + std::to_string(i) + "]";
+            upstream_config upstream;
+            YAML::Node address_node = item;
+            std::string address_path = path;
+            if (item.IsMap()) {
+                const section u = open(item, item.Mark(), path, upstream_keys);
+                // 1..1000: relative shares; finer ratios than 1:1000 mean nothing in practice.
+                read_integer(u, "weight", 1, 1000, upstream.weight);
+                const entry* a = u.find("address");
+                if (a == nullptr) {
+                    add(item.Mark(), u.path_of("address"), "missing required key");
+                    continue;
+                }
+                address_node = a->value;
+                address_path = u.path_of("address");
+            }
+            if (!address_node.IsScalar()) {
+                add(address_node.Mark(), address_path, "expected " + expected,
+                    describe(address_node));
+                continue;
+            }
+            const std::string text = address_node.Scalar();
+            auto parsed = parse_listen(text);
+            if (const auto* message = std::get_if<std::string>(&parsed)) {
+                add(address_node.Mark(), address_path, *message, text);
+                continue;
+            }
+            upstream.address = std::get<parsed_listen>(parsed).address;
+            if (upstream.address.port == 0) {
+                add(address_node.Mark(), address_path, "port must be between 1 and 65535", text);
+                continue;
+            }
+            const bool duplicate = std::any_of(out.begin(), out.end(), [&](const auto& other) {
+                return other.address == upstream.address;
+            });
+            if (duplicate) {
+                add(address_node.Mark(), address_path, "duplicate upstream", text);
+                continue;
+            }
+            out.push_back(std::move(upstream));
+        }
     }
 
     void read_synthetic(const section& s, synthetic_config& out) {

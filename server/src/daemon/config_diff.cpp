@@ -1,6 +1,7 @@
 #include "pier/daemon/config_diff.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -20,6 +21,20 @@ std::string text(std::chrono::nanoseconds v) { return config::format_duration(v)
 std::string text(const config::listen_address& v) { return v.to_string(); }
 std::string text(config::scheduler_kind v) { return std::string(config::to_string(v)); }
 std::string text(config::log_level v) { return std::string(config::to_string(v)); }
+std::string text(config::balance_policy v) { return std::string(config::to_string(v)); }
+std::string text(config::proxy_protocol v) { return std::string(config::to_string(v)); }
+std::string text(const std::optional<std::chrono::nanoseconds>& v) {
+    return v ? text(*v) : "unset";
+}
+std::string text(const std::vector<config::upstream_config>& upstreams) {
+    std::string out = "[";
+    for (const auto& u : upstreams) {
+        if (out.size() > 1) out += ", ";
+        out += u.address.to_string();
+        if (u.weight != 1) out += " weight=" + std::to_string(u.weight);
+    }
+    return out + "]";
+}
 std::string text(config::log_format v) { return v == config::log_format::json ? "json" : "text"; }
 
 /// Appends "key: old -> new" when the values differ.
@@ -45,6 +60,17 @@ std::vector<std::string> listener_changes(const listener_config& a, const listen
     note(changes, "synthetic.response_bytes", a.synthetic.response_bytes,
          b.synthetic.response_bytes);
     note(changes, "synthetic.max_line", a.synthetic.max_line, b.synthetic.max_line);
+    const auto& p = a.proxy;
+    const auto& q = b.proxy;
+    note(changes, "proxy.upstreams", p.upstreams, q.upstreams);
+    note(changes, "proxy.balance", p.balance, q.balance);
+    note(changes, "proxy.connect_timeout", p.connect_timeout, q.connect_timeout);
+    note(changes, "proxy.retries", p.retries, q.retries);
+    note(changes, "proxy.idle_timeout", p.idle_timeout, q.idle_timeout);
+    note(changes, "proxy.max_buffer", p.max_buffer, q.max_buffer);
+    note(changes, "proxy.max_fails", p.max_fails, q.max_fails);
+    note(changes, "proxy.fail_timeout", p.fail_timeout, q.fail_timeout);
+    note(changes, "proxy.send_proxy", p.send_proxy, q.send_proxy);
     return changes;
 }
 

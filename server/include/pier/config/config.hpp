@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -123,6 +124,52 @@ struct synthetic_config {
     bool operator==(const synthetic_config&) const = default;
 };
 
+/// How the proxy picks an upstream for each new client.
+/// round_robin: in turn, in proportion to weight (nginx's smooth weighted round robin).
+/// least_connections: the one with the fewest active connections per unit of weight.
+/// random_two: the less loaded of two picked at random (power of two choices).
+enum class balance_policy { round_robin, least_connections, random_two };
+
+/// PROXY protocol version the proxy sends upstream (HAProxy's proxy-protocol.txt).
+enum class proxy_protocol { none, v1, v2 };
+
+/// `listeners[].proxy.upstreams[]`: "host:port" or {address, weight}.
+struct upstream_config {
+    listen_address address;  ///< an IP literal and a port; names are not resolved
+    /// Share of new connections relative to the other upstreams (1..1000).
+    unsigned weight = 1;
+
+    bool operator==(const upstream_config&) const = default;
+};
+
+/// `listeners[].proxy:` — settings of the TCP proxy handler.
+struct proxy_config {
+    std::vector<upstream_config> upstreams;  ///< at least one when handler is proxy
+    balance_policy balance = balance_policy::round_robin;
+    /// Longest wait for an upstream to accept a connection. 5s: HAProxy's usual timeout
+    /// connect; a healthy upstream on a LAN answers in well under a millisecond.
+    std::chrono::nanoseconds connect_timeout = 5s;
+    /// Further upstreams tried when a connect fails, each a different one. 2: a dead upstream
+    /// costs a client one extra connect, not a refusal.
+    unsigned retries = 2;
+    /// A proxied connection with no byte either way for this long is closed (HAProxy's timeout
+    /// tunnel). Unset: the listener's idle_timeout.
+    std::optional<std::chrono::nanoseconds> idle_timeout;
+    /// Most bytes held per direction for a side that reads slower than the other sends (bytes).
+    /// Nothing more is read from the fast side meanwhile: memory stays bounded, TCP slows it.
+    /// 16KiB: HAProxy's bufsize.
+    std::uint64_t max_buffer = 16 * 1024;
+    /// Consecutive connect failures that eject an upstream (passive health); 0: never eject.
+    unsigned max_fails = 3;
+    /// How long the first ejection lasts; each further one while it keeps failing doubles it,
+    /// up to 32 times. 10s: nginx's fail_timeout.
+    std::chrono::nanoseconds fail_timeout = 10s;
+    /// PROXY protocol header sent to the upstream before the client's bytes.
+    proxy_protocol send_proxy = proxy_protocol::none;
+
+    bool operator==(const proxy_config&) const = default;
+};
+
 /// `listeners[]:` — one bound address and what it serves.
 struct listener_config {
     std::string name;       ///< unique, used in logs and metrics
@@ -147,9 +194,14 @@ struct listener_config {
     std::chrono::nanoseconds write_timeout = 60s;
     echo_config echo;
     synthetic_config synthetic;
+    proxy_config proxy;
 
     bool operator==(const listener_config&) const = default;
 };
+
+/// The idle timeout a listener's connections get: proxy.idle_timeout for a proxy listener
+/// that sets one, else idle_timeout.
+std::chrono::nanoseconds effective_idle_timeout(const listener_config& cfg);
 
 /// The whole file.
 struct config {
@@ -171,5 +223,11 @@ std::string_view to_string(scheduler_kind kind);
 
 /// "info", "debug", ... as written in YAML.
 std::string_view to_string(log_level level);
+
+/// "round_robin", ... as written in YAML.
+std::string_view to_string(balance_policy policy);
+
+/// "none", "v1", "v2" as written in YAML.
+std::string_view to_string(proxy_protocol version);
 
 }  // namespace pier::config
