@@ -13,9 +13,10 @@ packages=(
     g++ cmake ninja-build ccache mold
     libboost1.81-dev libboost-program-options1.81-dev
     libspdlog-dev libfmt-dev libyaml-cpp-dev doctest-dev
-    # Test peers: pierload's line mode is tested against a real redis-server; git lists the
-    # files the format check reads.
-    redis-server git
+    # Test peers: pierload's line mode and the proxy are tested against a real redis-server
+    # (the proxy with redis-benchmark, from redis-tools); git lists the files the format check
+    # reads.
+    redis-server redis-tools git
     # systemd-analyze checks systemd/pier.service offline (no systemd as PID 1 needed);
     # dpkg-dev's dpkg-shlibdeps gives the .deb its library dependencies.
     systemd dpkg-dev

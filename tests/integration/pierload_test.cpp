@@ -360,14 +360,6 @@ TEST_CASE("pierload: connections beyond the open-file limit are refused clearly"
     }
 }
 
-std::string find_program(const std::string& name) {
-    for (const char* dir : {"/usr/bin", "/usr/local/bin", "/usr/sbin"}) {
-        const auto path = std::filesystem::path(dir) / name;
-        if (std::filesystem::exists(path)) return path.string();
-    }
-    return {};
-}
-
 // Proves line mode against a real peer: redis-server answers PING with +PONG on every request.
 TEST_CASE("pierload: line mode against redis-server") {
     const auto redis = find_program("redis-server");
@@ -375,13 +367,7 @@ TEST_CASE("pierload: line mode against redis-server") {
         MESSAGE("skipped: redis-server is not installed (scripts/setup.sh installs it)");
         return;
     }
-    // A free port: the kernel picks one for a socket we then close; redis binds it next.
-    std::uint16_t port = 0;
-    {
-        asio::io_context io;
-        tcp::acceptor probe(io, {asio::ip::make_address("127.0.0.1"), 0});
-        port = probe.local_endpoint().port();
-    }
+    const auto port = free_port();
     temp_dir dir;
     child_process server(redis, {"--port", std::to_string(port), "--bind", "127.0.0.1", "--save",
                                  "", "--appendonly", "no", "--dir", dir.path().string()});

@@ -134,4 +134,12 @@ std::filesystem::path temp_dir::write(const std::string& name, const std::string
     return file;
 }
 
+std::string find_program(const std::string& name) {
+    for (const char* dir : {"/usr/bin", "/usr/local/bin", "/usr/sbin"}) {
+        const auto path = std::filesystem::path(dir) / name;
+        if (std::filesystem::exists(path)) return path.string();
+    }
+    return {};
+}
+
 }  // namespace pier::test

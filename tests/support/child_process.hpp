@@ -53,6 +53,9 @@ private:
     bool reaped_ = false;
 };
 
+/// The path of an installed program (/usr/bin, /usr/local/bin, /usr/sbin), or "" if absent.
+std::string find_program(const std::string& name);
+
 /// A fresh directory under the system temp dir, removed with its contents on destruction.
 class temp_dir {
 public:

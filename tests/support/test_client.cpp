@@ -128,6 +128,12 @@ asio::awaitable<std::size_t> write_until_stuck(tcp::socket& socket, const std::s
     co_return sent;
 }
 
+std::uint16_t free_port() {
+    asio::io_context io;
+    const tcp::acceptor probe(io, {asio::ip::make_address("127.0.0.1"), 0});
+    return probe.local_endpoint().port();
+}
+
 asio::awaitable<tcp::socket> connect_to(const tcp::endpoint& endpoint) {
     tcp::socket socket(co_await asio::this_coro::executor);
     co_await socket.async_connect(endpoint, asio::use_awaitable);

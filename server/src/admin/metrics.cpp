@@ -44,6 +44,12 @@ public:
                        type);
     }
 
+    /// A sample of a histogram's series: `suffix` is "_bucket", "_sum" or "_count".
+    template <typename Value>
+    void sample_of(std::string_view suffix, std::string_view labels, Value value) {
+        fmt::format_to(std::back_inserter(out_), "{}{}{{{}}} {}\n", name_, suffix, labels, value);
+    }
+
     /// `labels` is the inside of the braces, already escaped ("" for none).
     template <typename Value>
     void sample(std::string_view labels, Value value) {
@@ -101,6 +107,73 @@ void write_listeners(family_writer& w, const std::vector<listener_snapshot>& lis
     w.begin("pier_handler_errors_total", "counter",
             "Requests answered with an error (malformed input from the client).");
     for (const auto& l : listeners) w.sample(handler_labels(l), l.traffic.handler_errors);
+}
+
+void write_proxies(family_writer& w, const std::vector<listener_snapshot>& listeners) {
+    std::vector<const listener_snapshot*> proxies;
+    for (const auto& l : listeners) {
+        if (l.proxy) proxies.push_back(&l);
+    }
+    if (proxies.empty()) return;
+    w.begin("pier_proxy_clients_refused_total", "counter",
+            "Proxy clients closed without a relay: every upstream ejected, or every connect "
+            "tried failed.");
+    for (const auto* l : proxies) {
+        const auto labels = listener_labels(*l);
+        w.sample(labels + ",reason=\"no_upstream\"", l->proxy_no_upstream);
+        w.sample(labels + ",reason=\"connect_failed\"", l->proxy_connect_failed);
+    }
+    using upstream = handlers::proxy::upstream_snapshot;
+    const auto labels = [](const listener_snapshot& l, const upstream& u) {
+        return listener_labels(l) + fmt::format(",upstream=\"{}\"", escape_label(u.address));
+    };
+    struct figure {
+        const char* name;
+        const char* type;
+        const char* help;
+        std::uint64_t (*value)(const upstream&);
+    };
+    static constexpr figure figures[] = {
+        {"pier_upstream_up", "gauge", "1 while the upstream takes new connections, 0 ejected.",
+         [](const upstream& u) -> std::uint64_t { return u.available ? 1 : 0; }},
+        {"pier_upstream_connections_active", "gauge", "Connections relayed to the upstream now.",
+         [](const upstream& u) { return u.active; }},
+        {"pier_upstream_connects_total", "counter", "Successful connects to the upstream.",
+         [](const upstream& u) { return u.connects; }},
+        {"pier_upstream_connect_failures_total", "counter",
+         "Failed connects (refused, reset, timed out).",
+         [](const upstream& u) { return u.connect_failures; }},
+        {"pier_upstream_ejections_total", "counter",
+         "Times max_fails failures in a row took the upstream out of rotation.",
+         [](const upstream& u) { return u.ejections; }},
+        {"pier_upstream_sent_bytes_total", "counter", "Bytes relayed to the upstream.",
+         [](const upstream& u) { return u.bytes_sent; }},
+        {"pier_upstream_received_bytes_total", "counter", "Bytes relayed from the upstream.",
+         [](const upstream& u) { return u.bytes_received; }},
+    };
+    for (const auto& f : figures) {
+        w.begin(f.name, f.type, f.help);
+        for (const auto* l : proxies) {
+            for (const auto& u : l->upstreams) w.sample(labels(*l, u), f.value(u));
+        }
+    }
+    w.begin("pier_upstream_connect_seconds", "histogram", "Time to connect to the upstream.");
+    for (const auto* l : proxies) {
+        for (const auto& u : l->upstreams) {
+            const auto base = labels(*l, u);
+            std::uint64_t cumulative = 0;
+            for (std::size_t i = 0; i < handlers::proxy::connect_buckets.size(); ++i) {
+                cumulative += u.connect_latency_counts[i];
+                w.sample_of("_bucket",
+                            base + fmt::format(",le=\"{}\"", handlers::proxy::connect_buckets[i]),
+                            cumulative);
+            }
+            cumulative += u.connect_latency_counts.back();
+            w.sample_of("_bucket", base + ",le=\"+Inf\"", cumulative);
+            w.sample_of("_sum", base, u.connect_latency_sum_seconds);
+            w.sample_of("_count", base, cumulative);
+        }
+    }
 }
 
 void write_workers(family_writer& w, const std::vector<worker_snapshot>& workers) {
@@ -213,6 +286,7 @@ std::string format_prometheus(const metrics_snapshot& snapshot) {
     w.sample("", snapshot.ready ? 1 : 0);
     write_reload(w, snapshot.reload);
     write_listeners(w, snapshot.listeners);
+    write_proxies(w, snapshot.listeners);
     write_workers(w, snapshot.workers);
     write_process(w, snapshot.process);
     return out;

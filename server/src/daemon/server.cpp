@@ -119,7 +119,7 @@ server::reload_outcome server::reload(config::config next) {
     for (std::size_t i = 0; i < diff.changed.size(); ++i) {
         const auto& change = diff.changed[i];
         auto& l = listener(change.after.name);
-        l.reconfigure(change.after, handlers::make_handler(change.after),
+        l.reconfigure(change.after, handlers::make_handler(change.after, l.handler().get()),
                       std::move(replacements[i]));
         spdlog::info("reload: listener changed listener={} addr={} changes=\"{}\"", l.name(),
                      fmt::streamed(l.local_endpoint()), fmt::join(change.changes, "; "));
@@ -341,6 +341,14 @@ admin::metrics_snapshot server::metrics_snapshot() {
             s.closed_idle + s.closed_write_timeout + s.closed_drain + s.closed_shutdown;
         s.closed_by_peer = closed > by_stop ? closed - by_stop : 0;
         s.traffic = l->connections().traffic();
+        if (const auto handler = l->handler(); handler && handler->upstreams) {
+            auto& group = *handler->upstreams;
+            s.proxy = true;
+            s.upstreams = group.snapshot(std::chrono::steady_clock::now());
+            s.proxy_no_upstream = group.counters().no_upstream.load(std::memory_order_relaxed);
+            s.proxy_connect_failed =
+                group.counters().connect_failed.load(std::memory_order_relaxed);
+        }
         snapshot.listeners.push_back(std::move(s));
     }
     auto* dispatcher = pool_.dispatcher();

@@ -166,6 +166,7 @@ void connection::stop_on_executor(stop_reason reason) {
     boost::system::error_code ignored;
     if (waiting_ || abort_everything) socket_.cancel(ignored);
     if (abort_everything && sleeping_ != nullptr) sleeping_->cancel();
+    if (abort_everything && linked_ != nullptr) linked_->cancel(ignored);
 }
 
 }  // namespace pier::net

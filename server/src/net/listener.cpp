@@ -60,14 +60,14 @@ constexpr unsigned max_accept_batch = 64;
 /// listener serves every connection: no timer per connection.
 std::chrono::nanoseconds sweep_interval(const config::listener_config& cfg) {
     auto shortest = std::chrono::nanoseconds::max();
-    for (const auto timeout : {cfg.idle_timeout, cfg.write_timeout}) {
+    for (const auto timeout : {config::effective_idle_timeout(cfg), cfg.write_timeout}) {
         if (timeout.count() > 0) shortest = std::min(shortest, timeout);
     }
     return std::clamp<std::chrono::nanoseconds>(shortest / 4, 10ms, 1s);
 }
 
 bool needs_sweep(const config::listener_config& cfg) {
-    return cfg.idle_timeout.count() > 0 || cfg.write_timeout.count() > 0;
+    return config::effective_idle_timeout(cfg).count() > 0 || cfg.write_timeout.count() > 0;
 }
 
 tcp::endpoint to_endpoint(const config::listen_address& address) {
@@ -77,12 +77,13 @@ tcp::endpoint to_endpoint(const config::listen_address& address) {
 }  // namespace
 
 listener::listener(const config::listener_config& cfg, runtime::io_pool& pool,
-                   handlers::handler_fn handler, connection_cap* global_cap, int adopted_fd)
+                   handlers::handler_instance handler, connection_cap* global_cap, int adopted_fd)
     : name_(cfg.name),
       handler_name_(cfg.handler),
+      published_handler_(std::make_shared<const handlers::handler_instance>(std::move(handler))),
       config_(cfg),
       pool_(pool),
-      handler_(std::make_shared<const handlers::handler_fn>(std::move(handler))),
+      handler_(published_handler_),
       home_(pool.acquire_uncounted(next_listener_home.fetch_add(1, std::memory_order_relaxed))),
       strand_(home_.io_executor()),
       acceptor_(home_.io_executor()),
@@ -147,13 +148,14 @@ tcp::acceptor listener::bind_replacement(const config::listener_config& cfg) {
     return acceptor;
 }
 
-void listener::reconfigure(const config::listener_config& cfg, handlers::handler_fn handler,
+void listener::reconfigure(const config::listener_config& cfg, handlers::handler_instance handler,
                            std::optional<tcp::acceptor> replacement) {
+    auto next_handler = std::make_shared<const handlers::handler_instance>(std::move(handler));
     {
-        std::lock_guard lock(handler_name_mutex_);
+        std::lock_guard lock(published_mutex_);
         handler_name_ = cfg.handler;
+        published_handler_ = next_handler;
     }
-    auto next_handler = std::make_shared<const handlers::handler_fn>(std::move(handler));
     std::promise<void> applied;
     asio::post(strand_, [&] {
         const bool backlog_changed = cfg.backlog != config_.backlog;
@@ -347,8 +349,9 @@ asio::awaitable<void> listener::sweep() {
         co_await sweep_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
         if (stopping_) break;
         if (!needs_sweep(config_)) continue;
-        const auto stopped = connections_.stop_inactive(
-            std::chrono::steady_clock::now(), config_.idle_timeout, config_.write_timeout);
+        const auto stopped = connections_.stop_inactive(std::chrono::steady_clock::now(),
+                                                        config::effective_idle_timeout(config_),
+                                                        config_.write_timeout);
         if (stopped.stalled > 0) {
             if (const auto n = stalled_log_.allow()) {
                 spdlog::info(
@@ -388,7 +391,7 @@ void listener::start_connection(tcp::socket socket, runtime::worker_lease lease)
     asio::post(conn->executor(), [this, conn, handler = handler_] {
         try {
             asio::co_spawn(
-                conn->executor(), (*handler)(*conn),
+                conn->executor(), handler->serve(*conn),
                 [this, conn](std::exception_ptr error) { finish_connection(*conn, error); });
         } catch (const std::exception& e) {
             spdlog::error("connection failed to start conn={} error=\"{}\"", conn->id(), e.what());

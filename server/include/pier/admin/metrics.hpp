@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "pier/handlers/proxy/upstream.hpp"
 #include "pier/net/listener_stats.hpp"
 #include "pier/runtime/scheduler.hpp"
 
@@ -31,6 +32,11 @@ struct listener_snapshot {
     std::uint64_t closed_drain = 0;
     std::uint64_t closed_shutdown = 0;
     net::traffic_totals traffic;  ///< closed connections' plus live ones'
+    /// Proxy listeners only: each upstream, and the clients closed without a relay.
+    bool proxy = false;
+    std::vector<handlers::proxy::upstream_snapshot> upstreams;
+    std::uint64_t proxy_no_upstream = 0;
+    std::uint64_t proxy_connect_failed = 0;
 };
 
 struct worker_snapshot {

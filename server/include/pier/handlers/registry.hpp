@@ -1,14 +1,29 @@
-// Handlers by name: turns a listener's `handler:` key and its section into a handler_fn.
-// Read-only after static initialization; safe from any thread.
+// Handlers by name: turns a listener's `handler:` key and its section into what the listener
+// runs. Safe from any thread.
 #pragma once
+
+#include <memory>
 
 #include "pier/config/config.hpp"
 #include "pier/handlers/handler.hpp"
+#include "pier/handlers/proxy/upstream_group.hpp"
 
 namespace pier::handlers {
 
-/// The handler `cfg.handler` names, configured from its section of `cfg`. Throws
-/// std::invalid_argument for a name config validation would have rejected.
-handler_fn make_handler(const config::listener_config& cfg);
+/// What a listener runs for each connection, and the state behind it that outlives one
+/// connection.
+struct handler_instance {
+    handler_fn serve;
+    /// The proxy's upstreams (null for other handlers): /metrics reads them, and a reload
+    /// hands them to the next instance.
+    std::shared_ptr<proxy::upstream_group> upstreams;
+};
+
+/// The handler `cfg.handler` names, configured from its section of `cfg`. `previous` (may be
+/// null) is the instance a reload replaces: state worth keeping is taken over from it (the
+/// proxy's upstream health and counters). Throws std::invalid_argument for a name config
+/// validation would have rejected.
+handler_instance make_handler(const config::listener_config& cfg,
+                              const handler_instance* previous = nullptr);
 
 }  // namespace pier::handlers

@@ -114,6 +114,11 @@ public:
     /// Any thread. When bytes last moved (or when the connection was accepted).
     std::chrono::steady_clock::time_point last_activity() const;
 
+    /// A second socket the handler relays to (the proxy's upstream), or null: idle, stalled
+    /// and shutdown stops cancel its operations too, so a handler waiting only on it still
+    /// ends. Call on the connection's executor; unlink before the socket goes away.
+    void link(tcp::socket* other) { linked_ = other; }
+
     /// The listener's bookkeeping: whether it took a max_connections_per_ip slot for this
     /// connection (to give back when it ends). Set before the handler starts.
     bool holds_address_slot() const { return holds_address_slot_; }
@@ -139,6 +144,8 @@ private:
 
     /// The sleep_for() in progress, if any. Touched on executor_ only.
     asio::steady_timer* sleeping_ = nullptr;
+    /// See link(). Touched on executor_ only.
+    tcp::socket* linked_ = nullptr;
     /// wait_readable() is pending: the socket's only operation, so a drain may cancel it
     /// without cutting a write short. Touched on executor_ only.
     bool waiting_ = false;

@@ -29,7 +29,7 @@
 #include <boost/asio/strand.hpp>
 
 #include "pier/config/config.hpp"
-#include "pier/handlers/handler.hpp"
+#include "pier/handlers/registry.hpp"
 #include "pier/log/rate_limiter.hpp"
 #include "pier/net/connection_caps.hpp"
 #include "pier/net/connection_set.hpp"
@@ -51,7 +51,7 @@ public:
     /// `adopted_fd`, if not -1, is a listening socket systemd passed (socket activation):
     /// it is taken as it is instead of binding cfg.listen.
     listener(const config::listener_config& cfg, runtime::io_pool& pool,
-             handlers::handler_fn handler, connection_cap* global_cap = nullptr,
+             handlers::handler_instance handler, connection_cap* global_cap = nullptr,
              int adopted_fd = -1);
     ~listener();
     listener(const listener&) = delete;
@@ -60,8 +60,13 @@ public:
     const std::string& name() const { return name_; }
     /// Any thread (a reload may change it meanwhile).
     std::string handler_name() const {
-        std::lock_guard lock(handler_name_mutex_);
+        std::lock_guard lock(published_mutex_);
         return handler_name_;
+    }
+    /// The handler instance new connections get. Any thread.
+    std::shared_ptr<const handlers::handler_instance> handler() const {
+        std::lock_guard lock(published_mutex_);
+        return published_handler_;
     }
     /// The bound address; with port 0 in the config, the port the kernel chose.
     tcp::endpoint local_endpoint() const { return local_; }
@@ -79,7 +84,7 @@ public:
     /// next accepted connection on, timeouts for open connections too. With `replacement`,
     /// the clients already waiting on the old socket are admitted, then it is closed and
     /// `replacement` accepts from now on. Blocks until applied.
-    void reconfigure(const config::listener_config& cfg, handlers::handler_fn handler,
+    void reconfigure(const config::listener_config& cfg, handlers::handler_instance handler,
                      std::optional<tcp::acceptor> replacement = std::nullopt);
     /// Closes the acceptor and waits for the accept loop and the sweep to return. Open
     /// connections are untouched: ask them to stop through connections().
@@ -109,13 +114,15 @@ private:
     void on_loop_done();
 
     const std::string name_;
-    mutable std::mutex handler_name_mutex_;
-    std::string handler_name_;  ///< config_.handler, for other threads; guarded by the mutex
+    /// What other threads may read of what reconfigure() changes.
+    mutable std::mutex published_mutex_;
+    std::string handler_name_;                                             ///< guarded
+    std::shared_ptr<const handlers::handler_instance> published_handler_;  ///< guarded
     /// Touched on strand_ only once start() has run (reconfigure() posts its changes there).
     config::listener_config config_;
     runtime::io_pool& pool_;
     /// Shared with the connections being started: a reload may swap it meanwhile. strand_ only.
-    std::shared_ptr<const handlers::handler_fn> handler_;
+    std::shared_ptr<const handlers::handler_instance> handler_;
     runtime::worker_lease home_;  ///< the worker running the accept loop and the sweep
     /// Serializes the accept loop, the sweep and stop_accepting(): under work stealing an idle
     /// worker may run the home worker's handlers while that worker is stuck in a long task.

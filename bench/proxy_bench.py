@@ -1,0 +1,221 @@
+#!/usr/bin/env python3
+"""redis-benchmark through pierd's proxy handler and through HAProxy in TCP mode, against
+redis directly, in one run on one machine.
+
+For each target (redis direct, pierd's proxy, HAProxy) and each pipeline depth, runs
+`redis-benchmark -t TEST -c CLIENTS -n REQUESTS [-P DEPTH]` once per test and reads the proxy's
+CPU time (utime + stime from /proc) before and after, so each row has requests per second and
+the proxy's CPU microseconds per request. pierd and HAProxy get the same thread count and the
+same upstream; both are started on free loopback ports and stopped at the end.
+
+On a small machine redis, redis-benchmark and the proxy share the cores, so requests per
+second says how the CPU was split as much as how fast the proxy is: compare the ratios within
+one run, and the proxy's CPU per request, which is what it would cost on cores of its own.
+
+usage: bench/proxy_bench.py [--requests 200000] [--clients 50] [--threads 1]
+                            [--pipelines 1,16] [--tests ping,set,get]
+                            [--scheduler work_stealing|pinned]
+Needs redis-server, redis-benchmark and haproxy (installed with apt-get when missing, as root)
+and a release build of pierd (scripts/setup.sh). Exit status 0 when every run completed.
+"""
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PIERD = os.environ.get("PIERD", os.path.join(ROOT, "build/release/server/pierd"))
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def ensure_installed(program, package):
+    if shutil.which(program):
+        return
+    print(f"proxy_bench: installing {package}", file=sys.stderr)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", package],
+                   check=True, env=env)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+
+
+def wait_for(predicate, what, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(0.05)
+    raise SystemExit(f"proxy_bench: {what} did not happen within {timeout}s")
+
+
+def accepts(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def start_redis(workdir):
+    port = free_port()
+    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                             "--save", "", "--appendonly", "no", "--dir", workdir],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(lambda: accepts(port), "redis-server accepting")
+    return proc, port
+
+
+def start_pierd(workdir, threads, scheduler, upstream):
+    config = os.path.join(workdir, "pier.yaml")
+    with open(config, "w") as f:
+        f.write(f"""runtime: {{ threads: {threads}, scheduler: {scheduler} }}
+listeners:
+  - name: front
+    listen: "127.0.0.1:0"
+    handler: proxy
+    max_connections: 5000
+    proxy: {{ upstreams: ["127.0.0.1:{upstream}"] }}
+""")
+    log = open(os.path.join(workdir, "pierd.log"), "w+")
+    proc = subprocess.Popen([PIERD, "--config", config], stdout=log, stderr=subprocess.STDOUT)
+
+    def port():
+        log.seek(0)
+        match = re.search(r"listening listener=front addr=127\.0\.0\.1:(\d+)", log.read())
+        return int(match.group(1)) if match else None
+
+    return proc, wait_for(port, "pierd listening")
+
+
+def start_haproxy(workdir, threads, upstream):
+    port = free_port()
+    config = os.path.join(workdir, "haproxy.cfg")
+    with open(config, "w") as f:
+        f.write(f"""global
+    nbthread {threads}
+    maxconn 5000
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 5m
+    timeout server 5m
+frontend front
+    bind 127.0.0.1:{port}
+    default_backend upstream
+backend upstream
+    balance roundrobin
+    server redis 127.0.0.1:{upstream}
+""")
+    log = open(os.path.join(workdir, "haproxy.log"), "w+")
+    proc = subprocess.Popen(["haproxy", "-db", "-f", config], stdout=log, stderr=subprocess.STDOUT)
+
+    def ready():
+        if proc.poll() is not None:
+            log.seek(0)
+            raise SystemExit(f"proxy_bench: haproxy exited:\n{log.read()}")
+        return accepts(port)
+
+    wait_for(ready, "haproxy accepting")
+    return proc, port
+
+
+def benchmark(port, test, clients, requests, pipeline):
+    """Requests per second over what redis-benchmark ran for `test`, and how many requests."""
+    command = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-t", test,
+               "-c", str(clients), "-n", str(requests), "-P", str(pipeline), "--csv"]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    if out.returncode != 0 or "rror" in out.stdout + out.stderr:
+        raise SystemExit(f"proxy_bench: {' '.join(command)} failed:\n{out.stdout}{out.stderr}")
+    rates = []
+    for line in out.stdout.splitlines():
+        cells = [c.strip('"') for c in line.split(",")]
+        if len(cells) > 1 and cells[0] != "test":
+            rates.append(float(cells[1]))
+    if not rates:
+        raise SystemExit(f"proxy_bench: no result in:\n{out.stdout}")
+    # "ping" is two tests (PING_INLINE, PING_MBULK): all requests over all the time taken.
+    return len(rates) * requests / sum(requests / r for r in rates), len(rates) * requests
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=200000)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--pipelines", default="1,16")
+    parser.add_argument("--tests", default="ping,set,get")
+    parser.add_argument("--scheduler", default="work_stealing", help="pierd's runtime.scheduler")
+    args = parser.parse_args()
+    for program, package in (("redis-server", "redis-server"),
+                             ("redis-benchmark", "redis-tools"), ("haproxy", "haproxy")):
+        ensure_installed(program, package)
+    if not os.access(PIERD, os.X_OK):
+        raise SystemExit(f"proxy_bench: no pierd at {PIERD} (run scripts/setup.sh)")
+
+    with tempfile.TemporaryDirectory(prefix="pier-proxy-bench.") as workdir:
+        procs = []
+        try:
+            redis, redis_port = start_redis(workdir)
+            procs.append(redis)
+            pierd, pierd_port = start_pierd(workdir, args.threads, args.scheduler, redis_port)
+            procs.append(pierd)
+            haproxy, haproxy_port = start_haproxy(workdir, args.threads, redis_port)
+            procs.append(haproxy)
+            targets = [("redis", redis_port, None), ("pierd", pierd_port, pierd),
+                       ("haproxy", haproxy_port, haproxy)]
+            version = subprocess.run(["haproxy", "-v"], capture_output=True,
+                                     text=True).stdout.splitlines()[0]
+            print(f"# {version}; pierd and haproxy: {args.threads} thread(s); "
+                  f"{args.clients} clients, {args.requests} requests per test; "
+                  f"{os.cpu_count()} cores shared by all processes")
+            print(f"{'target':8} {'pipeline':>8} {'test':>5} {'req/s':>11} "
+                  f"{'proxy CPU us/req':>16}")
+            results = {}
+            for pipeline in [int(p) for p in args.pipelines.split(",")]:
+                for test in args.tests.split(","):
+                    for name, port, proc in targets:
+                        before = cpu_seconds(proc.pid) if proc else 0.0
+                        rps, done = benchmark(port, test, args.clients, args.requests, pipeline)
+                        cpu = (cpu_seconds(proc.pid) - before) if proc else 0.0
+                        per_request = cpu / done * 1e6
+                        results[(name, pipeline, test)] = (rps, per_request)
+                        cpu_text = f"{per_request:16.2f}" if proc else f"{'-':>16}"
+                        print(f"{name:8} {pipeline:8} {test:>5} {rps:11.0f} {cpu_text}",
+                              flush=True)
+            print("\n# pierd / haproxy: throughput (want >= 1.00), CPU per request "
+                  "(want <= 1.00)")
+            for pipeline in [int(p) for p in args.pipelines.split(",")]:
+                for test in args.tests.split(","):
+                    p_rps, p_cpu = results[("pierd", pipeline, test)]
+                    h_rps, h_cpu = results[("haproxy", pipeline, test)]
+                    cpu_ratio = p_cpu / h_cpu if h_cpu > 0 else float("nan")
+                    print(f"P={pipeline:<3} {test:>5}: throughput {p_rps / h_rps:5.2f}x, "
+                          f"CPU/req {cpu_ratio:5.2f}x")
+        finally:
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+
+
+if __name__ == "__main__":
+    main()

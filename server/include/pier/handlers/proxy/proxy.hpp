@@ -1,0 +1,31 @@
+// The `proxy` handler: a TCP load-balancing proxy (HAProxy's mode tcp, nginx's stream).
+//
+// Per client: pick an upstream (upstream_group), connect within connect_timeout, trying other
+// upstreams on failure (retries), optionally send a PROXY protocol header, then relay both
+// directions at once on the connection's executor until both have ended:
+// - a direction reads into a 2KiB buffer of its own (a pending read costs no system call
+//   until data arrives), continues a full read from the worker's buffer, and writes on at
+//   once; only bytes the destination does not take at once are copied (at most max_buffer),
+//   and nothing more is read from that source until they are gone, so a slow side slows the
+//   other through TCP and memory stays bounded;
+// - EOF from one side becomes a shutdown of the other side's write half, and the other
+//   direction goes on (half-close, as HAProxy does);
+// - an error on either side cancels both directions: the upstream socket is closed, and the
+//   listener closes the client's.
+// Idle, write and drain timeouts are the listener's, as for every handler; a drain lets a
+// relayed connection run until the drain deadline (L4 has no request boundary to stop at).
+#pragma once
+
+#include <memory>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "pier/handlers/proxy/upstream_group.hpp"
+#include "pier/net/connection.hpp"
+
+namespace pier::handlers::proxy {
+
+boost::asio::awaitable<void> run_proxy(net::connection& conn,
+                                       std::shared_ptr<upstream_group> group);
+
+}  // namespace pier::handlers::proxy

@@ -1,0 +1,112 @@
+// One upstream server of a proxy listener: its address, its passive health and its figures.
+//
+// Shared (shared_ptr) by every connection relaying to it and by the upstream groups that list
+// it: a reload that keeps an upstream's address keeps this object, so its health and counters
+// carry over and connections opened before the reload still count against it.
+//
+// Threads: everything is safe from any thread. Counters are relaxed atomics (statistics only);
+// the health state is under a mutex, touched once per connect attempt.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include "pier/config/config.hpp"
+
+namespace pier::handlers::proxy {
+
+using clock = std::chrono::steady_clock;
+
+/// Bucket bounds of the connect-latency histogram, in seconds (Prometheus `le` labels).
+inline constexpr std::array<double, 12> connect_buckets{
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 1.0, 5.0};
+
+/// What /metrics reports of one upstream.
+struct upstream_snapshot {
+    std::string address;
+    bool available = true;  ///< not ejected
+    std::uint64_t active = 0;
+    std::uint64_t connects = 0;
+    std::uint64_t connect_failures = 0;
+    std::uint64_t ejections = 0;
+    std::uint64_t bytes_sent = 0;      ///< to the upstream
+    std::uint64_t bytes_received = 0;  ///< from the upstream
+    /// Successful connects per bucket (cumulative counts are computed when written).
+    std::array<std::uint64_t, connect_buckets.size() + 1> connect_latency_counts{};
+    double connect_latency_sum_seconds = 0;
+};
+
+class upstream {
+public:
+    explicit upstream(const config::listen_address& address);
+    upstream(const upstream&) = delete;
+    upstream& operator=(const upstream&) = delete;
+
+    const boost::asio::ip::tcp::endpoint& endpoint() const { return endpoint_; }
+    const config::listen_address& address() const { return address_; }
+
+    /// Not ejected at `now` (an ejection that has run out counts as available: the next
+    /// connect is its trial).
+    bool available(clock::time_point now) const;
+    /// Active connections (for least_connections and random_two).
+    std::uint64_t active() const { return active_.load(std::memory_order_relaxed); }
+
+    /// A connect succeeded after `latency`: the failure streak ends.
+    void connect_succeeded(clock::duration latency);
+    /// A connect failed. With `max_fails` consecutive failures (0: never) the upstream is
+    /// ejected for `fail_timeout`, doubled for each ejection in a row (at most 32 times).
+    /// Returns true when this failure ejected it.
+    bool connect_failed(clock::time_point now, unsigned max_fails, clock::duration fail_timeout);
+
+    /// A relayed connection: counts as active while it lives.
+    class lease {
+    public:
+        explicit lease(upstream& u) : u_(&u) {
+            u_->active_.fetch_add(1, std::memory_order_relaxed);
+        }
+        ~lease() {
+            if (u_ != nullptr) u_->active_.fetch_sub(1, std::memory_order_relaxed);
+        }
+        lease(lease&& other) noexcept : u_(std::exchange(other.u_, nullptr)) {}
+        lease& operator=(lease&&) = delete;
+        lease(const lease&) = delete;
+        lease& operator=(const lease&) = delete;
+
+    private:
+        upstream* u_;
+    };
+
+    void count_sent(std::size_t bytes) { bytes_sent_.fetch_add(bytes, std::memory_order_relaxed); }
+    void count_received(std::size_t bytes) {
+        bytes_received_.fetch_add(bytes, std::memory_order_relaxed);
+    }
+
+    upstream_snapshot snapshot(clock::time_point now) const;
+
+private:
+    const config::listen_address address_;
+    const boost::asio::ip::tcp::endpoint endpoint_;
+
+    mutable std::mutex health_mutex_;
+    unsigned failures_in_a_row_ = 0;     ///< guarded by health_mutex_
+    unsigned ejections_in_a_row_ = 0;    ///< guarded by health_mutex_
+    clock::time_point ejected_until_{};  ///< guarded by health_mutex_
+
+    std::atomic<std::uint64_t> active_{0};
+    std::atomic<std::uint64_t> connects_{0};
+    std::atomic<std::uint64_t> connect_failures_{0};
+    std::atomic<std::uint64_t> ejections_{0};
+    std::atomic<std::uint64_t> bytes_sent_{0};
+    std::atomic<std::uint64_t> bytes_received_{0};
+    std::array<std::atomic<std::uint64_t>, connect_buckets.size() + 1> latency_counts_{};
+    std::atomic<std::uint64_t> latency_sum_ns_{0};
+};
+
+}  // namespace pier::handlers::proxy

@@ -1,0 +1,70 @@
+#include "pier/handlers/proxy/upstream.hpp"
+
+#include <algorithm>
+
+namespace pier::handlers::proxy {
+
+upstream::upstream(const config::listen_address& address)
+    : address_(address), endpoint_(boost::asio::ip::make_address(address.host), address.port) {}
+
+bool upstream::available(clock::time_point now) const {
+    std::lock_guard lock(health_mutex_);
+    return now >= ejected_until_;
+}
+
+void upstream::connect_succeeded(clock::duration latency) {
+    {
+        std::lock_guard lock(health_mutex_);
+        failures_in_a_row_ = 0;
+        ejections_in_a_row_ = 0;
+        ejected_until_ = {};
+    }
+    connects_.fetch_add(1, std::memory_order_relaxed);
+    const double seconds = std::chrono::duration<double>(latency).count();
+    const auto bucket = static_cast<std::size_t>(
+        std::lower_bound(connect_buckets.begin(), connect_buckets.end(), seconds) -
+        connect_buckets.begin());
+    latency_counts_[bucket].fetch_add(1, std::memory_order_relaxed);
+    latency_sum_ns_.fetch_add(static_cast<std::uint64_t>(std::chrono::nanoseconds(latency).count()),
+                              std::memory_order_relaxed);
+}
+
+bool upstream::connect_failed(clock::time_point now, unsigned max_fails,
+                              clock::duration fail_timeout) {
+    connect_failures_.fetch_add(1, std::memory_order_relaxed);
+    std::lock_guard lock(health_mutex_);
+    ++failures_in_a_row_;
+    // Already ejected: a connect begun before the ejection failing now says nothing new.
+    if (now < ejected_until_) return false;
+    if (max_fails == 0 || failures_in_a_row_ < max_fails) return false;
+    // Ejected: for fail_timeout, then twice as long each time the trial connect after an
+    // ejection fails too (nginx's fail_timeout, with Envoy's growing ejection time).
+    constexpr unsigned max_doublings = 5;  // 32x
+    const unsigned doublings = std::min(ejections_in_a_row_, max_doublings);
+    ejected_until_ = now + fail_timeout * (1u << doublings);
+    ++ejections_in_a_row_;
+    ejections_.fetch_add(1, std::memory_order_relaxed);
+    return true;
+}
+
+upstream_snapshot upstream::snapshot(clock::time_point now) const {
+    upstream_snapshot s;
+    s.address = address_.to_string();
+    s.available = available(now);
+    const auto load = [](const std::atomic<std::uint64_t>& c) {
+        return c.load(std::memory_order_relaxed);
+    };
+    s.active = load(active_);
+    s.connects = load(connects_);
+    s.connect_failures = load(connect_failures_);
+    s.ejections = load(ejections_);
+    s.bytes_sent = load(bytes_sent_);
+    s.bytes_received = load(bytes_received_);
+    for (std::size_t i = 0; i < latency_counts_.size(); ++i) {
+        s.connect_latency_counts[i] = load(latency_counts_[i]);
+    }
+    s.connect_latency_sum_seconds = static_cast<double>(load(latency_sum_ns_)) / 1e9;
+    return s;
+}
+
+}  // namespace pier::handlers::proxy
