@@ -85,12 +85,14 @@ TEST_CASE("proxy: redis-benchmark through the proxy, then with one redis killed"
     CHECK(connects_to(proxy, second.endpoint()) > 0);
 
     first.kill();
+    const auto killed_before = connects_to(proxy, first.endpoint());
     const auto survivor_before = connects_to(proxy, second.endpoint());
     const auto one = benchmark(redis_benchmark, port);
     CHECK(one.find("GET:") != std::string::npos);
     CHECK(one.find("rror") == std::string::npos);
     // Three tests of 20 connections each (and maybe a probe connection): all to the survivor.
     CHECK(connects_to(proxy, second.endpoint()) - survivor_before >= 60);
+    CHECK(connects_to(proxy, first.endpoint()) == killed_before);
     const auto snapshot = proxy.get().metrics_snapshot();
     for (const auto& u : snapshot.listeners[0].upstreams) {
         if (u.address == first.endpoint().address().to_string() + ":" +

@@ -60,10 +60,13 @@ admin::listener_snapshot front_figures(running_server& server) {
     return {};
 }
 
-/// An address nothing listens on: a port just bound and released.
-tcp::endpoint dead_endpoint(asio::io_context& io) {
-    tcp::acceptor a(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    return a.local_endpoint();
+/// An upstream that refuses connections: a socket bound to a loopback port but not listening
+/// (so no other socket can take the port). listen() on it brings the upstream back.
+tcp::acceptor refusing_upstream(asio::io_context& io) {
+    tcp::acceptor a(io);
+    a.open(tcp::v4());
+    a.bind(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    return a;
 }
 
 /// A listening socket the test owns, to play an upstream.
@@ -241,7 +244,8 @@ TEST_CASE("proxy: connect_timeout ends a connect to an upstream that does not an
 TEST_CASE("proxy: a refused connect moves on to the next upstream") {
     asio::io_context io;
     running_server upstream(echo_config());
-    const auto dead = dead_endpoint(io);
+    auto refusing = refusing_upstream(io);
+    const auto dead = refusing.local_endpoint();
     auto cfg = front_config({dead, upstream.endpoint()});
     cfg.listeners[0].proxy.retries = 1;
     cfg.listeners[0].proxy.max_fails = 0;  // never ejected: every other first pick is `dead`
@@ -281,12 +285,13 @@ asio::awaitable<bool> until_relayed_to(tcp::acceptor& upstream, const tcp::endpo
 TEST_CASE("proxy: an upstream that keeps failing is ejected, then tried again") {
     asio::io_context io;
     running_server healthy(echo_config());
-    const auto flaky = dead_endpoint(io);
+    auto flaky_upstream = refusing_upstream(io);
+    const auto flaky = flaky_upstream.local_endpoint();
     auto cfg = front_config({flaky, healthy.endpoint()});
     auto& p = cfg.listeners[0].proxy;
     p.retries = 1;
     p.max_fails = 2;
-    p.fail_timeout = 2s;  // longer than the eight clients take, even under sanitizers
+    p.fail_timeout = 3s;  // longer than the eight clients take, even under sanitizers
     running_server proxy(cfg);
     run_with_timeout(
         io,
@@ -297,8 +302,8 @@ TEST_CASE("proxy: an upstream that keeps failing is ejected, then tried again") 
             CHECK(figures.ejections == 1);
             CHECK_FALSE(figures.available);
 
-            auto revived = listening_on(io, flaky);
-            CHECK(co_await until_relayed_to(revived, proxy.endpoint("front"),
+            flaky_upstream.listen();
+            CHECK(co_await until_relayed_to(flaky_upstream, proxy.endpoint("front"),
                                             std::chrono::steady_clock::now() + 15s));
             CHECK(upstream_figures(proxy, flaky).available);
         },
@@ -310,7 +315,8 @@ TEST_CASE("proxy: an upstream that keeps failing is ejected, then tried again") 
 // upstream is back.
 TEST_CASE("proxy: with every upstream down clients are closed at once; service resumes") {
     asio::io_context io;
-    const auto only = dead_endpoint(io);
+    auto only_upstream = refusing_upstream(io);
+    const auto only = only_upstream.local_endpoint();
     auto cfg = front_config({only});
     auto& p = cfg.listeners[0].proxy;
     p.retries = 0;
@@ -329,8 +335,8 @@ TEST_CASE("proxy: with every upstream down clients are closed at once; service r
             CHECK(front.proxy_no_upstream >= 1);
             CHECK(upstream_figures(proxy, only).connect_failures == 1);
 
-            auto back = listening_on(io, only);
-            CHECK(co_await until_relayed_to(back, proxy.endpoint("front"),
+            only_upstream.listen();
+            CHECK(co_await until_relayed_to(only_upstream, proxy.endpoint("front"),
                                             std::chrono::steady_clock::now() + 15s));
         },
         30s);

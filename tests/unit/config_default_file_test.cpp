@@ -54,6 +54,7 @@ void check_documented_values(const config& c) {
     CHECK(l.synthetic.response_bytes == 3);
     CHECK(l.synthetic.max_line == 4096);
     CHECK(l.proxy == proxy_config{});
+    CHECK_FALSE(l.accept_proxy);
 }
 
 // Every key of the schema, as it appears (commented out or not) in the default file.
@@ -91,7 +92,8 @@ const char* const all_keys[] = {"threads",
                                 "retries",
                                 "max_fails",
                                 "fail_timeout",
-                                "send_proxy"};
+                                "send_proxy",
+                                "accept_proxy"};
 
 }  // namespace
 
@@ -120,7 +122,7 @@ TEST_CASE("config: the default file documents every key with its default") {
         "(^|\\n)( *)# "
         "(threads|scheduler|level|format|drain_timeout|backlog|max_connections|idle_timeout|"
         "max_buffer|cpu|delay|response_bytes|max_line|timeout|write_timeout|max_connections_per_ip|"
-        "balance|connect_timeout|retries|max_fails|fail_timeout|send_proxy)"
+        "balance|connect_timeout|retries|max_fails|fail_timeout|send_proxy|accept_proxy)"
         ":");
     const std::string uncommented = std::regex_replace(text, commented_key, "$1$2$3:");
     REQUIRE(uncommented != text);

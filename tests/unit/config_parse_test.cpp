@@ -321,7 +321,7 @@ TEST_CASE("config: unknown keys far from any known key list the expected keys") 
         CHECK(only_error(one_listener + "    http:\n      max_buffer: 1KiB\n") ==
               "t.yaml:4:5: listeners[0].http: unknown key (expected one of: name, listen, "
               "backlog, handler, max_connections, max_connections_per_ip, idle_timeout, "
-              "write_timeout, echo, synthetic, proxy)");
+              "write_timeout, accept_proxy, echo, synthetic, proxy)");
     }
     SUBCASE("short key") {
         CHECK(only_error("log:\n  x: 1\n" + one_listener) ==
@@ -818,6 +818,22 @@ TEST_CASE("config: proxy errors name the upstream and the key") {
                   "t.yaml:11:11: listeners[0].proxy.upstreams[4]: duplicate upstream (got "
                   "127.0.0.1:5432)"});
     }
+    SUBCASE("addresses that are not one host, or the listener itself") {
+        CHECK(all_errors(one_listener +
+                         "    handler: proxy\n"
+                         "    proxy:\n"
+                         "      upstreams: [\"0.0.0.0:80\", \"224.0.0.1:80\", \"[::1]:80\", "
+                         "\"[0::1]:80\", \"127.0.0.1:7000\"]\n") ==
+              std::vector<std::string>{
+                  "t.yaml:6:18: listeners[0].proxy.upstreams: the listener's own address: the "
+                  "proxy would connect to itself (got 127.0.0.1:7000)",
+                  "t.yaml:6:19: listeners[0].proxy.upstreams[0]: must be one host's address "
+                  "(not unspecified or multicast) (got 0.0.0.0:80)",
+                  "t.yaml:6:33: listeners[0].proxy.upstreams[1]: must be one host's address "
+                  "(not unspecified or multicast) (got 224.0.0.1:80)",
+                  "t.yaml:6:61: listeners[0].proxy.upstreams[3]: duplicate upstream (got "
+                  "[0::1]:80)"});
+    }
     SUBCASE("balance typo") {
         CHECK(only_error(one_listener +
                          "    proxy:\n      upstreams: [\"127.0.0.1:1\"]\n      balance: "
@@ -825,4 +841,13 @@ TEST_CASE("config: proxy errors name the upstream and the key") {
               "t.yaml:6:16: listeners[0].proxy.balance: unknown balance, did you mean "
               "\"least_connections\"? (got least_conections)");
     }
+}
+
+TEST_CASE("config: accept_proxy is a strict boolean") {
+    // Proves true/false parse, and YAML 1.1's yes/on are refused with a suggestion-free list.
+    CHECK(parse_ok(one_listener + "    accept_proxy: true\n").listeners[0].accept_proxy);
+    CHECK_FALSE(parse_ok(one_listener + "    accept_proxy: false\n").listeners[0].accept_proxy);
+    CHECK(only_error(one_listener + "    accept_proxy: yes\n") ==
+          "t.yaml:4:19: listeners[0].accept_proxy: unknown boolean (expected one of: false, true) "
+          "(got yes)");
 }

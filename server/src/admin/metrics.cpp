@@ -94,6 +94,9 @@ void write_listeners(family_writer& w, const std::vector<listener_snapshot>& lis
     }
     w.begin("pier_accept_errors_total", "counter", "Failed accept() calls (EMFILE, ...).");
     for (const auto& l : listeners) w.sample(listener_labels(l), l.accept_errors);
+    w.begin("pier_proxy_protocol_errors_total", "counter",
+            "accept_proxy: connections closed for a missing or malformed PROXY header.");
+    for (const auto& l : listeners) w.sample(listener_labels(l), l.proxy_header_errors);
     w.begin("pier_received_bytes_total", "counter", "Bytes read from clients.");
     for (const auto& l : listeners) w.sample(listener_labels(l), l.traffic.bytes_in);
     w.begin("pier_sent_bytes_total", "counter", "Bytes written to clients.");
@@ -107,6 +110,13 @@ void write_listeners(family_writer& w, const std::vector<listener_snapshot>& lis
     w.begin("pier_handler_errors_total", "counter",
             "Requests answered with an error (malformed input from the client).");
     for (const auto& l : listeners) w.sample(handler_labels(l), l.traffic.handler_errors);
+}
+
+/// A histogram bound as client libraries write it: "0.005", "1.0" (never "1").
+std::string bucket_bound(double bound) {
+    auto text = fmt::format("{}", bound);
+    if (text.find_first_of(".e") == std::string::npos) text += ".0";
+    return text;
 }
 
 void write_proxies(family_writer& w, const std::vector<listener_snapshot>& listeners) {
@@ -164,9 +174,10 @@ void write_proxies(family_writer& w, const std::vector<listener_snapshot>& liste
             std::uint64_t cumulative = 0;
             for (std::size_t i = 0; i < handlers::proxy::connect_buckets.size(); ++i) {
                 cumulative += u.connect_latency_counts[i];
-                w.sample_of("_bucket",
-                            base + fmt::format(",le=\"{}\"", handlers::proxy::connect_buckets[i]),
-                            cumulative);
+                w.sample_of(
+                    "_bucket",
+                    base + ",le=\"" + bucket_bound(handlers::proxy::connect_buckets[i]) + "\"",
+                    cumulative);
             }
             cumulative += u.connect_latency_counts.back();
             w.sample_of("_bucket", base + ",le=\"+Inf\"", cumulative);

@@ -274,6 +274,8 @@ const std::vector<std::string_view> upstream_keys{"address", "weight"};
 // In balance_policy's and proxy_protocol's order.
 const std::vector<std::string_view> balance_names{"round_robin", "least_connections", "random_two"};
 const std::vector<std::string_view> proxy_protocol_names{"none", "v1", "v2"};
+// Strict: YAML 1.1's yes/no/on/off are not booleans here (a typo would turn into one).
+const std::vector<std::string_view> boolean_names{"false", "true"};
 
 const std::vector<std::string_view> log_level_names{"trace", "debug",    "info", "warn",
                                                     "error", "critical", "off"};
@@ -283,7 +285,7 @@ const std::vector<std::string_view> log_format_names{"text", "json"};
 std::vector<std::string_view> listener_keys() {
     std::vector<std::string_view> keys{"name",         "listen",          "backlog",
                                        "handler",      "max_connections", "max_connections_per_ip",
-                                       "idle_timeout", "write_timeout"};
+                                       "idle_timeout", "write_timeout",   "accept_proxy"};
     for (const auto& handler : handler_names()) {
         keys.emplace_back(handler);
     }
@@ -636,6 +638,9 @@ private:
         read_integer(s, "max_connections_per_ip", 0, 10'000'000, out.max_connections_per_ip);
         read_duration(s, "idle_timeout", 0s, 24h, out.idle_timeout);
         read_duration(s, "write_timeout", 0s, 24h, out.write_timeout);
+        if (const auto accept = read_choice(s, "accept_proxy", "boolean", boolean_names)) {
+            out.accept_proxy = *accept == 1;
+        }
 
         // One section per handler, each read whatever the listener's handler is: a section kept
         // for a handler switched off by one line is not an error, and typos in it still are.
@@ -645,6 +650,13 @@ private:
         read_synthetic(sub_section(s, "synthetic", synthetic_keys), out.synthetic);
         const section proxy = sub_section(s, "proxy", proxy_keys);
         read_proxy(proxy, out.proxy);
+        for (const auto& u : out.proxy.upstreams) {
+            if (out.handler == "proxy" && u.address == out.listen) {
+                add(proxy.find("upstreams")->mark(), s.path_of("proxy.upstreams"),
+                    "the listener's own address: the proxy would connect to itself",
+                    u.address.to_string());
+            }
+        }
         if (out.handler == "proxy" && proxy.find("upstreams") == nullptr) {
             add(s.find("handler")->mark(), s.path_of("proxy.upstreams"),
                 "required when the handler is proxy (at least one \"host:port\")");
@@ -666,8 +678,8 @@ private:
             read_duration(s, "idle_timeout", 0s, 24h, idle);
             out.idle_timeout = idle;
         }
-        // 1KiB..64MiB, as echo.max_buffer.
-        read_size(s, "max_buffer", 1024, 64 * 1024 * 1024, out.max_buffer);
+        // 2KiB..64MiB: each direction's first read takes up to 2KiB, so less bounds nothing.
+        read_size(s, "max_buffer", 2048, 64 * 1024 * 1024, out.max_buffer);
         read_integer(s, "max_fails", 0, 1000, out.max_fails);
         read_duration(s, "fail_timeout", 1ms, 1h, out.fail_timeout);
         if (const auto version =
@@ -715,9 +727,17 @@ private:
                 add(address_node.Mark(), address_path, *message, text);
                 continue;
             }
+            const auto& ip = std::get<parsed_listen>(parsed).ip;
             upstream.address = std::get<parsed_listen>(parsed).address;
+            // Canonical text ("0::1" is "::1"): duplicates and reloads compare addresses as text.
+            upstream.address.host = ip.to_string();
             if (upstream.address.port == 0) {
                 add(address_node.Mark(), address_path, "port must be between 1 and 65535", text);
+                continue;
+            }
+            if (ip.is_unspecified() || ip.is_multicast()) {
+                add(address_node.Mark(), address_path,
+                    "must be one host's address (not unspecified or multicast)", text);
                 continue;
             }
             const bool duplicate = std::any_of(out.begin(), out.end(), [&](const auto& other) {

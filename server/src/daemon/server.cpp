@@ -332,6 +332,7 @@ admin::metrics_snapshot server::metrics_snapshot() {
         s.rejected_global = load(stats.rejected_global);
         s.rejected_per_ip = load(stats.rejected_per_ip);
         s.accept_errors = load(stats.accept_errors);
+        s.proxy_header_errors = load(stats.proxy_header_errors);
         s.closed_idle = load(stats.idle_closed);
         s.closed_write_timeout = load(stats.write_timeout_closed);
         s.closed_drain = load(stats.drain_closed);

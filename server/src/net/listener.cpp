@@ -18,6 +18,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "pier/config/units.hpp"
+#include "pier/net/proxy_header_reader.hpp"
 
 namespace pier::net {
 namespace {
@@ -323,19 +324,47 @@ void listener::reject(std::atomic<std::uint64_t>& counter, std::string_view reas
     }
 }
 
-bool listener::take_slots(connection& conn) {
+bool listener::take_slots(connection& conn, bool address_later) {
     if (global_cap_ != nullptr && !global_cap_->try_take()) {
         reject(stats_.rejected_global, "limits.max_connections", global_cap_->limit());
         return false;
     }
+    if (!address_later && !take_address_slot(conn)) {
+        if (global_cap_ != nullptr) global_cap_->give_back();
+        return false;
+    }
+    return true;
+}
+
+bool listener::take_address_slot(connection& conn) {
     const auto slot = per_address_cap_.try_take(conn.remote_endpoint().address());
     if (slot == per_address_cap::outcome::refused) {
-        if (global_cap_ != nullptr) global_cap_->give_back();
         reject(stats_.rejected_per_ip, "max_connections_per_ip", per_address_cap_.limit());
         return false;
     }
     conn.set_holds_address_slot(slot == per_address_cap::outcome::taken);
     return true;
+}
+
+asio::awaitable<void> listener::serve_behind_proxy(
+    std::shared_ptr<connection> conn, std::shared_ptr<const handlers::handler_instance> handler) {
+    auto read = co_await read_proxy_header(*conn);
+    if (read.state == proxy_header_read::status::invalid) {
+        stats_.proxy_header_errors.fetch_add(1, std::memory_order_relaxed);
+        if (const auto n = proxy_header_log_.allow()) {
+            spdlog::warn(
+                "closing connection without a valid PROXY header listener={} peer={} "
+                "error=\"{}\" occurrences={}",
+                name_, fmt::streamed(conn->remote_endpoint()), read.error, n);
+        }
+    }
+    if (read.state != proxy_header_read::status::ok) co_return;
+    if (!read.header.local) conn->set_remote_endpoint(read.header.source);
+    spdlog::debug("proxy header conn={} client={}", conn->id(),
+                  fmt::streamed(conn->remote_endpoint()));
+    // The cap counts the client behind the proxy, not the proxy.
+    if (!take_address_slot(*conn)) co_return;
+    co_await handler->serve(*conn);
 }
 
 asio::awaitable<void> listener::sweep() {
@@ -375,7 +404,8 @@ void listener::start_connection(tcp::socket socket, runtime::worker_lease lease)
     }
     const auto id = next_connection_id.fetch_add(1, std::memory_order_relaxed);
     auto conn = std::make_shared<connection>(id, std::move(socket), std::move(lease));
-    if (!take_slots(*conn)) {
+    const bool behind_proxy = config_.accept_proxy;  // the client's address comes later
+    if (!take_slots(*conn, behind_proxy)) {
         conn->socket().close(ec);
         return;
     }
@@ -388,11 +418,16 @@ void listener::start_connection(tcp::socket socket, runtime::worker_lease lease)
     // Spawned from the connection's own executor, like everything else that touches it. A stop
     // posted before this runs is not lost: the handler sees it through stop_requested(). The
     // handler is the one current now: a reload may swap handler_ before this runs.
-    asio::post(conn->executor(), [this, conn, handler = handler_] {
+    asio::post(conn->executor(), [this, conn, behind_proxy, handler = handler_] {
         try {
-            asio::co_spawn(
-                conn->executor(), handler->serve(*conn),
-                [this, conn](std::exception_ptr error) { finish_connection(*conn, error); });
+            const auto done = [this, conn](std::exception_ptr error) {
+                finish_connection(*conn, error);
+            };
+            if (behind_proxy) {
+                asio::co_spawn(conn->executor(), serve_behind_proxy(conn, handler), done);
+            } else {
+                asio::co_spawn(conn->executor(), handler->serve(*conn), done);
+            }
         } catch (const std::exception& e) {
             spdlog::error("connection failed to start conn={} error=\"{}\"", conn->id(), e.what());
             finish_connection(*conn, nullptr);

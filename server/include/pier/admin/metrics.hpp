@@ -26,6 +26,7 @@ struct listener_snapshot {
     std::uint64_t rejected_global = 0;  ///< limits.max_connections
     std::uint64_t rejected_per_ip = 0;  ///< max_connections_per_ip
     std::uint64_t accept_errors = 0;
+    std::uint64_t proxy_header_errors = 0;  ///< accept_proxy: no valid PROXY header
     std::uint64_t closed_by_peer = 0;
     std::uint64_t closed_idle = 0;
     std::uint64_t closed_write_timeout = 0;

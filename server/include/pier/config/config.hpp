@@ -192,6 +192,10 @@ struct listener_config {
     /// is closed. 0 disables. 60s: nginx's send_timeout; far shorter than idle_timeout, so a
     /// peer that never reads cannot hold its buffered response for minutes.
     std::chrono::nanoseconds write_timeout = 60s;
+    /// Clients come through a proxy that sends the PROXY protocol (v1 or v2) first: the header
+    /// is required, and the client it names is the connection's peer for per-IP caps, logs and
+    /// metrics. Off by default: a header from an untrusted client would forge its address.
+    bool accept_proxy = false;
     echo_config echo;
     synthetic_config synthetic;
     proxy_config proxy;

@@ -50,8 +50,12 @@ public:
     /// Process-unique id; logs write it as conn=<id>.
     std::uint64_t id() const { return id_; }
     tcp::socket& socket() { return socket_; }
-    /// The client's address as accepted (unspecified if the socket had already failed).
+    /// The client's address as accepted (unspecified if the socket had already failed), or as
+    /// a PROXY protocol header announced it.
     const tcp::endpoint& remote_endpoint() const { return remote_; }
+    /// The client as a PROXY protocol header announced it (accept_proxy): from then on
+    /// remote_endpoint() is the client behind the proxy. Before the handler starts.
+    void set_remote_endpoint(const tcp::endpoint& client) { remote_ = client; }
     /// Executor the handler's coroutine runs on.
     const asio::any_io_executor& executor() const { return executor_; }
 
@@ -85,9 +89,16 @@ public:
     class write_scope {
     public:
         explicit write_scope(connection& c) : c_(c) {
-            c_.writing_.store(true, std::memory_order_relaxed);
+            // Only the connection's executor opens and closes scopes: a plain load and store.
+            c_.writing_.store(
+                static_cast<std::uint8_t>(c_.writing_.load(std::memory_order_relaxed) + 1),
+                std::memory_order_relaxed);
         }
-        ~write_scope() { c_.writing_.store(false, std::memory_order_relaxed); }
+        ~write_scope() {
+            c_.writing_.store(
+                static_cast<std::uint8_t>(c_.writing_.load(std::memory_order_relaxed) - 1),
+                std::memory_order_relaxed);
+        }
         write_scope(const write_scope&) = delete;
         write_scope& operator=(const write_scope&) = delete;
 
@@ -95,7 +106,7 @@ public:
         connection& c_;
     };
     /// Any thread: whether a write is in progress.
-    bool writing() const { return writing_.load(std::memory_order_relaxed); }
+    bool writing() const { return writing_.load(std::memory_order_relaxed) > 0; }
     void count_in(std::size_t bytes) { add(bytes_in_, bytes); }
     void count_out(std::size_t bytes) { add(bytes_out_, bytes); }
     /// One request served (what a request is, is the handler's to say).
@@ -154,8 +165,9 @@ private:
     /// steady_clock ns of the last progress. ordering: relaxed; the idle sweep tolerates a
     /// slightly stale value (it only delays a close by one sweep).
     std::atomic<std::int64_t> last_activity_ns_;
-    /// A write_scope is open. ordering: relaxed, read by the sweep like last_activity_ns_.
-    std::atomic<bool> writing_{false};
+    /// write_scopes open: a count, since the proxy may write both ways at once and one ending
+    /// must not hide the other. ordering: relaxed, read by the sweep like last_activity_ns_.
+    std::atomic<std::uint8_t> writing_{0};
     // Written by the handler only, read by /metrics from another thread: relaxed atomics
     // updated with a plain load and store (one writer), so counting costs no locked instruction.
     static void add(std::atomic<std::uint64_t>& counter, std::uint64_t n) {

@@ -101,9 +101,17 @@ private:
     /// Starts the connection's task, or closes it at once when a connection cap is reached.
     void admit(tcp::socket socket, runtime::worker_lease lease);
     void start_connection(tcp::socket socket, runtime::worker_lease lease);
-    /// Takes the global and per-address slots for `conn`; false (and counted, logged) if one
-    /// is full.
-    bool take_slots(connection& conn);
+    /// Takes the global and (unless `address_later`) per-address slots for `conn`; false (and
+    /// counted, logged) if one is full.
+    bool take_slots(connection& conn, bool address_later);
+    /// Takes the per-address slot for `conn`; false (counted, logged) if its address has all.
+    /// Any thread.
+    bool take_address_slot(connection& conn);
+    /// accept_proxy: reads the PROXY header (the peer becomes the client it names), takes the
+    /// per-address slot for that client, then runs the handler. Any thread.
+    asio::awaitable<void> serve_behind_proxy(
+        std::shared_ptr<connection> conn,
+        std::shared_ptr<const handlers::handler_instance> handler);
     void reject(std::atomic<std::uint64_t>& counter, std::string_view reason, std::uint64_t limit);
     /// The end of a connection's task: counts, logs, closes and unlinks it.
     void finish_connection(connection& conn, std::exception_ptr error);
@@ -139,6 +147,7 @@ private:
     log::rate_limiter reject_log_{std::chrono::seconds(1)};
     log::rate_limiter accept_error_log_{std::chrono::seconds(1)};
     log::rate_limiter stalled_log_{std::chrono::seconds(10)};
+    log::rate_limiter proxy_header_log_{std::chrono::seconds(1)};
 
     bool stopping_ = false;  ///< touched on strand_ only
     std::mutex loops_mutex_;

@@ -35,7 +35,9 @@ struct listener_stats {
     std::atomic<std::uint64_t> drain_closed{0};          ///< of those, ended by a graceful drain
     std::atomic<std::uint64_t> shutdown_closed{0};       ///< of those, cut at the drain deadline
     std::atomic<std::uint64_t> accept_errors{0};         ///< failed accept() calls (EMFILE, ...)
-    std::atomic<std::uint64_t> active{0};                ///< admitted and not yet closed
+    /// accept_proxy: admitted connections closed for a missing or malformed PROXY header.
+    std::atomic<std::uint64_t> proxy_header_errors{0};
+    std::atomic<std::uint64_t> active{0};  ///< admitted and not yet closed
     // Bytes and requests: connection_set::traffic() (live and closed connections together).
 };
 

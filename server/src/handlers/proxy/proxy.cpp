@@ -1,6 +1,7 @@
 #include "pier/handlers/proxy/proxy.hpp"
 
 #include <array>
+#include <optional>
 #include <variant>
 #include <vector>
 
@@ -41,60 +42,79 @@ private:
     net::connection& conn_;
 };
 
+/// Failures that say nothing about the upstream: this host is out of descriptors, ports or
+/// memory. Counting them against upstreams would eject every healthy one.
+bool is_local_failure(const boost::system::error_code& ec) {
+    return ec == asio::error::no_descriptors ||
+           ec == boost::system::errc::too_many_files_open_in_system ||
+           ec == boost::system::errc::address_not_available ||  // ephemeral ports exhausted
+           ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
+}
+
 /// Connects `socket` to an upstream of `group`: the balance policy's pick, then another for
-/// each retry. Returns the upstream connected to, or null (counted and logged).
-asio::awaitable<std::shared_ptr<upstream>> connect_upstream(net::connection& conn,
-                                                            upstream_group& group,
-                                                            tcp::socket& socket) {
+/// each retry. Returns the lease on the upstream connected to, or nothing (counted, logged).
+asio::awaitable<std::optional<upstream::lease>> connect_upstream(net::connection& conn,
+                                                                 upstream_group& group,
+                                                                 tcp::socket& socket) {
     const auto& cfg = group.settings();
     std::vector<const upstream*> tried;
     asio::steady_timer timer(socket.get_executor());
+    bool local_failure = false;
     for (unsigned attempt = 0; attempt <= cfg.retries && !aborted(conn); ++attempt) {
-        auto target = group.pick(clock::now(), tried);
-        if (!target) break;
-        tried.push_back(target.get());
+        auto picked = group.pick(clock::now(), tried);
+        if (!picked) break;
+        tried.push_back(picked.get());
+        upstream::lease lease(std::move(picked));  // counted as active from the connect on
+        auto& target = lease.target();
         boost::system::error_code ec;
         if (socket.is_open()) socket.close(ec);
-        socket.open(target->endpoint().protocol(), ec);
-        if (ec) {
-            // Out of descriptors, say: our failure, not the upstream's, so it is not counted
-            // against it (an EMFILE must not eject every healthy upstream).
+        socket.open(target.endpoint().protocol(), ec);
+        const auto began = clock::now();
+        if (!ec) {
+            timer.expires_after(cfg.connect_timeout);
+            auto outcome = co_await (
+                socket.async_connect(target.endpoint(), asio::as_tuple(asio::use_awaitable)) ||
+                timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+            ec = outcome.index() == 0 ? std::get<0>(std::get<0>(outcome)) : asio::error::timed_out;
+        }
+        if (aborted(conn)) co_return std::nullopt;  // our own stop: not the upstream's fault
+        if (!ec) {
+            target.connect_succeeded(clock::now() - began);
+            co_return std::move(lease);
+        }
+        if (is_local_failure(ec)) {
+            local_failure = true;
             if (const auto n = group.failure_log().allow()) {
-                spdlog::warn("proxy: cannot open an upstream socket error=\"{}\" occurrences={}",
-                             ec.message(), n);
+                spdlog::warn(
+                    "proxy: cannot connect to an upstream, local error=\"{}\" "
+                    "occurrences={}",
+                    ec.message(), n);
             }
             break;
         }
-        const auto began = clock::now();
-        timer.expires_after(cfg.connect_timeout);
-        auto outcome = co_await (
-            socket.async_connect(target->endpoint(), asio::as_tuple(asio::use_awaitable)) ||
-            timer.async_wait(asio::as_tuple(asio::use_awaitable)));
-        ec = outcome.index() == 0 ? std::get<0>(std::get<0>(outcome)) : asio::error::timed_out;
-        if (aborted(conn)) co_return nullptr;  // our own stop: not the upstream's fault
-        if (!ec) {
-            target->connect_succeeded(clock::now() - began);
-            co_return target;
-        }
-        const bool ejected = target->connect_failed(clock::now(), cfg.max_fails, cfg.fail_timeout);
-        if (ejected) {
-            spdlog::warn("proxy: upstream ejected upstream={} after={} failures, latest \"{}\"",
-                         target->address().to_string(), cfg.max_fails, ec.message());
+        if (const auto ejected =
+                target.connect_failed(clock::now(), cfg.max_fails, cfg.fail_timeout)) {
+            spdlog::warn("proxy: upstream ejected upstream={} for={} error=\"{}\"",
+                         target.address().to_string(),
+                         config::format_duration(
+                             std::chrono::duration_cast<std::chrono::nanoseconds>(*ejected)),
+                         ec.message());
         } else if (const auto n = group.failure_log().allow()) {
             spdlog::warn("proxy: connect failed upstream={} error=\"{}\" occurrences={}",
-                         target->address().to_string(), ec.message(), n);
+                         target.address().to_string(), ec.message(), n);
         }
     }
-    if (aborted(conn)) co_return nullptr;
+    if (aborted(conn)) co_return std::nullopt;
     // Closed at once: a client waiting for an upstream that is not there helps nobody.
-    auto& counter = tried.empty() ? group.counters().no_upstream : group.counters().connect_failed;
+    const bool none_available = tried.empty() && !local_failure;
+    auto& counter = none_available ? group.counters().no_upstream : group.counters().connect_failed;
     counter.fetch_add(1, std::memory_order_relaxed);
     conn.count_handler_error();
     if (const auto n = group.failure_log().allow()) {
         spdlog::warn("proxy: closing client conn={} reason={} tried={} occurrences={}", conn.id(),
-                     tried.empty() ? "no_upstream_available" : "connect_failed", tried.size(), n);
+                     none_available ? "no_upstream_available" : "connect_failed", tried.size(), n);
     }
-    co_return nullptr;
+    co_return std::nullopt;
 }
 
 /// What each direction reads into while it waits; a fuller read continues from the worker's
@@ -113,13 +133,14 @@ public:
     }
 
 private:
-    /// Moves bytes from `from` to `to` until `from` ends (EOF: `to`'s write half is shut) or
-    /// either side fails (both directions end).
+    /// Moves bytes from `from` to `to` until `from` ends (EOF: `to`'s write half is shut),
+    /// `from` fails (both directions end), or `to` fails (this direction ends; the other one,
+    /// reading from `to`, ends with it, after delivering what it was writing).
     asio::awaitable<void> pump(tcp::socket& from, tcp::socket& to, bool from_client) {
         // The read waits with a small buffer of its own rather than async_wait(): Asio re-arms
-        // the descriptor with epoll_ctl(MOD) for every async_wait, while a pending read on an
-        // exhausted socket costs no system call until data arrives (measured: one epoll_ctl
-        // per relayed message, about a fifth of the relay's system-call time).
+        // the descriptor with epoll_ctl(MOD) for every async_wait, while a pending read costs
+        // none (measured: one epoll_ctl per relayed message, about a fifth of the relay's
+        // system-call time; Asio still tries each read once before it waits).
         std::array<char, first_read_size> first;
         for (;;) {
             if (failed_ || aborted(conn_)) co_return;
@@ -145,18 +166,18 @@ private:
             to.shutdown(tcp::socket::shutdown_send, ignored);  // half-close travels on
             co_return false;
         }
+        count_read(from_client, received);
         if (read_ec || failed_ || aborted(conn_)) {
             fail();
             co_return false;
         }
-        count_read(from_client, received);
         conn_.touch();
         boost::system::error_code ec;
         std::size_t sent = to.write_some(asio::buffer(data, received), ec);
         if (ec == asio::error::would_block) {
             sent = 0;
         } else if (ec) {
-            fail();
+            lose(to);
             co_return false;
         }
         count_written(from_client, sent);
@@ -175,12 +196,16 @@ private:
             auto [ec, written] = co_await to.async_write_some(
                 asio::buffer(pending.data() + offset, pending.size() - offset),
                 asio::as_tuple(asio::use_awaitable));
-            if (ec || failed_ || aborted(conn_)) {
+            count_written(from_client, written);
+            if (ec && !failed_ && !aborted(conn_)) {
+                lose(to);
+                co_return false;
+            }
+            if (ec || aborted(conn_)) {
                 fail();
                 co_return false;
             }
             offset += written;
-            count_written(from_client, written);
             conn_.touch();  // progress, however slow, is not a stall
         }
         co_return true;
@@ -204,6 +229,14 @@ private:
         }
     }
 
+    /// `to` cannot be written any more: its operations are cancelled, so the direction reading
+    /// from it ends too, but a write still under way to the other side completes first (the
+    /// reply an upstream sent before it closed reaches the client).
+    void lose(tcp::socket& to) {
+        boost::system::error_code ignored;
+        to.cancel(ignored);
+    }
+
     /// Ends both directions: whichever is waiting is cancelled and returns.
     void fail() {
         failed_ = true;
@@ -224,9 +257,9 @@ private:
 asio::awaitable<void> run_proxy(net::connection& conn, std::shared_ptr<upstream_group> group) {
     tcp::socket upstream_socket(conn.socket().get_executor());
     const link_guard linked(conn, upstream_socket);
-    const auto target = co_await connect_upstream(conn, *group, upstream_socket);
-    if (!target) co_return;
-    const upstream::lease active(*target);
+    const auto lease = co_await connect_upstream(conn, *group, upstream_socket);
+    if (!lease) co_return;
+    auto& target = lease->target();
     conn.count_request();  // a request is a relayed connection
     boost::system::error_code ec;
     upstream_socket.set_option(tcp::no_delay(true), ec);
@@ -240,10 +273,10 @@ asio::awaitable<void> run_proxy(net::connection& conn, std::shared_ptr<upstream_
         const net::connection::write_scope writing(conn);
         auto [write_ec, written] = co_await asio::async_write(upstream_socket, asio::buffer(header),
                                                               asio::as_tuple(asio::use_awaitable));
+        target.count_sent(written);  // the header counts as bytes sent upstream
         if (write_ec) co_return;
-        target->count_sent(written);
     }
-    relay session(conn, upstream_socket, *target, static_cast<std::size_t>(cfg.max_buffer));
+    relay session(conn, upstream_socket, target, static_cast<std::size_t>(cfg.max_buffer));
     co_await session.run();
 }
 

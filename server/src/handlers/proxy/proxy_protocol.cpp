@@ -1,7 +1,12 @@
 #include "pier/handlers/proxy/proxy_protocol.hpp"
 
+#include <algorithm>
 #include <array>
+#include <charconv>
 #include <cstdint>
+#include <vector>
+
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -62,7 +67,155 @@ std::string encode_v2(const boost::asio::ip::tcp::endpoint& source,
     return out;
 }
 
+// --- parsing ------------------------------------------------------------------------------
+
+constexpr std::string_view v1_prefix = "PROXY ";
+/// proxy-protocol.txt 2.1: the longest v1 line, CRLF included ("PROXY UNKNOWN" with two
+/// full IPv6 addresses and ports).
+constexpr std::size_t v1_max_line = 107;
+constexpr unsigned char v2_local_command = 0x0;
+constexpr unsigned char v2_proxy_command = 0x1;
+constexpr unsigned char af_unspec = 0x00;
+constexpr unsigned char unix_stream = 0x31;
+
+proxy_parse invalid(std::string error) {
+    proxy_parse p;
+    p.state = proxy_parse::status::invalid;
+    p.error = std::move(error);
+    return p;
+}
+
+proxy_parse incomplete() { return {}; }
+
+proxy_parse done(std::size_t consumed, proxy_header header) {
+    proxy_parse p;
+    p.state = proxy_parse::status::done;
+    p.consumed = consumed;
+    p.header = header;
+    return p;
+}
+
+std::uint16_t read_u16(std::string_view data, std::size_t at) {
+    return static_cast<std::uint16_t>((static_cast<unsigned char>(data[at]) << 8) |
+                                      static_cast<unsigned char>(data[at + 1]));
+}
+
+/// A port as v1 writes it: 1 to 5 digits, no leading zero, at most 65535.
+std::optional<std::uint16_t> parse_port(std::string_view text) {
+    if (text.empty() || text.size() > 5 || (text.size() > 1 && text[0] == '0')) return {};
+    unsigned value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc{} || end != text.data() + text.size() || value > 65535) return {};
+    return static_cast<std::uint16_t>(value);
+}
+
+std::vector<std::string_view> split_spaces(std::string_view line) {
+    std::vector<std::string_view> tokens;
+    std::size_t start = 0;
+    for (;;) {
+        const auto space = line.find(' ', start);
+        tokens.push_back(line.substr(start, space - start));
+        if (space == std::string_view::npos) return tokens;
+        start = space + 1;
+    }
+}
+
+proxy_parse parse_v1(std::string_view data) {
+    const auto prefix = data.substr(0, v1_prefix.size());
+    if (prefix != v1_prefix.substr(0, prefix.size())) return invalid("not a PROXY protocol header");
+    const auto end = data.substr(0, v1_max_line).find("\r\n");
+    if (end == std::string_view::npos) {
+        // Only printable ASCII may come before the CRLF.
+        const auto scanned = data.substr(0, v1_max_line);
+        const bool printable = std::all_of(scanned.begin(), scanned.end(), [](char c) {
+            return c == '\r' || (c >= 0x20 && c < 0x7f);
+        });
+        if (!printable) return invalid("v1: a control character");
+        if (data.size() >= v1_max_line) return invalid("v1: no CRLF within 107 bytes");
+        return incomplete();
+    }
+    const auto line = data.substr(0, end);
+    if (!std::all_of(line.begin(), line.end(), [](char c) { return c >= 0x20 && c < 0x7f; })) {
+        return invalid("v1: a control character");
+    }
+    const auto tokens = split_spaces(line);
+    const std::size_t consumed = end + 2;
+    if (tokens.size() >= 2 && tokens[1] == "UNKNOWN") return done(consumed, {true, {}, {}});
+    if (tokens.size() != 6) return invalid("v1: expected PROXY TCP4|TCP6 src dst sport dport");
+    const bool v4 = tokens[1] == "TCP4";
+    if (!v4 && tokens[1] != "TCP6")
+        return invalid("v1: unknown protocol (expected TCP4, TCP6 or UNKNOWN)");
+    boost::system::error_code ec;
+    const auto source =
+        v4 ? boost::asio::ip::address(boost::asio::ip::make_address_v4(std::string(tokens[2]), ec))
+           : boost::asio::ip::address(boost::asio::ip::make_address_v6(std::string(tokens[2]), ec));
+    if (ec) return invalid("v1: bad source address");
+    const auto destination =
+        v4 ? boost::asio::ip::address(boost::asio::ip::make_address_v4(std::string(tokens[3]), ec))
+           : boost::asio::ip::address(boost::asio::ip::make_address_v6(std::string(tokens[3]), ec));
+    if (ec) return invalid("v1: bad destination address");
+    const auto source_port = parse_port(tokens[4]);
+    const auto destination_port = parse_port(tokens[5]);
+    if (!source_port || !destination_port) return invalid("v1: bad port");
+    return done(consumed, {false, {source, *source_port}, {destination, *destination_port}});
+}
+
+proxy_parse parse_v2(std::string_view data) {
+    const std::size_t prefix = std::min(data.size(), v2_signature.size());
+    if (!std::equal(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(prefix),
+                    v2_signature.begin(),
+                    [](char a, unsigned char b) { return static_cast<unsigned char>(a) == b; })) {
+        return invalid("not a PROXY protocol header");
+    }
+    constexpr std::size_t fixed = 16;  // signature, version and command, family, length
+    if (data.size() < fixed) return incomplete();
+    const auto version_command = static_cast<unsigned char>(data[12]);
+    if ((version_command >> 4) != 2) return invalid("v2: unsupported version");
+    const unsigned command = version_command & 0x0F;
+    if (command != v2_local_command && command != v2_proxy_command) {
+        return invalid("v2: unknown command");
+    }
+    const auto family = static_cast<unsigned char>(data[13]);
+    const std::size_t length = read_u16(data, 14);
+    if (fixed + length > max_proxy_header) return invalid("v2: header longer than 1040 bytes");
+    if (data.size() < fixed + length) return incomplete();
+    const std::size_t consumed = fixed + length;
+    // LOCAL: a health check from the proxy itself; the addresses, if any, are to be ignored.
+    if (command == v2_local_command) return done(consumed, {true, {}, {}});
+    const auto body = data.substr(fixed, length);
+    if (family == tcp_over_ipv4) {
+        if (length < 12) return invalid("v2: IPv4 addresses truncated");
+        boost::asio::ip::address_v4::bytes_type source{};
+        boost::asio::ip::address_v4::bytes_type destination{};
+        std::copy_n(body.begin(), 4, source.begin());
+        std::copy_n(body.begin() + 4, 4, destination.begin());
+        return done(consumed, {false,
+                               {boost::asio::ip::address_v4(source), read_u16(body, 8)},
+                               {boost::asio::ip::address_v4(destination), read_u16(body, 10)}});
+    }
+    if (family == tcp_over_ipv6) {
+        if (length < 36) return invalid("v2: IPv6 addresses truncated");
+        boost::asio::ip::address_v6::bytes_type source{};
+        boost::asio::ip::address_v6::bytes_type destination{};
+        std::copy_n(body.begin(), 16, source.begin());
+        std::copy_n(body.begin() + 16, 16, destination.begin());
+        return done(consumed, {false,
+                               {boost::asio::ip::address_v6(source), read_u16(body, 32)},
+                               {boost::asio::ip::address_v6(destination), read_u16(body, 34)}});
+    }
+    // A client with no IP address (unspecified, or a UNIX socket in front): nothing to take.
+    if (family == af_unspec || family == unix_stream) return done(consumed, {true, {}, {}});
+    return invalid("v2: not a stream protocol (UDP or unknown family)");
+}
+
 }  // namespace
+
+proxy_parse parse_proxy_header(std::string_view data) {
+    if (data.empty()) return incomplete();
+    if (data.front() == '\r') return parse_v2(data);
+    if (data.front() == 'P') return parse_v1(data);
+    return invalid("not a PROXY protocol header");
+}
 
 std::string encode_proxy_header(config::proxy_protocol version,
                                 const boost::asio::ip::tcp::endpoint& source,

@@ -29,22 +29,23 @@ void upstream::connect_succeeded(clock::duration latency) {
                               std::memory_order_relaxed);
 }
 
-bool upstream::connect_failed(clock::time_point now, unsigned max_fails,
-                              clock::duration fail_timeout) {
+std::optional<clock::duration> upstream::connect_failed(clock::time_point now, unsigned max_fails,
+                                                        clock::duration fail_timeout) {
     connect_failures_.fetch_add(1, std::memory_order_relaxed);
     std::lock_guard lock(health_mutex_);
     ++failures_in_a_row_;
     // Already ejected: a connect begun before the ejection failing now says nothing new.
-    if (now < ejected_until_) return false;
-    if (max_fails == 0 || failures_in_a_row_ < max_fails) return false;
+    if (now < ejected_until_) return std::nullopt;
+    if (max_fails == 0 || failures_in_a_row_ < max_fails) return std::nullopt;
     // Ejected: for fail_timeout, then twice as long each time the trial connect after an
     // ejection fails too (nginx's fail_timeout, with Envoy's growing ejection time).
     constexpr unsigned max_doublings = 5;  // 32x
     const unsigned doublings = std::min(ejections_in_a_row_, max_doublings);
-    ejected_until_ = now + fail_timeout * (1u << doublings);
+    const auto ejected_for = fail_timeout * (1u << doublings);
+    ejected_until_ = now + ejected_for;
     ++ejections_in_a_row_;
     ejections_.fetch_add(1, std::memory_order_relaxed);
-    return true;
+    return ejected_for;
 }
 
 upstream_snapshot upstream::snapshot(clock::time_point now) const {

@@ -86,11 +86,12 @@ upstream_group::member* upstream_group::pick_random_two(const candidates& eligib
     // Power of two choices (Mitzenmacher): two at random, the less loaded wins. Nearly as even
     // as least_connections, without every proxy herding onto the same idle upstream.
     if (eligible.size() == 1) return eligible.front();
-    std::uniform_int_distribution<std::size_t> index(0, eligible.size() - 1);
     auto& engine = random_engine();
-    const std::size_t a = index(engine);
-    std::size_t b = index(engine);
-    if (b == a) b = (a + 1) % eligible.size();
+    const std::size_t a =
+        std::uniform_int_distribution<std::size_t>(0, eligible.size() - 1)(engine);
+    // Uniform over the others: skip `a` rather than map it to a neighbour.
+    std::size_t b = std::uniform_int_distribution<std::size_t>(0, eligible.size() - 2)(engine);
+    if (b >= a) ++b;
     auto* first = eligible[a];
     auto* second = eligible[b];
     return less_loaded(second->target->active(), second->weight, first->target->active(),

@@ -12,7 +12,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -62,25 +64,29 @@ public:
     void connect_succeeded(clock::duration latency);
     /// A connect failed. With `max_fails` consecutive failures (0: never) the upstream is
     /// ejected for `fail_timeout`, doubled for each ejection in a row (at most 32 times).
-    /// Returns true when this failure ejected it.
-    bool connect_failed(clock::time_point now, unsigned max_fails, clock::duration fail_timeout);
+    /// Returns how long, when this failure ejected it.
+    std::optional<clock::duration> connect_failed(clock::time_point now, unsigned max_fails,
+                                                  clock::duration fail_timeout);
 
-    /// A relayed connection: counts as active while it lives.
+    /// A connection to the upstream, being made or relayed: counts as active while it lives,
+    /// so connects in flight count for least_connections and random_two too.
     class lease {
     public:
-        explicit lease(upstream& u) : u_(&u) {
+        explicit lease(std::shared_ptr<upstream> u) : u_(std::move(u)) {
             u_->active_.fetch_add(1, std::memory_order_relaxed);
         }
         ~lease() {
-            if (u_ != nullptr) u_->active_.fetch_sub(1, std::memory_order_relaxed);
+            if (u_) u_->active_.fetch_sub(1, std::memory_order_relaxed);
         }
-        lease(lease&& other) noexcept : u_(std::exchange(other.u_, nullptr)) {}
+        lease(lease&& other) noexcept = default;
         lease& operator=(lease&&) = delete;
         lease(const lease&) = delete;
         lease& operator=(const lease&) = delete;
 
+        upstream& target() const { return *u_; }
+
     private:
-        upstream* u_;
+        std::shared_ptr<upstream> u_;
     };
 
     void count_sent(std::size_t bytes) { bytes_sent_.fetch_add(bytes, std::memory_order_relaxed); }

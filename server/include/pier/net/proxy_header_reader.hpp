@@ -1,0 +1,34 @@
+// Reading the PROXY protocol header a proxy in front of pier sends first (accept_proxy).
+//
+// Takes exactly the header's bytes off the socket: it peeks, parses (the sans-io parser in
+// handlers/proxy/proxy_protocol.hpp), and consumes only bytes the parser has placed in the
+// header, so whatever the client sent after it is left for the handler. Bytes of an incomplete
+// header are consumed as they come (they are header bytes either way), so a slow sender is
+// waited for without spinning on data already seen. Bounded: at most max_proxy_header bytes
+// are kept; the wait is the listener's idle_timeout, like any silent connection.
+#pragma once
+
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "pier/handlers/proxy/proxy_protocol.hpp"
+#include "pier/net/connection.hpp"
+
+namespace pier::net {
+
+struct proxy_header_read {
+    enum class status {
+        ok,       ///< `header` was read; the socket is at the first byte after it
+        invalid,  ///< not a valid header: `error` says why (close the connection)
+        closed,   ///< the peer left, or a stop was requested, before a whole header
+    };
+    status state = status::closed;
+    handlers::proxy::proxy_header header;
+    std::string error;
+};
+
+/// Runs on the connection's executor, before its handler.
+boost::asio::awaitable<proxy_header_read> read_proxy_header(connection& conn);
+
+}  // namespace pier::net
