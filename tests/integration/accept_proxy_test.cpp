@@ -4,9 +4,7 @@
 #include <string>
 
 #include <doctest/doctest.h>
-#include <boost/asio/read.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 
 #include "pier/handlers/proxy/proxy_protocol.hpp"
 #include "support/test_client.hpp"
@@ -27,17 +25,6 @@ std::string header_for(config::proxy_protocol version, const std::string& client
         version, tcp::endpoint(asio::ip::make_address(client_ip), port), server);
 }
 
-asio::awaitable<void> write_all(tcp::socket& socket, const std::string& data) {
-    co_await asio::async_write(socket, asio::buffer(data), asio::use_awaitable);
-}
-
-/// Reads exactly `n` bytes.
-asio::awaitable<std::string> read_n(tcp::socket& socket, std::size_t n) {
-    std::string data(n, '\0');
-    co_await asio::async_read(socket, asio::buffer(data), asio::use_awaitable);
-    co_return data;
-}
-
 // Proves the header is taken off the stream and only the client's bytes reach the handler, for
 // v1 and v2, in one write with the payload or split across writes.
 TEST_CASE("accept_proxy: the header is consumed and the handler sees only the client's bytes") {
@@ -52,14 +39,14 @@ TEST_CASE("accept_proxy: the header is consumed and the handler sees only the cl
                 auto one = co_await connect_to(server.endpoint());
                 co_await write_all(
                     one, header_for(version, "203.0.113.7", 5555, server.endpoint()) + payload);
-                CHECK(co_await read_n(one, payload.size()) == payload);
+                CHECK(co_await read_exactly(one, payload.size()) == payload);
                 // The header in pieces, the way a slow sender delivers it.
                 auto split = co_await connect_to(server.endpoint());
                 const auto header = header_for(version, "2001:db8::5", 6666, server.endpoint());
                 co_await write_all(split, header.substr(0, 9));
                 co_await write_all(split, header.substr(9, 5));
                 co_await write_all(split, header.substr(14) + payload);
-                CHECK(co_await read_n(split, payload.size()) == payload);  // no header bytes
+                CHECK(co_await read_exactly(split, payload.size()) == payload);  // no header bytes
             }
         },
         20s);
@@ -85,7 +72,7 @@ TEST_CASE("accept_proxy: no valid header closes the connection, counted") {
             co_await write_all(
                 fine, header_for(config::proxy_protocol::v1, "198.51.100.2", 1, server.endpoint()) +
                           payload);
-            CHECK(co_await read_n(fine, payload.size()) == payload);
+            CHECK(co_await read_exactly(fine, payload.size()) == payload);
         },
         20s);
     CHECK(server.listener().stats().proxy_header_errors.load() == 2);
@@ -107,7 +94,7 @@ TEST_CASE("accept_proxy: max_connections_per_ip counts the announced client") {
             co_await write_all(first, header_for(config::proxy_protocol::v2, "192.0.2.1", 1000,
                                                  server.endpoint()) +
                                           payload);
-            CHECK(co_await read_n(first, payload.size()) == payload);
+            CHECK(co_await read_exactly(first, payload.size()) == payload);
             auto same_client = co_await connect_to(server.endpoint());
             co_await write_all(same_client, header_for(config::proxy_protocol::v2, "192.0.2.1",
                                                        1001, server.endpoint()));
@@ -116,7 +103,7 @@ TEST_CASE("accept_proxy: max_connections_per_ip counts the announced client") {
             co_await write_all(other_client, header_for(config::proxy_protocol::v2, "192.0.2.2",
                                                         1000, server.endpoint()) +
                                                  payload);
-            CHECK(co_await read_n(other_client, payload.size()) == payload);
+            CHECK(co_await read_exactly(other_client, payload.size()) == payload);
         },
         20s);
     CHECK(server.listener().stats().rejected_per_ip.load() == 1);

@@ -12,9 +12,7 @@
 
 #include <doctest/doctest.h>
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/read_until.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 
 #include "support/child_process.hpp"
 #include "support/http_client.hpp"
@@ -43,15 +41,6 @@ asio::awaitable<bool> refused(const tcp::endpoint& endpoint) {
     tcp::socket socket(co_await asio::this_coro::executor);
     auto [ec] = co_await socket.async_connect(endpoint, asio::as_tuple(asio::use_awaitable));
     co_return ec == asio::error::connection_refused;
-}
-
-/// One synthetic request line, its one-line answer.
-asio::awaitable<std::string> ask(tcp::socket& socket, const std::string& request) {
-    co_await asio::async_write(socket, asio::buffer(request), asio::use_awaitable);
-    std::string line;
-    const auto n = co_await asio::async_read_until(socket, asio::dynamic_buffer(line), '\n',
-                                                   asio::use_awaitable);
-    co_return line.substr(0, n);
 }
 
 bool has_listener(daemon::server& server, const std::string& name) {

@@ -23,16 +23,6 @@ config::config synthetic_config(unsigned threads = 2, std::uint64_t max_line = 4
     return cfg;
 }
 
-/// Sends `request` and reads one response line, newline included.
-asio::awaitable<std::string> ask(tcp::socket& socket, const std::string& request) {
-    co_await asio::async_write(socket, asio::buffer(request), asio::use_awaitable);
-    std::string line;
-    const auto n = co_await asio::async_read_until(socket, asio::dynamic_buffer(line), '\n',
-                                                   asio::use_awaitable);
-    CHECK(n == line.size());  // one request, one response: nothing may follow it
-    co_return line;
-}
-
 std::chrono::nanoseconds process_cpu_now() {
     timespec now{};
     ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);

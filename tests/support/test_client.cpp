@@ -10,6 +10,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -97,6 +98,25 @@ asio::awaitable<std::string> read_to_end(tcp::socket& socket, boost::system::err
             co_return received;
         }
     }
+}
+
+asio::awaitable<void> write_all(tcp::socket& socket, const std::string& data) {
+    co_await asio::async_write(socket, asio::buffer(data), asio::use_awaitable);
+}
+
+asio::awaitable<std::string> read_exactly(tcp::socket& socket, std::size_t n) {
+    std::string data(n, '\0');
+    co_await asio::async_read(socket, asio::buffer(data), asio::use_awaitable);
+    co_return data;
+}
+
+asio::awaitable<std::string> ask(tcp::socket& socket, const std::string& request) {
+    co_await asio::async_write(socket, asio::buffer(request), asio::use_awaitable);
+    std::string line;
+    const auto n = co_await asio::async_read_until(socket, asio::dynamic_buffer(line), '\n',
+                                                   asio::use_awaitable);
+    CHECK(n == line.size());  // one request, one response: nothing may follow it
+    co_return line;
 }
 
 asio::awaitable<bool> closed_without_answer(tcp::socket& socket) {

@@ -51,6 +51,16 @@ std::string make_payload(std::size_t size, unsigned seed = 0);
 /// than the socket buffers cannot deadlock); returns what was read.
 asio::awaitable<std::string> echo_exchange(tcp::socket& socket, const std::string& payload);
 
+/// Writes all of `data`.
+asio::awaitable<void> write_all(tcp::socket& socket, const std::string& data);
+
+/// Reads exactly `n` bytes (throws if the connection ends first).
+asio::awaitable<std::string> read_exactly(tcp::socket& socket, std::size_t n);
+
+/// Sends `request` and reads one response line, newline included; checks nothing follows it
+/// (one request, one response).
+asio::awaitable<std::string> ask(tcp::socket& socket, const std::string& request);
+
 /// Reads until EOF or error; returns the bytes read and sets `error` to what ended it.
 asio::awaitable<std::string> read_to_end(tcp::socket& socket, boost::system::error_code& error);
 
