@@ -81,16 +81,16 @@ log "running $container"
 docker run -d --name "$container" --network none "$image" >/dev/null
 
 # 1. The health check (pierd --probe against /readyz) turns healthy: interval 10s, so within
-#    a few intervals.
-status=""
-for _ in $(seq 90); do
-    status=$(docker inspect -f '{{.State.Health.Status}}' "$container")
-    [[ $status == healthy ]] && break
-    [[ $(docker inspect -f '{{.State.Running}}' "$container") == true ]] ||
-        { docker logs "$container" >&2; fail "container exited"; }
-    sleep 1
-done
-[[ $status == healthy ]] || { docker logs "$container" >&2; fail "health status '$status'"; }
+#    a few intervals. Waits on Docker's own health_status event (--since the start, so one
+#    already sent counts), bounded by a timeout.
+started=$(docker inspect -f '{{.State.StartedAt}}' "$container")
+# (Process substitution, not a pipe: grep's verdict must not be pipefail's.)
+if ! grep -m1 -qE '^health_status: healthy$' < <(timeout 90 docker events --since "$started" \
+        --filter "container=$container" --filter event=health_status --format '{{.Status}}' \
+        2>/dev/null); then
+    docker logs "$container" >&2
+    fail "health status '$(docker inspect -f '{{.State.Health.Status}}' "$container")'"
+fi
 log "health check: healthy"
 
 # 2. Echo answers: the image's pierload, inside the container's network namespace, verifies
@@ -99,13 +99,10 @@ docker exec "$container" pierload -c 4 -n 1000 --size 64 -q 127.0.0.1:7000 ||
     fail "pierload against the container's echo listener"
 log "echo: 1000 verified round trips"
 
-# 3. Reload: `docker kill -s HUP` makes pierd read its config again (unchanged here).
+# 3. Reload: `docker kill -s HUP` makes pierd read its config again (unchanged here). The log
+#    is followed until the line that says it is done, bounded by a timeout.
 docker kill -s HUP "$container" >/dev/null
-for _ in $(seq 30); do
-    docker logs "$container" 2>&1 | grep -q "reload complete" && break
-    sleep 1
-done
-docker logs "$container" 2>&1 | grep -q "reload complete" ||
+grep -m1 -q "reload complete" < <(timeout 30 docker logs -f "$container" 2>&1) ||
     { docker logs "$container" >&2; fail "no 'reload complete' after SIGHUP"; }
 log "reload: SIGHUP applied"
 
