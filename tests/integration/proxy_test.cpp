@@ -13,68 +13,13 @@
 
 #include "pier/handlers/proxy/proxy_protocol.hpp"
 #include "support/child_process.hpp"
+#include "support/proxy_fixture.hpp"
 #include "support/test_client.hpp"
 
 namespace pier::test {
 namespace {
 
-using endpoints = std::vector<tcp::endpoint>;
 using namespace asio::experimental::awaitable_operators;
-
-/// A server whose one listener, "front", proxies to `upstreams`.
-config::config front_config(const endpoints& upstreams) {
-    auto cfg = echo_config();
-    auto& front = cfg.listeners[0];
-    front.name = "front";
-    front.handler = "proxy";
-    for (const auto& e : upstreams) {
-        front.proxy.upstreams.push_back({{e.address().to_string(), e.port()}, 1});
-    }
-    return cfg;
-}
-
-/// The front listener's view of one upstream.
-handlers::proxy::upstream_snapshot upstream_figures(running_server& server,
-                                                    const tcp::endpoint& upstream) {
-    const auto snapshot = server.get().metrics_snapshot();
-    for (const auto& l : snapshot.listeners) {
-        for (const auto& u : l.upstreams) {
-            if (u.address == config::listen_address{upstream.address().to_string(), upstream.port()}
-                                 .to_string()) {
-                return u;
-            }
-        }
-    }
-    FAIL("no such upstream");
-    return {};
-}
-
-admin::listener_snapshot front_figures(running_server& server) {
-    for (auto& l : server.get().metrics_snapshot().listeners) {
-        if (l.name == "front") return l;
-    }
-    FAIL("no front listener");
-    return {};
-}
-
-/// An upstream that refuses connections: a socket bound to a loopback port but not listening
-/// (so no other socket can take the port). listen() on it brings the upstream back.
-tcp::acceptor refusing_upstream(asio::io_context& io) {
-    tcp::acceptor a(io);
-    a.open(tcp::v4());
-    a.bind(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    return a;
-}
-
-/// A listening socket the test owns, to play an upstream.
-tcp::acceptor listening_on(asio::io_context& io, const tcp::endpoint& at) {
-    tcp::acceptor a(io);
-    a.open(at.protocol());
-    a.set_option(tcp::acceptor::reuse_address(true));
-    a.bind(at);
-    a.listen();
-    return a;
-}
 
 /// `clients` clients, one after the other, each echoing a payload through `front`.
 asio::awaitable<void> echo_one_by_one(const tcp::endpoint& front, int clients) {
@@ -370,6 +315,41 @@ TEST_CASE("proxy: proxy.idle_timeout closes an idle relayed connection on both s
             CHECK(co_await closed_without_answer(client));
             boost::system::error_code ended;
             CHECK((co_await read_to_end(server, ended)).empty());
+        },
+        20s);
+    CHECK(proxy.listener("front").stats().idle_closed.load() == 1);
+}
+
+// Proves half_close_timeout: once the client has closed its half, a relay that goes quiet is
+// closed after half_close_timeout, long before the idle timeout, while a relay that has been
+// just as quiet but is not half-closed stays open.
+TEST_CASE("proxy: half_close_timeout closes a half-closed relay that goes quiet") {
+    asio::io_context io;
+    auto upstream = listening_on(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    auto cfg = front_config({upstream.local_endpoint()});
+    cfg.listeners[0].idle_timeout = 1h;
+    cfg.listeners[0].proxy.half_close_timeout = 200ms;
+    running_server proxy(cfg);
+    run_with_timeout(
+        io,
+        [&]() -> asio::awaitable<void> {
+            auto open_client = co_await connect_to(proxy.endpoint("front"));
+            auto open_server = co_await upstream.async_accept(asio::use_awaitable);
+            co_await write_all(open_client, "a");
+            CHECK(co_await read_exactly(open_server, 1) == "a");
+
+            auto client = co_await connect_to(proxy.endpoint("front"));
+            auto server = co_await upstream.async_accept(asio::use_awaitable);
+            co_await write_all(client, "request");
+            client.shutdown(tcp::socket::shutdown_send);
+            boost::system::error_code ended;
+            CHECK(co_await read_to_end(server, ended) == "request");  // EOF passed on
+            // The upstream never answers nor closes: pierd closes both sides.
+            CHECK((co_await read_to_end(client, ended)).empty());
+
+            // Quiet for longer than half_close_timeout, but not half-closed: still relaying.
+            co_await write_all(open_server, "b");
+            CHECK(co_await read_exactly(open_client, 1) == "b");
         },
         20s);
     CHECK(proxy.listener("front").stats().idle_closed.load() == 1);

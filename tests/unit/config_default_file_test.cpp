@@ -93,6 +93,13 @@ const char* const all_keys[] = {"threads",
                                 "max_fails",
                                 "fail_timeout",
                                 "send_proxy",
+                                "half_close_timeout",
+                                "health_check",
+                                "interval",
+                                "rise",
+                                "fall",
+                                "send",
+                                "expect",
                                 "accept_proxy"};
 
 }  // namespace
@@ -114,7 +121,7 @@ TEST_CASE("config: the default file documents every key with its default") {
     const std::string text = read_default_file();
     for (const char* key : all_keys) {
         CAPTURE(key);
-        const std::regex line("(^|\\n) *(# )?(- )?" + std::string(key) + ":");
+        const std::regex line("(^|\\n) *(# +)?(- )?" + std::string(key) + ":");
         CHECK(std::regex_search(text, line));
     }
 

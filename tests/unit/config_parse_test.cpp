@@ -759,6 +759,7 @@ TEST_CASE("config: the proxy section") {
                               "      connect_timeout: 250ms\n"
                               "      retries: 0\n"
                               "      idle_timeout: 1h\n"
+                              "      half_close_timeout: 30s\n"
                               "      max_buffer: 4KiB\n"
                               "      max_fails: 5\n"
                               "      fail_timeout: 2s\n"
@@ -774,6 +775,8 @@ TEST_CASE("config: the proxy section") {
     CHECK(p.retries == 0);
     CHECK(p.idle_timeout == std::optional<std::chrono::nanoseconds>(1h));
     CHECK(effective_idle_timeout(c.listeners[0]) == 1h);
+    CHECK(p.half_close_timeout == std::optional<std::chrono::nanoseconds>(30s));
+    CHECK(effective_half_close_timeout(c.listeners[0]) == 30s);
     CHECK(p.max_buffer == 4096);
     CHECK(p.max_fails == 5);
     CHECK(p.fail_timeout == 2s);
@@ -787,6 +790,8 @@ TEST_CASE("config: the proxy section") {
     CHECK(d.retries == 2);
     CHECK_FALSE(d.idle_timeout.has_value());
     CHECK(effective_idle_timeout(defaults.listeners[0]) == 5min);
+    CHECK_FALSE(d.half_close_timeout.has_value());
+    CHECK(effective_half_close_timeout(defaults.listeners[0]) == 0s);
     CHECK(d.send_proxy == proxy_protocol::none);
 }
 
@@ -841,6 +846,60 @@ TEST_CASE("config: proxy errors name the upstream and the key") {
               "t.yaml:6:16: listeners[0].proxy.balance: unknown balance, did you mean "
               "\"least_connections\"? (got least_conections)");
     }
+}
+
+TEST_CASE("config: proxy.health_check") {
+    // Proves the section turns the checks on with HAProxy's defaults, reads every key (YAML
+    // escapes included), and reports bad values with their positions.
+    const std::string proxy = one_listener +
+                              "    handler: proxy\n"
+                              "    proxy:\n"
+                              "      upstreams: [\"127.0.0.1:6379\"]\n";
+    CHECK_FALSE(parse_ok(proxy).listeners[0].proxy.health_check.has_value());
+
+    const config defaults = parse_ok(proxy + "      health_check:\n");
+    REQUIRE(defaults.listeners[0].proxy.health_check.has_value());
+    const auto& d = *defaults.listeners[0].proxy.health_check;
+    CHECK(d.interval == 2s);
+    CHECK(d.timeout == 1s);
+    CHECK(d.rise == 2);
+    CHECK(d.fall == 3);
+    CHECK(d.send.empty());
+    CHECK(d.expect.empty());
+
+    const config c = parse_ok(proxy +
+                              "      health_check:\n"
+                              "        interval: 500ms\n"
+                              "        timeout: 200ms\n"
+                              "        rise: 1\n"
+                              "        fall: 5\n"
+                              "        send: \"PING\\r\\n\"\n"
+                              "        expect: \"+PONG\"\n");
+    const auto& h = *c.listeners[0].proxy.health_check;
+    CHECK(h.interval == 500ms);
+    CHECK(h.timeout == 200ms);
+    CHECK(h.rise == 1);
+    CHECK(h.fall == 5);
+    CHECK(h.send == "PING\r\n");
+    CHECK(h.expect == "+PONG");
+
+    CHECK(all_errors(proxy + "      health_check:\n"
+                             "        interval: 1ms\n"
+                             "        rise: 0\n"
+                             "        expect: [a]\n"
+                             "        sned: x\n") ==
+          std::vector<std::string>{
+              "t.yaml:8:19: listeners[0].proxy.health_check.interval: must be between 10ms and "
+              "1h (got 1ms)",
+              "t.yaml:9:15: listeners[0].proxy.health_check.rise: must be between 1 and 100 "
+              "(got 0)",
+              "t.yaml:10:17: listeners[0].proxy.health_check.expect: expected a string, e.g. "
+              "\"PING\\r\\n\" (got a sequence)",
+              "t.yaml:11:9: listeners[0].proxy.health_check.sned: unknown key, did you mean "
+              "\"send\"?"});
+    CHECK(only_error(proxy + "      health_check: {send: \"" + std::string(4097, 'x') + "\"}\n") ==
+          "t.yaml:7:28: listeners[0].proxy.health_check.send: must be at most 4KiB long (got "
+          "4097 bytes)");
 }
 
 TEST_CASE("config: accept_proxy is a strict boolean") {

@@ -1,6 +1,7 @@
 // The connection set: stop requests reach connections on their own executor, a drain covers
 // connections added after it began, and the idle sweep picks only idle connections.
 // Executors are run by hand with poll(): no threads.
+#include <algorithm>
 #include <optional>
 
 #include <doctest/doctest.h>
@@ -85,6 +86,34 @@ TEST_CASE("connection_set: stop_inactive picks connections idle past the timeout
     CHECK(busy->stop_requested() == stop_reason::none);
     set.remove(*quiet);
     set.remove(*busy);
+}
+
+// Proves a connection's own shorter idle timeout (the proxy's half-close) applies to it alone,
+// also when the listener has no idle timeout, and never lengthens the listener's.
+TEST_CASE("connection_set: stop_inactive honours a connection's own shorter idle timeout") {
+    using namespace std::chrono_literals;
+    fixture f;
+    connection_set set;
+    auto half_closed = f.make(1);
+    auto plain = f.make(2);
+    auto long_own = f.make(3);
+    set.add(*half_closed);
+    set.add(*plain);
+    set.add(*long_own);
+    half_closed->shorten_idle_timeout(2s);
+    long_own->shorten_idle_timeout(1h);
+    const auto latest =
+        std::max({half_closed->last_activity(), plain->last_activity(), long_own->last_activity()});
+    CHECK(set.stop_inactive(latest + 3s, 0s, 0s).idle == 1);  // listener: no idle timeout
+    CHECK(set.stop_inactive(latest + 3s, 1min, 0s).idle == 1);
+    f.run_posted();
+    CHECK(half_closed->stop_requested() == stop_reason::idle);
+    CHECK(plain->stop_requested() == stop_reason::none);
+    CHECK(long_own->stop_requested() == stop_reason::none);
+    CHECK(set.stop_inactive(latest + 2min, 1min, 0s).idle == 3);  // 1h never lengthens 1min
+    set.remove(*half_closed);
+    set.remove(*plain);
+    set.remove(*long_own);
 }
 
 // Proves write_timeout applies only while a write is in progress, and before idle_timeout.

@@ -118,6 +118,47 @@ TEST_CASE("proxy upstreams: max_fails failures in a row eject, for longer each t
     CHECK(never.available(t0));
 }
 
+TEST_CASE("proxy upstreams: health checks take out after fall failures, back after rise passes") {
+    upstream u({"127.0.0.1", 1});
+    const clock::time_point t0{};
+    using change = upstream::check_change;
+    CHECK(u.check_failed(3) == change::none);
+    CHECK(u.check_failed(3) == change::none);
+    CHECK(u.check_passed(2) == change::none);  // a pass ends the failure streak
+    CHECK(u.check_failed(3) == change::none);
+    CHECK(u.check_failed(3) == change::none);
+    CHECK(u.available(t0));
+    CHECK(u.check_failed(3) == change::went_down);
+    CHECK_FALSE(u.available(t0 + 1h));  // no cooldown: down until the checks say otherwise
+    CHECK(u.check_failed(3) == change::none);
+    CHECK(u.check_passed(2) == change::none);
+    CHECK(u.check_failed(3) == change::none);  // a failure ends the rise streak
+    CHECK(u.check_passed(2) == change::none);
+    CHECK_FALSE(u.available(t0));
+    CHECK(u.check_passed(2) == change::went_up);
+    CHECK(u.available(t0));
+    const auto s = u.snapshot(t0);
+    CHECK(s.health_checks == 11);
+    CHECK(s.health_check_failures == 7);
+}
+
+TEST_CASE("proxy upstreams: a passed check ends a passive ejection; forget_checks ends all") {
+    upstream u({"127.0.0.1", 1});
+    const clock::time_point t0{};
+    CHECK(u.connect_failed(t0, 1, 1min).has_value());
+    CHECK_FALSE(u.available(t0));
+    CHECK(u.check_passed(2) == upstream::check_change::none);  // it was never down by checks
+    CHECK(u.available(t0));                                    // it answers: the ejection is over
+    // And the streak starts over: the next ejection lasts fail_timeout, not twice that.
+    CHECK(u.connect_failed(t0, 1, 1min) == std::optional<clock::duration>(1min));
+
+    upstream down({"127.0.0.1", 2});
+    CHECK(down.check_failed(1) == upstream::check_change::went_down);
+    CHECK_FALSE(down.available(t0));
+    down.forget_checks();
+    CHECK(down.available(t0));
+}
+
 TEST_CASE("proxy upstreams: the cooldown stops doubling at 32 times fail_timeout") {
     upstream u({"127.0.0.1", 1});
     clock::time_point now{};

@@ -144,7 +144,8 @@ void write_proxies(family_writer& w, const std::vector<listener_snapshot>& liste
         std::uint64_t (*value)(const upstream&);
     };
     static constexpr figure figures[] = {
-        {"pier_upstream_up", "gauge", "1 while the upstream takes new connections, 0 ejected.",
+        {"pier_upstream_up", "gauge",
+         "1 while the upstream takes new connections, 0 ejected or down by health checks.",
          [](const upstream& u) -> std::uint64_t { return u.available ? 1 : 0; }},
         {"pier_upstream_connections_active", "gauge", "Connections relayed to the upstream now.",
          [](const upstream& u) { return u.active; }},
@@ -156,6 +157,11 @@ void write_proxies(family_writer& w, const std::vector<listener_snapshot>& liste
         {"pier_upstream_ejections_total", "counter",
          "Times max_fails failures in a row took the upstream out of rotation.",
          [](const upstream& u) { return u.ejections; }},
+        {"pier_upstream_health_checks_total", "counter", "Active health check probes finished.",
+         [](const upstream& u) { return u.health_checks; }},
+        {"pier_upstream_health_check_failures_total", "counter",
+         "Active health check probes that failed.",
+         [](const upstream& u) { return u.health_check_failures; }},
         {"pier_upstream_sent_bytes_total", "counter", "Bytes relayed to the upstream.",
          [](const upstream& u) { return u.bytes_sent; }},
         {"pier_upstream_received_bytes_total", "counter", "Bytes relayed from the upstream.",

@@ -68,4 +68,11 @@ std::chrono::nanoseconds effective_idle_timeout(const listener_config& cfg) {
     return cfg.idle_timeout;
 }
 
+std::chrono::nanoseconds effective_half_close_timeout(const listener_config& cfg) {
+    if (cfg.handler == "proxy" && cfg.proxy.half_close_timeout) {
+        return *cfg.proxy.half_close_timeout;
+    }
+    return std::chrono::nanoseconds::zero();
+}
+
 }  // namespace pier::config

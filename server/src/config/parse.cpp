@@ -267,9 +267,12 @@ const std::vector<std::string_view> admin_keys{"listen", "max_connections", "tim
 const std::vector<std::string_view> limits_keys{"max_connections"};
 const std::vector<std::string_view> echo_keys{"max_buffer"};
 const std::vector<std::string_view> synthetic_keys{"cpu", "delay", "response_bytes", "max_line"};
-const std::vector<std::string_view> proxy_keys{"upstreams", "balance",      "connect_timeout",
-                                               "retries",   "idle_timeout", "max_buffer",
-                                               "max_fails", "fail_timeout", "send_proxy"};
+const std::vector<std::string_view> proxy_keys{"upstreams",  "balance",      "connect_timeout",
+                                               "retries",    "idle_timeout", "half_close_timeout",
+                                               "max_buffer", "max_fails",    "fail_timeout",
+                                               "send_proxy", "health_check"};
+const std::vector<std::string_view> health_check_keys{"interval", "timeout", "rise",
+                                                      "fall",     "send",    "expect"};
 const std::vector<std::string_view> upstream_keys{"address", "weight"};
 // In balance_policy's and proxy_protocol's order.
 const std::vector<std::string_view> balance_names{"round_robin", "least_connections", "random_two"};
@@ -678,6 +681,11 @@ private:
             read_duration(s, "idle_timeout", 0s, 24h, idle);
             out.idle_timeout = idle;
         }
+        if (s.find("half_close_timeout") != nullptr) {
+            std::chrono::nanoseconds half_closed = 1s;
+            read_duration(s, "half_close_timeout", 1ms, 24h, half_closed);
+            out.half_close_timeout = half_closed;
+        }
         // 2KiB..64MiB: each direction's first read takes up to 2KiB, so less bounds nothing.
         read_size(s, "max_buffer", 2048, 64 * 1024 * 1024, out.max_buffer);
         read_integer(s, "max_fails", 0, 1000, out.max_fails);
@@ -686,6 +694,38 @@ private:
                 read_choice(s, "send_proxy", "PROXY protocol version", proxy_protocol_names)) {
             out.send_proxy = static_cast<proxy_protocol>(*version);
         }
+        // The section's presence turns the checks on, even with every key commented out.
+        if (s.find("health_check") != nullptr) {
+            out.health_check.emplace();
+            read_health_check(sub_section(s, "health_check", health_check_keys), *out.health_check);
+        }
+    }
+
+    void read_health_check(const section& s, health_check_config& out) {
+        using namespace std::chrono_literals;
+        // 10ms: the fastest probing that still leaves the upstream time for real work.
+        read_duration(s, "interval", 10ms, 1h, out.interval);
+        read_duration(s, "timeout", 1ms, 10min, out.timeout);
+        // 1..100: how many probes confirm a change; more only delays it.
+        read_integer(s, "rise", 1, 100, out.rise);
+        read_integer(s, "fall", 1, 100, out.fall);
+        read_bytes(s, "send", out.send);
+        read_bytes(s, "expect", out.expect);
+    }
+
+    /// A string of at most 4KiB: a probe's request or the reply it expects.
+    void read_bytes(const section& s, std::string_view key, std::string& out) {
+        constexpr std::size_t max_length = 4096;
+        const entry* e = s.find(key);
+        if (e == nullptr) return;
+        const auto text = scalar(s, *e, "a string, e.g. \"PING\\r\\n\"");
+        if (!text) return;
+        if (text->size() > max_length) {
+            add(e->mark(), s.path_of(key), "must be at most " + format_size(max_length) + " long",
+                std::to_string(text->size()) + " bytes");
+            return;
+        }
+        out = *text;
     }
 
     /// `upstreams:` a sequence of "host:port" or {address: "host:port", weight: N}.

@@ -1,5 +1,8 @@
 #include "pier/net/connection.hpp"
 
+#include <algorithm>
+#include <limits>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -141,6 +144,14 @@ traffic_totals connection::traffic() const {
 }
 
 void connection::touch() { last_activity_ns_.store(steady_now_ns(), std::memory_order_relaxed); }
+
+void connection::shorten_idle_timeout(std::chrono::nanoseconds limit) {
+    using std::chrono::milliseconds;
+    const auto ms =
+        std::clamp<milliseconds::rep>(std::chrono::duration_cast<milliseconds>(limit).count(), 1,
+                                      std::numeric_limits<std::uint32_t>::max());
+    own_idle_timeout_ms_.store(static_cast<std::uint32_t>(ms), std::memory_order_relaxed);
+}
 
 std::chrono::steady_clock::time_point connection::last_activity() const {
     return std::chrono::steady_clock::time_point(

@@ -46,10 +46,15 @@ connection_set::stopped_counts connection_set::stop_inactive(
     stopped_counts stopped;
     for (auto& c : connections_) {
         const auto quiet = now - c.last_activity();
+        auto idle_limit = idle_timeout;
+        if (const auto own = c.own_idle_timeout();
+            own.count() > 0 && (idle_limit.count() == 0 || own < idle_limit)) {
+            idle_limit = own;
+        }
         if (write_timeout.count() > 0 && c.writing() && quiet >= write_timeout) {
             c.request_stop(stop_reason::stalled);
             ++stopped.stalled;
-        } else if (idle_timeout.count() > 0 && quiet >= idle_timeout) {
+        } else if (idle_limit.count() > 0 && quiet >= idle_limit) {
             c.request_stop(stop_reason::idle);
             ++stopped.idle;
         }

@@ -61,14 +61,16 @@ constexpr unsigned max_accept_batch = 64;
 /// listener serves every connection: no timer per connection.
 std::chrono::nanoseconds sweep_interval(const config::listener_config& cfg) {
     auto shortest = std::chrono::nanoseconds::max();
-    for (const auto timeout : {config::effective_idle_timeout(cfg), cfg.write_timeout}) {
+    for (const auto timeout : {config::effective_idle_timeout(cfg), cfg.write_timeout,
+                               config::effective_half_close_timeout(cfg)}) {
         if (timeout.count() > 0) shortest = std::min(shortest, timeout);
     }
     return std::clamp<std::chrono::nanoseconds>(shortest / 4, 10ms, 1s);
 }
 
 bool needs_sweep(const config::listener_config& cfg) {
-    return config::effective_idle_timeout(cfg).count() > 0 || cfg.write_timeout.count() > 0;
+    return config::effective_idle_timeout(cfg).count() > 0 || cfg.write_timeout.count() > 0 ||
+           config::effective_half_close_timeout(cfg).count() > 0;
 }
 
 tcp::endpoint to_endpoint(const config::listen_address& address) {
@@ -161,7 +163,10 @@ void listener::reconfigure(const config::listener_config& cfg, handlers::handler
     asio::post(strand_, [&] {
         const bool backlog_changed = cfg.backlog != config_.backlog;
         config_ = cfg;
+        // On this strand, in one step: the old checker reports nothing after the new starts.
+        if (handler_->upstreams) handler_->upstreams->stop_health_checks();
         handler_ = std::move(next_handler);
+        if (handler_->upstreams) handler_->upstreams->start_health_checks(strand_);
         per_address_cap_.set_limit(cfg.max_connections_per_ip);
         boost::system::error_code ec;
         if (replacement) {
@@ -211,6 +216,9 @@ void listener::start() {
     };
     asio::co_spawn(strand_, accept_loop(), done);
     asio::co_spawn(strand_, sweep(), done);
+    asio::post(strand_, [this] {
+        if (handler_->upstreams) handler_->upstreams->start_health_checks(strand_);
+    });
     spdlog::info("listening listener={} addr={} handler={} max_connections={}{}", name_,
                  fmt::streamed(local_), config_.handler, config_.max_connections,
                  adopted_ ? " socket=inherited" : "");
@@ -255,6 +263,8 @@ void listener::stop_accepting() {
         acceptor_.close(ignored);
         backoff_timer_.cancel();
         sweep_timer_.cancel();
+        // No new connection will pick an upstream: the probes are over too.
+        if (handler_->upstreams) handler_->upstreams->stop_health_checks();
     });
     std::unique_lock lock(loops_mutex_);
     loops_done_.wait(lock, [this] { return loops_running_ == 0; });

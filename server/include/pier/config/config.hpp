@@ -142,6 +142,30 @@ struct upstream_config {
     bool operator==(const upstream_config&) const = default;
 };
 
+/// `listeners[].proxy.health_check:` — active health checks: every `interval`, each upstream
+/// is probed (a TCP connect, then optionally `send` and `expect`) within `timeout`. `fall`
+/// failed probes in a row take it out of rotation, `rise` passed ones put it back (HAProxy's
+/// check, inter, rise, fall, tcp-check send/expect).
+struct health_check_config {
+    /// Time between the end of one probe and the start of the next. 2s: HAProxy's inter.
+    std::chrono::nanoseconds interval = 2s;
+    /// Longest a probe may take, connect to match. 1s: a healthy upstream on a LAN answers
+    /// in well under a millisecond, and a stuck probe must not outlast the interval by much.
+    std::chrono::nanoseconds timeout = 1s;
+    /// Probes in a row that must pass to bring a down upstream back. 2: HAProxy's default.
+    unsigned rise = 2;
+    /// Probes in a row that must fail to take an upstream out. 3: HAProxy's default.
+    unsigned fall = 3;
+    /// Bytes written once connected (YAML escapes such as "\r\n" work in double quotes).
+    /// Empty: nothing is sent.
+    std::string send;
+    /// Bytes the upstream's reply must contain (within its first 16KiB). Empty: the connect
+    /// alone (and the send) decides.
+    std::string expect;
+
+    bool operator==(const health_check_config&) const = default;
+};
+
 /// `listeners[].proxy:` — settings of the TCP proxy handler.
 struct proxy_config {
     std::vector<upstream_config> upstreams;  ///< at least one when handler is proxy
@@ -155,6 +179,11 @@ struct proxy_config {
     /// A proxied connection with no byte either way for this long is closed (HAProxy's timeout
     /// tunnel). Unset: the listener's idle_timeout.
     std::optional<std::chrono::nanoseconds> idle_timeout;
+    /// Once one side has closed its half (its EOF passed on), the connection is closed after
+    /// this long with no byte either way, if that is shorter than the idle timeout (HAProxy's
+    /// timeout client-fin / server-fin): a peer that never closes its side cannot hold a
+    /// finished exchange open for the whole idle timeout. Unset: the idle timeout applies.
+    std::optional<std::chrono::nanoseconds> half_close_timeout;
     /// Most bytes held per direction for a side that reads slower than the other sends (bytes).
     /// Nothing more is read from the fast side meanwhile: memory stays bounded, TCP slows it.
     /// 16KiB: HAProxy's bufsize.
@@ -166,6 +195,8 @@ struct proxy_config {
     std::chrono::nanoseconds fail_timeout = 10s;
     /// PROXY protocol header sent to the upstream before the client's bytes.
     proxy_protocol send_proxy = proxy_protocol::none;
+    /// Active health checks; unset (no `health_check:` section): passive health only.
+    std::optional<health_check_config> health_check;
 
     bool operator==(const proxy_config&) const = default;
 };
@@ -206,6 +237,9 @@ struct listener_config {
 /// The idle timeout a listener's connections get: proxy.idle_timeout for a proxy listener
 /// that sets one, else idle_timeout.
 std::chrono::nanoseconds effective_idle_timeout(const listener_config& cfg);
+
+/// proxy.half_close_timeout for a proxy listener that sets one, else zero (none).
+std::chrono::nanoseconds effective_half_close_timeout(const listener_config& cfg);
 
 /// The whole file.
 struct config {

@@ -125,6 +125,15 @@ public:
     /// Any thread. When bytes last moved (or when the connection was accepted).
     std::chrono::steady_clock::time_point last_activity() const;
 
+    /// From now on the connection is idle after `limit` without progress, when that is
+    /// shorter than its listener's idle_timeout (the proxy's half_close_timeout, once one
+    /// direction has ended). Whole milliseconds, at least 1.
+    void shorten_idle_timeout(std::chrono::nanoseconds limit);
+    /// Any thread: the limit shorten_idle_timeout() set, or zero.
+    std::chrono::milliseconds own_idle_timeout() const {
+        return std::chrono::milliseconds(own_idle_timeout_ms_.load(std::memory_order_relaxed));
+    }
+
     /// A second socket the handler relays to (the proxy's upstream), or null: idle, stalled
     /// and shutdown stops cancel its operations too, so a handler waiting only on it still
     /// ends. Call on the connection's executor; unlink before the socket goes away.
@@ -168,6 +177,8 @@ private:
     /// write_scopes open: a count, since the proxy may write both ways at once and one ending
     /// must not hide the other. ordering: relaxed, read by the sweep like last_activity_ns_.
     std::atomic<std::uint8_t> writing_{0};
+    /// See shorten_idle_timeout(); 0: none. ordering: relaxed, read by the sweep.
+    std::atomic<std::uint32_t> own_idle_timeout_ms_{0};
     // Written by the handler only, read by /metrics from another thread: relaxed atomics
     // updated with a plain load and store (one writer), so counting costs no locked instruction.
     static void add(std::atomic<std::uint64_t>& counter, std::uint64_t n) {

@@ -37,9 +37,10 @@ public:
     /// Asks every connection to stop for `reason`; drain is remembered for later add()s.
     void request_stop_all(stop_reason reason);
 
-    /// Asks connections idle since before `now - idle_timeout` to stop (reason idle), and
-    /// those with a write that has made no progress since `now - write_timeout` (reason
-    /// stalled). A zero timeout is off. Returns how many were asked, per reason.
+    /// Asks connections idle since before `now - idle_timeout` (or their own shorter idle
+    /// timeout, see connection::shorten_idle_timeout) to stop (reason idle), and those with a
+    /// write that has made no progress since `now - write_timeout` (reason stalled). A zero
+    /// timeout is off. Returns how many were asked, per reason.
     struct stopped_counts {
         std::size_t idle = 0;
         std::size_t stalled = 0;

@@ -42,15 +42,6 @@ private:
     net::connection& conn_;
 };
 
-/// Failures that say nothing about the upstream: this host is out of descriptors, ports or
-/// memory. Counting them against upstreams would eject every healthy one.
-bool is_local_failure(const boost::system::error_code& ec) {
-    return ec == asio::error::no_descriptors ||
-           ec == boost::system::errc::too_many_files_open_in_system ||
-           ec == boost::system::errc::address_not_available ||  // ephemeral ports exhausted
-           ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
-}
-
 /// Connects `socket` to an upstream of `group`: the balance policy's pick, then another for
 /// each retry. Returns the lease on the upstream connected to, or nothing (counted, logged).
 asio::awaitable<std::optional<upstream::lease>> connect_upstream(net::connection& conn,
@@ -125,8 +116,12 @@ constexpr std::size_t first_read_size = 2048;
 class relay {
 public:
     relay(net::connection& conn, tcp::socket& upstream_socket, upstream& target,
-          std::size_t max_buffer)
-        : conn_(conn), upstream_(upstream_socket), target_(target), max_buffer_(max_buffer) {}
+          const config::proxy_config& cfg)
+        : conn_(conn),
+          upstream_(upstream_socket),
+          target_(target),
+          max_buffer_(static_cast<std::size_t>(cfg.max_buffer)),
+          half_close_timeout_(cfg.half_close_timeout) {}
 
     asio::awaitable<void> run() {
         co_await (pump(conn_.socket(), upstream_, true) && pump(upstream_, conn_.socket(), false));
@@ -164,6 +159,8 @@ private:
         if (read_ec == asio::error::eof) {
             boost::system::error_code ignored;
             to.shutdown(tcp::socket::shutdown_send, ignored);  // half-close travels on
+            conn_.touch();  // the half-closed time counts from here
+            if (half_close_timeout_) conn_.shorten_idle_timeout(*half_close_timeout_);
             co_return false;
         }
         count_read(from_client, received);
@@ -249,6 +246,7 @@ private:
     tcp::socket& upstream_;
     upstream& target_;
     const std::size_t max_buffer_;
+    const std::optional<std::chrono::nanoseconds> half_close_timeout_;
     bool failed_ = false;
 };
 
@@ -276,7 +274,7 @@ asio::awaitable<void> run_proxy(net::connection& conn, std::shared_ptr<upstream_
         target.count_sent(written);  // the header counts as bytes sent upstream
         if (write_ec) co_return;
     }
-    relay session(conn, upstream_socket, target, static_cast<std::size_t>(cfg.max_buffer));
+    relay session(conn, upstream_socket, target, cfg);
     co_await session.run();
 }
 

@@ -4,12 +4,20 @@
 
 namespace pier::handlers::proxy {
 
+bool is_local_failure(const boost::system::error_code& ec) {
+    namespace asio = boost::asio;
+    return ec == asio::error::no_descriptors ||
+           ec == boost::system::errc::too_many_files_open_in_system ||
+           ec == boost::system::errc::address_not_available ||  // ephemeral ports exhausted
+           ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
+}
+
 upstream::upstream(const config::listen_address& address)
     : address_(address), endpoint_(boost::asio::ip::make_address(address.host), address.port) {}
 
 bool upstream::available(clock::time_point now) const {
     std::lock_guard lock(health_mutex_);
-    return now >= ejected_until_;
+    return now >= ejected_until_ && !down_by_checks_;
 }
 
 void upstream::connect_succeeded(clock::duration latency) {
@@ -48,6 +56,42 @@ std::optional<clock::duration> upstream::connect_failed(clock::time_point now, u
     return ejected_for;
 }
 
+upstream::check_change upstream::check_passed(unsigned rise) {
+    health_checks_.fetch_add(1, std::memory_order_relaxed);
+    std::lock_guard lock(health_mutex_);
+    failures_in_a_row_ = 0;
+    ejections_in_a_row_ = 0;
+    ejected_until_ = {};
+    if (!down_by_checks_) {
+        checks_in_a_row_ = 0;  // the failure streak ends
+        return check_change::none;
+    }
+    if (++checks_in_a_row_ < rise) return check_change::none;
+    down_by_checks_ = false;
+    checks_in_a_row_ = 0;
+    return check_change::went_up;
+}
+
+upstream::check_change upstream::check_failed(unsigned fall) {
+    health_checks_.fetch_add(1, std::memory_order_relaxed);
+    health_check_failures_.fetch_add(1, std::memory_order_relaxed);
+    std::lock_guard lock(health_mutex_);
+    if (down_by_checks_) {
+        checks_in_a_row_ = 0;  // the rise streak ends
+        return check_change::none;
+    }
+    if (++checks_in_a_row_ < fall) return check_change::none;
+    down_by_checks_ = true;
+    checks_in_a_row_ = 0;
+    return check_change::went_down;
+}
+
+void upstream::forget_checks() {
+    std::lock_guard lock(health_mutex_);
+    down_by_checks_ = false;
+    checks_in_a_row_ = 0;
+}
+
 upstream_snapshot upstream::snapshot(clock::time_point now) const {
     upstream_snapshot s;
     s.address = address_.to_string();
@@ -59,6 +103,8 @@ upstream_snapshot upstream::snapshot(clock::time_point now) const {
     s.connects = load(connects_);
     s.connect_failures = load(connect_failures_);
     s.ejections = load(ejections_);
+    s.health_checks = load(health_checks_);
+    s.health_check_failures = load(health_check_failures_);
     s.bytes_sent = load(bytes_sent_);
     s.bytes_received = load(bytes_received_);
     for (std::size_t i = 0; i < latency_counts_.size(); ++i) {

@@ -100,6 +100,22 @@ upstream_group::member* upstream_group::pick_random_two(const candidates& eligib
                : first;
 }
 
+void upstream_group::start_health_checks(const boost::asio::any_io_executor& strand) {
+    if (!settings_.health_check) {
+        for (auto& m : members_) m.target->forget_checks();
+        return;
+    }
+    std::vector<std::shared_ptr<upstream>> targets;
+    targets.reserve(members_.size());
+    for (const auto& m : members_) targets.push_back(m.target);
+    checker_ = health_checker::start(strand, *settings_.health_check, std::move(targets));
+}
+
+void upstream_group::stop_health_checks() {
+    if (checker_) checker_->stop();
+    checker_.reset();
+}
+
 std::vector<upstream_snapshot> upstream_group::snapshot(clock::time_point now) const {
     std::vector<upstream_snapshot> out;
     out.reserve(members_.size());

@@ -12,7 +12,8 @@
 //   direction goes on (half-close, as HAProxy does);
 // - an error on either side cancels both directions: the upstream socket is closed, and the
 //   listener closes the client's.
-// Idle, write and drain timeouts are the listener's, as for every handler; a drain lets a
+// Idle, write and drain timeouts are the listener's, as for every handler (once a direction
+// has ended, half_close_timeout shortens the idle one); a drain lets a
 // relayed connection run until the drain deadline (L4 has no request boundary to stop at).
 #pragma once
 

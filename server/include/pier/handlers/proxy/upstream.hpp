@@ -4,8 +4,11 @@
 // it: a reload that keeps an upstream's address keeps this object, so its health and counters
 // carry over and connections opened before the reload still count against it.
 //
+// Health is passive (connect failures eject it for a while) and, with health_check
+// configured, active (probes mark it down and up); it takes connections when neither says no.
+//
 // Threads: everything is safe from any thread. Counters are relaxed atomics (statistics only);
-// the health state is under a mutex, touched once per connect attempt.
+// the health state is under a mutex, touched once per connect attempt and once per probe.
 #pragma once
 
 #include <array>
@@ -33,17 +36,23 @@ inline constexpr std::array<double, 12> connect_buckets{
 /// What /metrics reports of one upstream.
 struct upstream_snapshot {
     std::string address;
-    bool available = true;  ///< not ejected
+    bool available = true;  ///< neither ejected nor down by health checks
     std::uint64_t active = 0;
     std::uint64_t connects = 0;
     std::uint64_t connect_failures = 0;
     std::uint64_t ejections = 0;
-    std::uint64_t bytes_sent = 0;      ///< to the upstream
-    std::uint64_t bytes_received = 0;  ///< from the upstream
+    std::uint64_t health_checks = 0;          ///< active probes finished
+    std::uint64_t health_check_failures = 0;  ///< of which failed
+    std::uint64_t bytes_sent = 0;             ///< to the upstream
+    std::uint64_t bytes_received = 0;         ///< from the upstream
     /// Successful connects per bucket (cumulative counts are computed when written).
     std::array<std::uint64_t, connect_buckets.size() + 1> connect_latency_counts{};
     double connect_latency_sum_seconds = 0;
 };
+
+/// A connect error that says nothing about the upstream: this host is out of descriptors,
+/// ports or memory. Counting it against upstreams would take every healthy one out.
+bool is_local_failure(const boost::system::error_code& ec);
 
 class upstream {
 public:
@@ -55,7 +64,7 @@ public:
     const config::listen_address& address() const { return address_; }
 
     /// Not ejected at `now` (an ejection that has run out counts as available: the next
-    /// connect is its trial).
+    /// connect is its trial) and not down by health checks.
     bool available(clock::time_point now) const;
     /// Active connections (for least_connections and random_two).
     std::uint64_t active() const { return active_.load(std::memory_order_relaxed); }
@@ -67,6 +76,17 @@ public:
     /// Returns how long, when this failure ejected it.
     std::optional<clock::duration> connect_failed(clock::time_point now, unsigned max_fails,
                                                   clock::duration fail_timeout);
+
+    /// What a probe's result changed.
+    enum class check_change { none, went_down, went_up };
+    /// An active probe passed. With `rise` in a row an upstream down by checks is back; any
+    /// pass also ends a passive ejection and the failure streak (the upstream answers now:
+    /// Envoy's successful_active_health_check_uneject_host).
+    check_change check_passed(unsigned rise);
+    /// An active probe failed; with `fall` in a row the upstream is down until it rises.
+    check_change check_failed(unsigned fall);
+    /// Health checks were turned off: nothing they said holds any more.
+    void forget_checks();
 
     /// A connection to the upstream, being made or relayed: counts as active while it lives,
     /// so connects in flight count for least_connections and random_two too.
@@ -104,11 +124,15 @@ private:
     unsigned failures_in_a_row_ = 0;     ///< guarded by health_mutex_
     unsigned ejections_in_a_row_ = 0;    ///< guarded by health_mutex_
     clock::time_point ejected_until_{};  ///< guarded by health_mutex_
+    bool down_by_checks_ = false;        ///< guarded by health_mutex_
+    unsigned checks_in_a_row_ = 0;       ///< passes while down, failures while up; health_mutex_
 
     std::atomic<std::uint64_t> active_{0};
     std::atomic<std::uint64_t> connects_{0};
     std::atomic<std::uint64_t> connect_failures_{0};
     std::atomic<std::uint64_t> ejections_{0};
+    std::atomic<std::uint64_t> health_checks_{0};
+    std::atomic<std::uint64_t> health_check_failures_{0};
     std::atomic<std::uint64_t> bytes_sent_{0};
     std::atomic<std::uint64_t> bytes_received_{0};
     std::array<std::atomic<std::uint64_t>, connect_buckets.size() + 1> latency_counts_{};

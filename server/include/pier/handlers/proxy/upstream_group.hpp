@@ -4,8 +4,11 @@
 // upstream objects (and the client counters) of the one it replaces, so health, active counts
 // and totals carry over, while connections opened before keep the group they started with.
 //
+// With health_check configured, the listener that serves the group runs its health checker
+// from start_health_checks() to stop_health_checks().
+//
 // Threads: pick() and the accessors are safe from any thread (one mutex, taken once per
-// connect attempt).
+// connect attempt); start_health_checks() and stop_health_checks() on the listener's strand.
 #pragma once
 
 #include <atomic>
@@ -14,7 +17,10 @@
 #include <mutex>
 #include <vector>
 
+#include <boost/asio/any_io_executor.hpp>
+
 #include "pier/config/config.hpp"
+#include "pier/handlers/proxy/health_checker.hpp"
 #include "pier/handlers/proxy/upstream.hpp"
 #include "pier/log/rate_limiter.hpp"
 
@@ -39,6 +45,12 @@ public:
     /// `now` and not in `tried`; null when there is none.
     std::shared_ptr<upstream> pick(clock::time_point now,
                                    const std::vector<const upstream*>& tried);
+
+    /// With health_check set, probes every upstream from now on (on `strand`); without, clears
+    /// what an earlier configuration's checks said (an upstream they took down is back).
+    void start_health_checks(const boost::asio::any_io_executor& strand);
+    /// Stops the probes start_health_checks() began, if any.
+    void stop_health_checks();
 
     client_counters& counters() { return *counters_; }
     std::vector<upstream_snapshot> snapshot(clock::time_point now) const;
@@ -65,6 +77,7 @@ private:
     std::vector<member> members_;  ///< the list never changes; `current` is under mutex_
     std::size_t rotation_ = 0;     ///< where least_connections starts looking; under mutex_
     log::rate_limiter failure_log_{std::chrono::seconds(1)};
+    std::shared_ptr<health_checker> checker_;  ///< on the listener's strand only
 };
 
 }  // namespace pier::handlers::proxy
