@@ -20,15 +20,16 @@ namespace {
 const std::string probe_request = "PING\r\n";
 
 /// Checks probing every 10ms with "PING\r\n", expecting "PING" back (an echo upstream
-/// passes), taking `fall` failures out and `rise` passes back; passive ejection off, so only
-/// the checks decide.
-config::config checked_front_config(const endpoints& upstreams, unsigned rise, unsigned fall) {
+/// passes) within `timeout`, taking `fall` failures out and `rise` passes back; passive
+/// ejection off, so only the checks decide.
+config::config checked_front_config(const endpoints& upstreams, unsigned rise, unsigned fall,
+                                    std::chrono::nanoseconds timeout = 10s) {
     auto cfg = front_config(upstreams);
     auto& p = cfg.listeners[0].proxy;
     p.retries = 0;
     p.max_fails = 0;
     p.health_check = config::health_check_config{.interval = 10ms,
-                                                 .timeout = 1s,
+                                                 .timeout = timeout,
                                                  .rise = rise,
                                                  .fall = fall,
                                                  .send = probe_request,
@@ -50,33 +51,28 @@ asio::awaitable<void> answer_probe(tcp::acceptor& upstream, const std::string& r
     co_await write_all(probe, reply);
 }
 
-// Proves send/expect checks: an upstream that accepts connections but answers wrong (or not at
-// all within timeout) is taken out after `fall` probes and gets no client; `rise` right
-// answers bring it back, and clients reach it again.
+// Proves send/expect checks: an upstream that accepts connections but answers wrong is taken
+// out after `fall` probes in a row and gets no client; `rise` right answers bring it back, and
+// clients reach it again.
 TEST_CASE("proxy: send/expect health checks take out a wrong-answering upstream, then back") {
     asio::io_context io;
     auto flaky_upstream = listening_on(io, {asio::ip::make_address("127.0.0.1"), 0});
     const auto flaky = flaky_upstream.local_endpoint();
     running_server healthy(echo_config());
-    auto cfg = checked_front_config({flaky, healthy.endpoint()}, 2, 2);
-    running_server proxy(cfg);
+    running_server proxy(checked_front_config({flaky, healthy.endpoint()}, 2, 2));
     const auto front = proxy.endpoint("front");
     run_with_timeout(
         io,
         [&]() -> asio::awaitable<void> {
+            co_await answer_probe(flaky_upstream, "PING\r\n");  // the first probe passes
             co_await answer_probe(flaky_upstream, "NOPE\r\n");  // a wrong reply, then EOF
-            {
-                // No reply: the probe gives up after its timeout and closes.
-                auto silent = co_await accept_probe(flaky_upstream);
-                boost::system::error_code ended;
-                CHECK(co_await read_to_end(silent, ended) == "");
-            }
+            co_await answer_probe(flaky_upstream, "NOPE\r\n");
             // A probe only starts once the one before was counted: two failures, out.
-            auto third = co_await accept_probe(flaky_upstream);
+            auto fourth = co_await accept_probe(flaky_upstream);
             auto figures = upstream_figures(proxy, flaky);
             CHECK_FALSE(figures.available);
             CHECK(figures.health_check_failures == 2);
-            CHECK(figures.health_checks == 2);
+            CHECK(figures.health_checks == 3);
             for (int i = 0; i < 4; ++i) {  // round robin would give it two of them
                 auto client = co_await connect_to(front);
                 const auto payload = make_payload(100, static_cast<unsigned>(i));
@@ -84,13 +80,13 @@ TEST_CASE("proxy: send/expect health checks take out a wrong-answering upstream,
             }
             CHECK(upstream_figures(proxy, flaky).connects == 0);
 
-            co_await write_all(third, "PING\r\n");
-            third.close();
+            co_await write_all(fourth, "PING\r\n");
+            fourth.close();
             co_await answer_probe(flaky_upstream, "PING\r\n");
-            auto fifth = co_await accept_probe(flaky_upstream);  // two passes counted
+            auto sixth = co_await accept_probe(flaky_upstream);  // two passes counted
             CHECK(upstream_figures(proxy, flaky).available);
-            co_await write_all(fifth, "PING\r\n");
-            fifth.close();
+            co_await write_all(sixth, "PING\r\n");
+            sixth.close();
 
             // Back in rotation: of two clients in a row, round robin sends one to it. Probes
             // keep arriving meanwhile; a client's connection is the one that sends "x".
@@ -108,6 +104,31 @@ TEST_CASE("proxy: send/expect health checks take out a wrong-answering upstream,
                 co_await write_all(accepted, "PING\r\n");
             }
             CHECK(upstream_figures(proxy, flaky).connects == 1);
+        },
+        30s);
+}
+
+// Proves a probe that gets no reply gives up at its timeout (closing its connection) and
+// counts as failed.
+TEST_CASE("proxy: a health check probe without a reply fails at its timeout") {
+    asio::io_context io;
+    auto upstream = listening_on(io, {asio::ip::make_address("127.0.0.1"), 0});
+    running_server proxy(checked_front_config({upstream.local_endpoint()}, 1, 1, 300ms));
+    run_with_timeout(
+        io,
+        [&]() -> asio::awaitable<void> {
+            co_await answer_probe(upstream, "PING\r\n");
+            {
+                auto silent = co_await accept_probe(upstream);
+                boost::system::error_code ended;
+                CHECK((co_await read_to_end(silent, ended)).empty());  // pierd gave up
+                CHECK(ended);
+            }
+            auto third = co_await accept_probe(upstream);
+            const auto figures = upstream_figures(proxy, upstream.local_endpoint());
+            CHECK_FALSE(figures.available);
+            CHECK(figures.health_check_failures == 1);
+            co_await write_all(third, "PING\r\n");
         },
         30s);
 }
@@ -135,14 +156,14 @@ TEST_CASE("proxy: a reload without health_check puts back an upstream the checks
             CHECK(upstream_figures(proxy, upstream.local_endpoint()).available);
             auto client = co_await connect_to(proxy.endpoint("front"));
             co_await write_all(client, "x");
-            // The stopped checker's last probe may still be queued: skip anything but "x".
+            // The stopped checker's last probe may have been accepted meanwhile: skip it.
             for (;;) {
                 tcp::socket accepted(co_await asio::this_coro::executor);
                 co_await upstream.async_accept(accepted, asio::use_awaitable);
                 std::array<char, 1> first{};
                 auto [ec, n] = co_await accepted.async_read_some(
                     asio::buffer(first), asio::as_tuple(asio::use_awaitable));
-                if (!ec && n == 1) break;
+                if (!ec && n == 1 && first[0] == 'x') break;
             }
         },
         30s);

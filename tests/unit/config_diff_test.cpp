@@ -66,6 +66,18 @@ TEST_CASE("config diff: a changed listener lists each changed key, old and new")
           std::vector<std::string>{"handler: echo -> synthetic", "max_connections_per_ip: 0 -> 8",
                                    "idle_timeout: 5m -> 1m", "synthetic.delay: 0s -> 10ms"});
 
+    auto proxied = running;
+    auto& p = proxied.listeners[0].proxy;
+    p.half_close_timeout = 30s;
+    p.health_check = config::health_check_config{};
+    p.health_check->send = "PING\r\n";
+    diff = daemon::diff_configs(running, proxied);
+    REQUIRE(diff.changed.size() == 1);
+    CHECK(diff.changed[0].changes ==
+          std::vector<std::string>{"proxy.half_close_timeout: unset -> 30s",
+                                   "proxy.health_check: off -> {interval 2s, timeout 1s, rise 2, "
+                                   "fall 3, send 6 bytes, expect 0 bytes}"});
+
     l.listen.port = 7005;
     diff = daemon::diff_configs(running, next);
     REQUIRE(diff.changed.size() == 1);

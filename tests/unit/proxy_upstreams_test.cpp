@@ -119,9 +119,15 @@ TEST_CASE("proxy upstreams: max_fails failures in a row eject, for longer each t
 }
 
 TEST_CASE("proxy upstreams: health checks take out after fall failures, back after rise passes") {
-    upstream u({"127.0.0.1", 1});
     const clock::time_point t0{};
     using change = upstream::check_change;
+    // The first probe ever decides alone: a failure takes the upstream out at once.
+    upstream fresh({"127.0.0.1", 2});
+    CHECK(fresh.check_failed(3) == change::went_down);
+    CHECK_FALSE(fresh.available(t0));
+
+    upstream u({"127.0.0.1", 1});
+    CHECK(u.check_passed(2) == change::none);  // up from the start
     CHECK(u.check_failed(3) == change::none);
     CHECK(u.check_failed(3) == change::none);
     CHECK(u.check_passed(2) == change::none);  // a pass ends the failure streak
@@ -138,7 +144,7 @@ TEST_CASE("proxy upstreams: health checks take out after fall failures, back aft
     CHECK(u.check_passed(2) == change::went_up);
     CHECK(u.available(t0));
     const auto s = u.snapshot(t0);
-    CHECK(s.health_checks == 11);
+    CHECK(s.health_checks == 12);
     CHECK(s.health_check_failures == 7);
 }
 
@@ -153,10 +159,12 @@ TEST_CASE("proxy upstreams: a passed check ends a passive ejection; forget_check
     CHECK(u.connect_failed(t0, 1, 1min) == std::optional<clock::duration>(1min));
 
     upstream down({"127.0.0.1", 2});
-    CHECK(down.check_failed(1) == upstream::check_change::went_down);
+    CHECK(down.check_failed(3) == upstream::check_change::went_down);  // the first probe
     CHECK_FALSE(down.available(t0));
     down.forget_checks();
     CHECK(down.available(t0));
+    // Forgotten: checks turned on again start over, the first probe deciding alone.
+    CHECK(down.check_failed(3) == upstream::check_change::went_down);
 }
 
 TEST_CASE("proxy upstreams: the cooldown stops doubling at 32 times fail_timeout") {

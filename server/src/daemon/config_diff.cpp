@@ -35,6 +35,12 @@ std::string text(const std::vector<config::upstream_config>& upstreams) {
     }
     return out + "]";
 }
+std::string text(const std::optional<config::health_check_config>& v) {
+    if (!v) return "off";
+    return fmt::format(
+        "{{interval {}, timeout {}, rise {}, fall {}, send {} bytes, expect {} bytes}}",
+        text(v->interval), text(v->timeout), v->rise, v->fall, v->send.size(), v->expect.size());
+}
 std::string text(config::log_format v) { return v == config::log_format::json ? "json" : "text"; }
 
 /// Appends "key: old -> new" when the values differ.
@@ -68,10 +74,12 @@ std::vector<std::string> listener_changes(const listener_config& a, const listen
     note(changes, "proxy.connect_timeout", p.connect_timeout, q.connect_timeout);
     note(changes, "proxy.retries", p.retries, q.retries);
     note(changes, "proxy.idle_timeout", p.idle_timeout, q.idle_timeout);
+    note(changes, "proxy.half_close_timeout", p.half_close_timeout, q.half_close_timeout);
     note(changes, "proxy.max_buffer", p.max_buffer, q.max_buffer);
     note(changes, "proxy.max_fails", p.max_fails, q.max_fails);
     note(changes, "proxy.fail_timeout", p.fail_timeout, q.fail_timeout);
     note(changes, "proxy.send_proxy", p.send_proxy, q.send_proxy);
+    note(changes, "proxy.health_check", p.health_check, q.health_check);
     return changes;
 }
 

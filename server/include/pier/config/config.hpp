@@ -142,10 +142,10 @@ struct upstream_config {
     bool operator==(const upstream_config&) const = default;
 };
 
-/// `listeners[].proxy.health_check:` — active health checks: every `interval`, each upstream
-/// is probed (a TCP connect, then optionally `send` and `expect`) within `timeout`. `fall`
-/// failed probes in a row take it out of rotation, `rise` passed ones put it back (HAProxy's
-/// check, inter, rise, fall, tcp-check send/expect).
+/// `listeners[].proxy.health_check:` — active health checks: each upstream is probed (a TCP
+/// connect, then optionally `send` and `expect`) within `timeout`, `interval` after its last
+/// probe ended. `fall` failed probes in a row take it out of rotation, `rise` passed ones put
+/// it back (HAProxy's check, inter, rise, fall, tcp-check send/expect).
 struct health_check_config {
     /// Time between the end of one probe and the start of the next. 2s: HAProxy's inter.
     std::chrono::nanoseconds interval = 2s;
@@ -179,7 +179,7 @@ struct proxy_config {
     /// A proxied connection with no byte either way for this long is closed (HAProxy's timeout
     /// tunnel). Unset: the listener's idle_timeout.
     std::optional<std::chrono::nanoseconds> idle_timeout;
-    /// Once one side has closed its half (its EOF passed on), the connection is closed after
+    /// Once either side has closed its half (its EOF passed on), the connection is closed after
     /// this long with no byte either way, if that is shorter than the idle timeout (HAProxy's
     /// timeout client-fin / server-fin): a peer that never closes its side cannot hold a
     /// finished exchange open for the whole idle timeout. Unset: the idle timeout applies.

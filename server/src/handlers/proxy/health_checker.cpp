@@ -1,12 +1,13 @@
 #include "pier/handlers/proxy/health_checker.hpp"
 
 #include <array>
+#include <cstdlib>
+#include <exception>
 #include <variant>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -63,7 +64,18 @@ std::shared_ptr<health_checker> health_checker::start(
         // Each loop holds the checker: stop() cancels, and the last loop to return frees it.
         asio::co_spawn(
             strand, [self = checker, &loop = *loop]() { return self->watch(loop); },
-            asio::detached);
+            [](std::exception_ptr error) {
+                // The loops expect every failure; an exception is a broken invariant or out
+                // of memory. A loop that silently ended would leave its upstream's state
+                // frozen (down, maybe, for good): fail fast, as the listener's loops do.
+                if (!error) return;
+                try {
+                    std::rethrow_exception(error);
+                } catch (const std::exception& e) {
+                    spdlog::critical("proxy: health check loop failed error=\"{}\"", e.what());
+                }
+                std::abort();
+            });
     }
     return checker;
 }
@@ -81,9 +93,12 @@ void health_checker::stop() {
 asio::awaitable<void> health_checker::watch(probe_loop& loop) {
     while (!stopped_) {
         const verdict result = co_await probe(loop);
+        // Closed at once, and with a reset: a probe every few milliseconds must not leave a
+        // TIME_WAIT socket behind each time (HAProxy's checks close the same way).
         boost::system::error_code ignored;
-        loop.socket.close(ignored);  // not held through the pause, whatever the outcome
-        if (stopped_) co_return;     // a cancelled probe says nothing about the upstream
+        loop.socket.set_option(asio::socket_base::linger(true, 0), ignored);
+        loop.socket.close(ignored);
+        if (stopped_) co_return;  // a cancelled probe says nothing about the upstream
         report(*loop.target, result);
         loop.pause.expires_after(cfg_.interval);
         co_await loop.pause.async_wait(as_tuple_awaitable);

@@ -59,6 +59,7 @@ std::optional<clock::duration> upstream::connect_failed(clock::time_point now, u
 upstream::check_change upstream::check_passed(unsigned rise) {
     health_checks_.fetch_add(1, std::memory_order_relaxed);
     std::lock_guard lock(health_mutex_);
+    checked_ = true;
     failures_in_a_row_ = 0;
     ejections_in_a_row_ = 0;
     ejected_until_ = {};
@@ -76,11 +77,13 @@ upstream::check_change upstream::check_failed(unsigned fall) {
     health_checks_.fetch_add(1, std::memory_order_relaxed);
     health_check_failures_.fetch_add(1, std::memory_order_relaxed);
     std::lock_guard lock(health_mutex_);
+    const bool first = !checked_;
+    checked_ = true;
     if (down_by_checks_) {
         checks_in_a_row_ = 0;  // the rise streak ends
         return check_change::none;
     }
-    if (++checks_in_a_row_ < fall) return check_change::none;
+    if (++checks_in_a_row_ < fall && !first) return check_change::none;
     down_by_checks_ = true;
     checks_in_a_row_ = 0;
     return check_change::went_down;
@@ -89,6 +92,7 @@ upstream::check_change upstream::check_failed(unsigned fall) {
 void upstream::forget_checks() {
     std::lock_guard lock(health_mutex_);
     down_by_checks_ = false;
+    checked_ = false;
     checks_in_a_row_ = 0;
 }
 

@@ -83,7 +83,10 @@ public:
     /// pass also ends a passive ejection and the failure streak (the upstream answers now:
     /// Envoy's successful_active_health_check_uneject_host).
     check_change check_passed(unsigned rise);
-    /// An active probe failed; with `fall` in a row the upstream is down until it rises.
+    /// An active probe failed; with `fall` in a row the upstream is down until it rises. The
+    /// first probe an upstream ever gets takes it down at once when it fails (HAProxy starts
+    /// a server "up, but will fall at the first failure"): a dead upstream is out within one
+    /// probe of start-up or of the reload that added it.
     check_change check_failed(unsigned fall);
     /// Health checks were turned off: nothing they said holds any more.
     void forget_checks();
@@ -125,6 +128,7 @@ private:
     unsigned ejections_in_a_row_ = 0;    ///< guarded by health_mutex_
     clock::time_point ejected_until_{};  ///< guarded by health_mutex_
     bool down_by_checks_ = false;        ///< guarded by health_mutex_
+    bool checked_ = false;               ///< a probe has reported; guarded by health_mutex_
     unsigned checks_in_a_row_ = 0;       ///< passes while down, failures while up; health_mutex_
 
     std::atomic<std::uint64_t> active_{0};
