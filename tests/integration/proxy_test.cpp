@@ -320,6 +320,34 @@ TEST_CASE("proxy: proxy.idle_timeout closes an idle relayed connection on both s
     CHECK(proxy.listener("front").stats().idle_closed.load() == 1);
 }
 
+// Proves a reset from the upstream ends the client's connection too, also when it comes right
+// after the upstream's last bytes (arriving together, they raise one readiness event: the
+// relay must still see the reset), and the bytes before it are delivered.
+TEST_CASE("proxy: an upstream reset right after its reply closes the client's connection") {
+    asio::io_context io;
+    auto upstream = listening_on(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    auto cfg = front_config({upstream.local_endpoint()});
+    cfg.listeners[0].idle_timeout = 1h;  // only the reset can end these connections
+    running_server proxy(cfg);
+    run_with_timeout(
+        io,
+        [&]() -> asio::awaitable<void> {
+            for (int i = 0; i < 4; ++i) {
+                auto client = co_await connect_to(proxy.endpoint("front"));
+                auto server = co_await upstream.async_accept(asio::use_awaitable);
+                co_await write_all(client, "request");
+                CHECK(co_await read_exactly(server, 7) == "request");
+                co_await write_all(server, "reply");
+                server.set_option(asio::socket_base::linger(true, 0));
+                server.close();  // RST, right behind the reply
+                boost::system::error_code ended;
+                CHECK(co_await read_to_end(client, ended) == "reply");
+                CHECK(ended);
+            }
+        },
+        30s);
+}
+
 // Proves half_close_timeout: once the client has closed its half, a relay that goes quiet is
 // closed after half_close_timeout, long before the idle timeout, while a relay that has been
 // just as quiet but is not half-closed stays open.

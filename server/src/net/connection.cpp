@@ -3,12 +3,18 @@
 #include <algorithm>
 #include <limits>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+
+#include "pier/net/edge_reader.hpp"
 
 namespace pier::net {
 namespace {
@@ -177,7 +183,44 @@ void connection::stop_on_executor(stop_reason reason) {
     boost::system::error_code ignored;
     if (waiting_ || abort_everything) socket_.cancel(ignored);
     if (abort_everything && sleeping_ != nullptr) sleeping_->cancel();
-    if (abort_everything && linked_ != nullptr) linked_->cancel(ignored);
+    if (tcp::socket* other = linked_.load(std::memory_order_relaxed);
+        abort_everything && other != nullptr) {
+        other->cancel(ignored);
+    }
+}
+
+void connection::recheck_sockets() {
+    const auto activity =
+        static_cast<std::uint32_t>(last_activity_ns_.load(std::memory_order_relaxed));
+    if (rechecked_activity_.exchange(activity, std::memory_order_relaxed) == activity) return;
+    auto self = weak_from_this().lock();
+    if (!self) return;
+    asio::post(executor_, [self = std::move(self)] { self->recheck_on_executor(); });
+}
+
+namespace {
+
+/// The peer has stopped sending or is gone (a FIN or a reset arrived): a read would not wait.
+/// Asks the kernel for the TCP state (TCP_INFO's first byte), which, unlike SO_ERROR or a
+/// read, consumes nothing.
+bool peer_done(tcp::socket& socket) {
+    if (!socket.is_open()) return false;
+    std::uint8_t state = 0;
+    socklen_t length = sizeof state;
+    if (::getsockopt(socket.native_handle(), IPPROTO_TCP, TCP_INFO, &state, &length) != 0) {
+        return false;
+    }
+    return state != TCP_ESTABLISHED && state != TCP_FIN_WAIT1 && state != TCP_FIN_WAIT2;
+}
+
+}  // namespace
+
+void connection::recheck_on_executor() {
+    tcp::socket* other = linked_.load(std::memory_order_relaxed);
+    if (other == nullptr) return;  // the relay is over
+    for (tcp::socket* s : {&socket_, other}) {
+        if (peer_done(*s)) edge_reader::cancel_read(*s);
+    }
 }
 
 }  // namespace pier::net

@@ -62,6 +62,14 @@ connection_set::stopped_counts connection_set::stop_inactive(
     return stopped;
 }
 
+void connection_set::recheck_quiet_relays(std::chrono::steady_clock::time_point now,
+                                          std::chrono::nanoseconds quiet_for) {
+    std::lock_guard lock(mutex_);
+    for (auto& c : connections_) {
+        if (c.relaying() && now - c.last_activity() >= quiet_for) c.recheck_sockets();
+    }
+}
+
 bool connection_set::wait_empty_until(std::chrono::steady_clock::time_point deadline) {
     std::unique_lock lock(mutex_);
     return empty_.wait_until(lock, deadline, [this] { return connections_.empty(); });

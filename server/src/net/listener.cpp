@@ -68,9 +68,14 @@ std::chrono::nanoseconds sweep_interval(const config::listener_config& cfg) {
     return std::clamp<std::chrono::nanoseconds>(shortest / 4, 10ms, 1s);
 }
 
+/// How long a relay stays quiet before its sockets are rechecked for an error that raised no
+/// event (connection::recheck_sockets): once per quiet period, so a relay that pauses between
+/// exchanges pays two peeks per pause, and a reset is seen within about two seconds.
+constexpr auto relay_recheck_after = 1s;
+
 bool needs_sweep(const config::listener_config& cfg) {
     return config::effective_idle_timeout(cfg).count() > 0 || cfg.write_timeout.count() > 0 ||
-           config::effective_half_close_timeout(cfg).count() > 0;
+           config::effective_half_close_timeout(cfg).count() > 0 || cfg.handler == "proxy";
 }
 
 tcp::endpoint to_endpoint(const config::listen_address& address) {
@@ -388,9 +393,10 @@ asio::awaitable<void> listener::sweep() {
         co_await sweep_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
         if (stopping_) break;
         if (!needs_sweep(config_)) continue;
-        const auto stopped = connections_.stop_inactive(std::chrono::steady_clock::now(),
-                                                        config::effective_idle_timeout(config_),
-                                                        config_.write_timeout);
+        const auto now = std::chrono::steady_clock::now();
+        connections_.recheck_quiet_relays(now, relay_recheck_after);
+        const auto stopped = connections_.stop_inactive(
+            now, config::effective_idle_timeout(config_), config_.write_timeout);
         if (stopped.stalled > 0) {
             if (const auto n = stalled_log_.allow()) {
                 spdlog::info(

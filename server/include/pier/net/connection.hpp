@@ -137,7 +137,18 @@ public:
     /// A second socket the handler relays to (the proxy's upstream), or null: idle, stalled
     /// and shutdown stops cancel its operations too, so a handler waiting only on it still
     /// ends. Call on the connection's executor; unlink before the socket goes away.
-    void link(tcp::socket* other) { linked_ = other; }
+    void link(tcp::socket* other) { linked_.store(other, std::memory_order_relaxed); }
+    /// Any thread: whether a socket is linked (the connection relays).
+    bool relaying() const { return linked_.load(std::memory_order_relaxed) != nullptr; }
+
+    /// Any thread, for a relaying connection: once per quiet period (nothing moved since the
+    /// last call), looks at both sockets' TCP state on the connection's executor and, where
+    /// the peer is gone or done sending, ends the relay's parked read on it
+    /// (net::edge_reader::cancel_read), so the relay reads it again at once. The relay's reads
+    /// do not retry a socket they saw drained, and a reset that arrived together with the
+    /// last bytes raises no further readiness event: this finds it. The listener's sweep
+    /// calls it for relays quiet for a while.
+    void recheck_sockets();
 
     /// The listener's bookkeeping: whether it took a max_connections_per_ip slot for this
     /// connection (to give back when it ends). Set before the handler starts.
@@ -150,6 +161,7 @@ private:
     template <typename Handler>
     void start_wait_readable(Handler handler);
     void stop_on_executor(stop_reason reason);
+    void recheck_on_executor();
 
     const std::uint64_t id_;
     tcp::socket socket_;
@@ -164,8 +176,9 @@ private:
 
     /// The sleep_for() in progress, if any. Touched on executor_ only.
     asio::steady_timer* sleeping_ = nullptr;
-    /// See link(). Touched on executor_ only.
-    tcp::socket* linked_ = nullptr;
+    /// See link(). Set on executor_ only (and only dereferenced there); ordering: relaxed,
+    /// other threads only test it for null.
+    std::atomic<tcp::socket*> linked_{nullptr};
     /// wait_readable() is pending: the socket's only operation, so a drain may cancel it
     /// without cutting a write short. Touched on executor_ only.
     bool waiting_ = false;
@@ -179,6 +192,9 @@ private:
     std::atomic<std::uint8_t> writing_{0};
     /// See shorten_idle_timeout(); 0: none. ordering: relaxed, read by the sweep.
     std::atomic<std::uint32_t> own_idle_timeout_ms_{0};
+    /// The low 32 bits of last_activity_ns_ when recheck_sockets() last ran (it runs once
+    /// per quiet period). ordering: relaxed; only the listener's sweep uses it.
+    std::atomic<std::uint32_t> rechecked_activity_{0};
     // Written by the handler only, read by /metrics from another thread: relaxed atomics
     // updated with a plain load and store (one writer), so counting costs no locked instruction.
     static void add(std::atomic<std::uint64_t>& counter, std::uint64_t n) {

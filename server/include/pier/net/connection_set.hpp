@@ -49,6 +49,11 @@ public:
                                  std::chrono::nanoseconds idle_timeout,
                                  std::chrono::nanoseconds write_timeout);
 
+    /// Asks every relaying connection quiet for at least `quiet_for` to recheck its sockets
+    /// (connection::recheck_sockets; each does so once per quiet period).
+    void recheck_quiet_relays(std::chrono::steady_clock::time_point now,
+                              std::chrono::nanoseconds quiet_for);
+
     /// Blocks until the set is empty or `deadline` passes; true when empty.
     bool wait_empty_until(std::chrono::steady_clock::time_point deadline);
 

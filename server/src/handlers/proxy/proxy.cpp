@@ -10,12 +10,14 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
 #include "pier/config/units.hpp"
 #include "pier/handlers/proxy/proxy_protocol.hpp"
 #include "pier/handlers/worker_buffer.hpp"
+#include "pier/net/edge_reader.hpp"
 
 namespace pier::handlers::proxy {
 namespace {
@@ -119,28 +121,42 @@ public:
           const config::proxy_config& cfg)
         : conn_(conn),
           upstream_(upstream_socket),
+          client_reader_(conn.socket()),
+          upstream_reader_(upstream_socket),
           target_(target),
           max_buffer_(static_cast<std::size_t>(cfg.max_buffer)),
           half_close_timeout_(cfg.half_close_timeout) {}
 
     asio::awaitable<void> run() {
-        co_await (pump(conn_.socket(), upstream_, true) && pump(upstream_, conn_.socket(), false));
+        co_await (pump(conn_.socket(), client_reader_, upstream_, true) &&
+                  pump(upstream_, upstream_reader_, conn_.socket(), false));
     }
 
 private:
     /// Moves bytes from `from` to `to` until `from` ends (EOF: `to`'s write half is shut),
     /// `from` fails (both directions end), or `to` fails (this direction ends; the other one,
     /// reading from `to`, ends with it, after delivering what it was writing).
-    asio::awaitable<void> pump(tcp::socket& from, tcp::socket& to, bool from_client) {
+    asio::awaitable<void> pump(tcp::socket& from, net::edge_reader& reader, tcp::socket& to,
+                               bool from_client) {
         // The read waits with a small buffer of its own rather than async_wait(): Asio re-arms
         // the descriptor with epoll_ctl(MOD) for every async_wait, while a pending read costs
         // none (measured: one epoll_ctl per relayed message, about a fifth of the relay's
-        // system-call time; Asio still tries each read once before it waits).
+        // system-call time). edge_reader spares the recv() that would find it empty first.
         std::array<char, first_read_size> first;
+        // Set once the sweep's recheck has ended a parked read (the peer reset or finished
+        // while the relay waited): from then on every read tries the socket at once.
+        bool read_now = false;
         for (;;) {
             if (failed_ || aborted(conn_)) co_return;
-            auto [ec, received] = co_await from.async_read_some(
-                asio::buffer(first), asio::as_tuple(asio::use_awaitable));
+            auto [ec, received] = co_await reader.async_read_some(
+                asio::buffer(first), read_now, asio::as_tuple(asio::use_awaitable));
+            if (ec == asio::error::operation_aborted && !failed_ && !aborted(conn_) &&
+                !lost(from) &&
+                (co_await asio::this_coro::cancellation_state).cancelled() ==
+                    asio::cancellation_type::none) {
+                read_now = true;  // not a stop, a failure or the other direction's exception
+                continue;         // (which cancels this one through &&): the recheck
+            }
             if (!co_await forward(to, from_client, first.data(), received, ec)) co_return;
             if (received < first.size()) continue;
             // The buffer filled: more is likely waiting. Take it in one larger read from the
@@ -230,8 +246,13 @@ private:
     /// from it ends too, but a write still under way to the other side completes first (the
     /// reply an upstream sent before it closed reaches the client).
     void lose(tcp::socket& to) {
+        (&to == &upstream_ ? lost_upstream_ : lost_client_) = true;
         boost::system::error_code ignored;
         to.cancel(ignored);
+    }
+
+    bool lost(const tcp::socket& socket) const {
+        return &socket == &upstream_ ? lost_upstream_ : lost_client_;
     }
 
     /// Ends both directions: whichever is waiting is cancelled and returns.
@@ -244,10 +265,14 @@ private:
 
     net::connection& conn_;
     tcp::socket& upstream_;
+    net::edge_reader client_reader_;
+    net::edge_reader upstream_reader_;
     upstream& target_;
     const std::size_t max_buffer_;
     const std::optional<std::chrono::nanoseconds> half_close_timeout_;
     bool failed_ = false;
+    bool lost_client_ = false;    ///< lose() cancelled the client socket
+    bool lost_upstream_ = false;  ///< lose() cancelled the upstream socket
 };
 
 }  // namespace

@@ -1,0 +1,211 @@
+// Reads from a TCP socket like async_read_some, minus the system call that finds it empty.
+//
+// Asio's reactor tries every read at once ("speculatively") unless the socket's last read
+// returned 0 bytes: it takes only a 0-byte read as proof that the socket is drained. So a relay
+// that reads a message, forwards it and reads again pays a recv() failing with EAGAIN before
+// each wait: one wasted system call per message and direction. (async_wait is no way out: it
+// re-arms the descriptor with epoll_ctl(MOD) every time instead.)
+//
+// edge_reader's read reports the socket drained when it is: the read was shorter than the
+// buffer and the kernel says nothing is left (TCP_INQ: the bytes still queued, and 1 when a
+// FIN is pending). The reactor then queues the next read without trying it, to run when epoll
+// reports new data; the reactor registers sockets edge-triggered, so every arrival after the
+// read raises a new edge, and its per-descriptor lock orders that edge against queueing the
+// read. HAProxy does the same (fd_done_recv after a short read).
+//
+// One gap: a reset (RST) that arrived together with the last bytes leaves no further edge and
+// TCP_INQ does not show it. So a relay quiet for a while has its sockets looked at once
+// (connection::recheck_sockets, from the listener's sweep): where the peer is gone or done
+// sending, cancel_read() ends the parked read, and the relay reads again with read_now set,
+// which tries the socket at once whatever the reactor believes.
+//
+// Built on Asio's reactor internals (asio::detail, as Asio's own socket operations are), so it
+// is tied to the Boost version checked below. Completion through the handler's executor,
+// cancellation (cancel(), close(), a cancellation slot), errors and EOF are as async_read_some's.
+//
+// Threads: as for the socket's own operations (one read at a time, on the socket's executor).
+#pragma once
+
+#include <boost/version.hpp>
+
+#include <cstddef>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/detail/bind_handler.hpp>
+#include <boost/asio/detail/fenced_block.hpp>
+#include <boost/asio/detail/handler_alloc_helpers.hpp>
+#include <boost/asio/detail/handler_cont_helpers.hpp>
+#include <boost/asio/detail/handler_work.hpp>
+#include <boost/asio/detail/reactor.hpp>
+#include <boost/asio/detail/reactor_op.hpp>
+#include <boost/asio/detail/socket_ops.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+static_assert(BOOST_VERSION == 108100,
+              "edge_reader uses Asio 1.81's reactor internals (epoll_reactor::start_op, "
+              "reactor_op, the socket's implementation): check them before changing Boost");
+
+namespace pier::net {
+
+namespace edge_read_detail {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using reactor_status = asio::detail::reactor_op::status;
+
+/// One recvmsg() into `buffer`: not_done on EAGAIN; done when more may be waiting;
+/// done_and_exhausted when the socket is drained (or failed, or at EOF: as Asio's own read).
+reactor_status receive(int descriptor, asio::mutable_buffer buffer, boost::system::error_code& ec,
+                       std::size_t& bytes);
+
+/// Asks the kernel to report with every read how much is left (TCP_INQ). Where it cannot,
+/// reads carry no hint and never report the socket drained before EOF (Asio's behaviour).
+void enable_queue_hint(tcp::socket& socket);
+
+/// The socket's reactor-side state (descriptor, flags, the reactor's per-descriptor data).
+/// impl_ is protected in basic_socket; a pointer to it formed in a derived class may be
+/// applied to any socket.
+struct socket_access : tcp::socket {
+    static auto& implementation(tcp::socket& socket) {
+        return (socket.*(&socket_access::impl_)).get_implementation();
+    }
+};
+
+/// The operation queued with the reactor: receive() once per readiness.
+template <typename Handler, typename IoExecutor>
+class read_op : public asio::detail::reactor_op {
+public:
+    BOOST_ASIO_DEFINE_HANDLER_PTR(read_op);
+
+    read_op(int descriptor, asio::mutable_buffer buffer, Handler& handler, const IoExecutor& io_ex)
+        : reactor_op(boost::system::error_code(), &read_op::do_perform, &read_op::do_complete),
+          descriptor_(descriptor),
+          buffer_(buffer),
+          handler_(std::move(handler)),
+          work_(handler_, io_ex) {}
+
+    static status do_perform(reactor_op* base) {
+        auto* o = static_cast<read_op*>(base);
+        return receive(o->descriptor_, o->buffer_, o->ec_, o->bytes_transferred_);
+    }
+
+    // As Asio's reactive_socket_recv_op::do_complete.
+    static void do_complete(void* owner, asio::detail::operation* base,
+                            const boost::system::error_code& /*ec*/,
+                            std::size_t /*bytes_transferred*/) {
+        auto* o = static_cast<read_op*>(base);
+        ptr p = {std::addressof(o->handler_), o, o};
+        asio::detail::handler_work<Handler, IoExecutor> w(std::move(o->work_));
+        // The handler may own the operation's memory: move it out before freeing that.
+        asio::detail::binder2<Handler, boost::system::error_code, std::size_t> handler(
+            o->handler_, o->ec_, o->bytes_transferred_);
+        p.h = std::addressof(handler.handler_);
+        p.reset();
+        if (owner) {
+            asio::detail::fenced_block b(asio::detail::fenced_block::half);
+            w.complete(handler, handler.handler_);
+        }
+    }
+
+private:
+    int descriptor_;
+    asio::mutable_buffer buffer_;
+    Handler handler_;
+    asio::detail::handler_work<Handler, IoExecutor> work_;
+};
+
+/// Per-operation cancellation (a cancellation slot), as Asio's reactor_op_cancellation. The
+/// key is the socket, as for cancel_read(): a socket has one edge_reader read at a time.
+class read_cancellation {
+public:
+    read_cancellation(asio::detail::reactor* reactor,
+                      asio::detail::reactor::per_descriptor_data* data, int descriptor, void* key)
+        : reactor_(reactor), data_(data), descriptor_(descriptor), key_(key) {}
+
+    void operator()(asio::cancellation_type_t type) {
+        if (!!(type & (asio::cancellation_type::terminal | asio::cancellation_type::partial |
+                       asio::cancellation_type::total))) {
+            reactor_->cancel_ops_by_key(descriptor_, *data_, asio::detail::reactor::read_op, key_);
+        }
+    }
+
+private:
+    asio::detail::reactor* reactor_;
+    asio::detail::reactor::per_descriptor_data* data_;
+    int descriptor_;
+    void* key_;
+};
+
+/// As Asio's reactive_socket_service_base::async_receive, with read_op.
+struct initiate_read {
+    template <typename Handler>
+    void operator()(Handler&& handler, tcp::socket* socket, asio::detail::reactor* reactor,
+                    asio::mutable_buffer buffer, bool read_now) const {
+        using handler_type = std::decay_t<Handler>;
+        using op = read_op<handler_type, tcp::socket::executor_type>;
+        auto& impl = socket_access::implementation(*socket);
+        const bool is_continuation = boost_asio_handler_cont_helpers::is_continuation(handler);
+        auto slot = asio::get_associated_cancellation_slot(handler);
+        typename op::ptr p = {std::addressof(handler), op::ptr::allocate(handler), nullptr};
+        p.p = new (p.v) op(impl.socket_, buffer, handler, socket->get_executor());
+        p.p->cancellation_key_ = socket;  // for the slot and for cancel_read()
+        if (slot.is_connected()) {
+            slot.template emplace<read_cancellation>(reactor, &impl.reactor_data_, impl.socket_,
+                                                     socket);
+        }
+        namespace ops = asio::detail::socket_ops;
+        if ((impl.state_ & ops::non_blocking) != 0 ||
+            ops::set_internal_non_blocking(impl.socket_, impl.state_, true, p.p->ec_)) {
+            if (read_now && impl.reactor_data_ != nullptr && p.p->perform()) {
+                // Tried here, outside the reactor: no other read of this socket is queued.
+                reactor->post_immediate_completion(p.p, is_continuation);
+            } else {
+                // allow_speculative: tried at once unless the last read drained the socket. A
+                // closed socket (no reactor data) completes with bad_descriptor.
+                reactor->start_op(asio::detail::reactor::read_op, impl.socket_, impl.reactor_data_,
+                                  p.p, is_continuation, true);
+            }
+        } else {
+            reactor->post_immediate_completion(p.p, is_continuation);
+        }
+        p.v = p.p = nullptr;
+    }
+};
+
+}  // namespace edge_read_detail
+
+class edge_reader {
+public:
+    /// `socket` (open, connected) must outlive the reader and keep its executor.
+    explicit edge_reader(boost::asio::ip::tcp::socket& socket)
+        : socket_(socket),
+          reactor_(boost::asio::use_service<boost::asio::detail::reactor>(
+              boost::asio::query(socket.get_executor(), boost::asio::execution::context))) {
+        edge_read_detail::enable_queue_hint(socket);
+    }
+
+    /// Reads at least one byte into `buffer` (not empty), like socket.async_read_some.
+    /// `read_now`: try the socket first even if the last read drained it (after cancel_read).
+    template <typename CompletionToken>
+    auto async_read_some(boost::asio::mutable_buffer buffer, bool read_now,
+                         CompletionToken&& token) {
+        return boost::asio::async_initiate<CompletionToken,
+                                           void(boost::system::error_code, std::size_t)>(
+            edge_read_detail::initiate_read{}, token, &socket_, &reactor_, buffer, read_now);
+    }
+
+    /// Ends the edge_reader read waiting on `socket`, if any, with operation_aborted; other
+    /// operations on the socket (a write under way) go on. On the socket's executor.
+    static void cancel_read(boost::asio::ip::tcp::socket& socket);
+
+private:
+    boost::asio::ip::tcp::socket& socket_;
+    boost::asio::detail::reactor& reactor_;
+};
+
+}  // namespace pier::net
