@@ -190,7 +190,7 @@ void server::retire(const std::string& name, std::chrono::nanoseconds timeout) {
     entry->drain = std::jthread(
         [&l, &drained = entry->drained, deadline = std::chrono::steady_clock::now() + timeout] {
             auto& set = l.connections();
-            if (!set.wait_empty_until(deadline)) {
+            if (!set.wait_drained_until(deadline)) {
                 spdlog::info("reload: drain timeout passed, cancelling listener={} connections={}",
                              l.name(), set.size());
                 set.request_stop_all(net::stop_reason::shutdown);
@@ -267,7 +267,7 @@ void server::shutdown() {
     // 3. Wait, bounded by the drain timeout shared by all listeners.
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     bool drained = true;
-    for (auto* set : sets) drained = set->wait_empty_until(deadline) && drained;
+    for (auto* set : sets) drained = set->wait_drained_until(deadline) && drained;
 
     // 4. Cancel the rest.
     if (!drained) {

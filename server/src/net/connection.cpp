@@ -190,9 +190,9 @@ void connection::stop_on_executor(stop_reason reason) {
 }
 
 void connection::recheck_sockets() {
-    const auto activity =
-        static_cast<std::uint32_t>(last_activity_ns_.load(std::memory_order_relaxed));
-    if (rechecked_activity_.exchange(activity, std::memory_order_relaxed) == activity) return;
+    const auto activity = last_activity_ns_.load(std::memory_order_relaxed);
+    if (rechecked_activity_.load(std::memory_order_relaxed) == activity) return;
+    rechecked_activity_.store(activity, std::memory_order_relaxed);
     auto self = weak_from_this().lock();
     if (!self) return;
     asio::post(executor_, [self = std::move(self)] { self->recheck_on_executor(); });
@@ -202,7 +202,8 @@ namespace {
 
 /// The peer has stopped sending or is gone (a FIN or a reset arrived): a read would not wait.
 /// Asks the kernel for the TCP state (TCP_INFO's first byte), which, unlike SO_ERROR or a
-/// read, consumes nothing.
+/// read, consumes nothing. (Also true before a connection is established, when no relay read
+/// is parked on the socket, so the answer is not used then.)
 bool peer_done(tcp::socket& socket) {
     if (!socket.is_open()) return false;
     std::uint8_t state = 0;

@@ -1,5 +1,7 @@
 #include "pier/net/connection_set.hpp"
 
+#include <algorithm>
+
 namespace pier::net {
 
 connection_set::~connection_set() {
@@ -62,11 +64,20 @@ connection_set::stopped_counts connection_set::stop_inactive(
     return stopped;
 }
 
-void connection_set::recheck_quiet_relays(std::chrono::steady_clock::time_point now,
-                                          std::chrono::nanoseconds quiet_for) {
+void connection_set::recheck_quiet_relays(std::chrono::steady_clock::time_point now) {
     std::lock_guard lock(mutex_);
     for (auto& c : connections_) {
-        if (c.relaying() && now - c.last_activity() >= quiet_for) c.recheck_sockets();
+        if (c.relaying() && now - c.last_activity() >= relay_recheck_after) c.recheck_sockets();
+    }
+}
+
+bool connection_set::wait_drained_until(std::chrono::steady_clock::time_point deadline) {
+    constexpr std::chrono::milliseconds recheck_every{250};
+    for (;;) {
+        const auto now = std::chrono::steady_clock::now();
+        if (wait_empty_until(std::min(deadline, now + recheck_every))) return true;
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        recheck_quiet_relays(std::chrono::steady_clock::now());
     }
 }
 

@@ -57,8 +57,9 @@ constexpr unsigned max_accept_batch = 64;
 }
 
 /// The sweep runs often enough that a connection outlives its timeout by at most a quarter of
-/// it (and by at most 1s for long timeouts; at least 10ms apart for tiny ones). One sweep per
-/// listener serves every connection: no timer per connection.
+/// it (and by at most 1s for long timeouts; at least 10ms apart for tiny ones), and at least
+/// every second, when it also rechecks quiet relays (connection_set::recheck_quiet_relays).
+/// One sweep per listener serves every connection: no timer per connection.
 std::chrono::nanoseconds sweep_interval(const config::listener_config& cfg) {
     auto shortest = std::chrono::nanoseconds::max();
     for (const auto timeout : {config::effective_idle_timeout(cfg), cfg.write_timeout,
@@ -66,16 +67,6 @@ std::chrono::nanoseconds sweep_interval(const config::listener_config& cfg) {
         if (timeout.count() > 0) shortest = std::min(shortest, timeout);
     }
     return std::clamp<std::chrono::nanoseconds>(shortest / 4, 10ms, 1s);
-}
-
-/// How long a relay stays quiet before its sockets are rechecked for an error that raised no
-/// event (connection::recheck_sockets): once per quiet period, so a relay that pauses between
-/// exchanges pays two peeks per pause, and a reset is seen within about two seconds.
-constexpr auto relay_recheck_after = 1s;
-
-bool needs_sweep(const config::listener_config& cfg) {
-    return config::effective_idle_timeout(cfg).count() > 0 || cfg.write_timeout.count() > 0 ||
-           config::effective_half_close_timeout(cfg).count() > 0 || cfg.handler == "proxy";
 }
 
 tcp::endpoint to_endpoint(const config::listen_address& address) {
@@ -384,17 +375,13 @@ asio::awaitable<void> listener::serve_behind_proxy(
 
 asio::awaitable<void> listener::sweep() {
     while (!stopping_) {
-        // With no timeout configured the sweep sleeps until reconfigure() wakes it.
-        if (needs_sweep(config_)) {
-            sweep_timer_.expires_after(sweep_interval(config_));
-        } else {
-            sweep_timer_.expires_at(asio::steady_timer::time_point::max());
-        }
+        // Every listener sweeps, timeouts or not: connections relayed before a reload changed
+        // the handler still need the relay recheck.
+        sweep_timer_.expires_after(sweep_interval(config_));
         co_await sweep_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
         if (stopping_) break;
-        if (!needs_sweep(config_)) continue;
         const auto now = std::chrono::steady_clock::now();
-        connections_.recheck_quiet_relays(now, relay_recheck_after);
+        connections_.recheck_quiet_relays(now);
         const auto stopped = connections_.stop_inactive(
             now, config::effective_idle_timeout(config_), config_.write_timeout);
         if (stopped.stalled > 0) {

@@ -147,7 +147,7 @@ public:
     /// (net::edge_reader::cancel_read), so the relay reads it again at once. The relay's reads
     /// do not retry a socket they saw drained, and a reset that arrived together with the
     /// last bytes raises no further readiness event: this finds it. The listener's sweep
-    /// calls it for relays quiet for a while.
+    /// calls it for relays quiet for a while, and the drain after the sweep has stopped.
     void recheck_sockets();
 
     /// The listener's bookkeeping: whether it took a max_connections_per_ip slot for this
@@ -192,9 +192,9 @@ private:
     std::atomic<std::uint8_t> writing_{0};
     /// See shorten_idle_timeout(); 0: none. ordering: relaxed, read by the sweep.
     std::atomic<std::uint32_t> own_idle_timeout_ms_{0};
-    /// The low 32 bits of last_activity_ns_ when recheck_sockets() last ran (it runs once
-    /// per quiet period). ordering: relaxed; only the listener's sweep uses it.
-    std::atomic<std::uint32_t> rechecked_activity_{0};
+    /// last_activity_ns_ when recheck_sockets() last ran (it runs once per quiet period).
+    /// ordering: relaxed; only the sweep (or the drain after it) uses it, one at a time.
+    std::atomic<std::int64_t> rechecked_activity_{0};
     // Written by the handler only, read by /metrics from another thread: relaxed atomics
     // updated with a plain load and store (one writer), so counting costs no locked instruction.
     static void add(std::atomic<std::uint64_t>& counter, std::uint64_t n) {

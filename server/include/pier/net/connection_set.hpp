@@ -49,13 +49,21 @@ public:
                                  std::chrono::nanoseconds idle_timeout,
                                  std::chrono::nanoseconds write_timeout);
 
-    /// Asks every relaying connection quiet for at least `quiet_for` to recheck its sockets
-    /// (connection::recheck_sockets; each does so once per quiet period).
-    void recheck_quiet_relays(std::chrono::steady_clock::time_point now,
-                              std::chrono::nanoseconds quiet_for);
+    /// Asks every relaying connection quiet for at least relay_recheck_after to recheck its
+    /// sockets (connection::recheck_sockets; each does so once per quiet period).
+    void recheck_quiet_relays(std::chrono::steady_clock::time_point now);
+
+    /// How long a relay stays quiet before its sockets are rechecked for a reset that raised
+    /// no event: once per quiet period, so a relay that pauses between exchanges pays two
+    /// getsockopt() calls per pause, and such a reset is seen within about this plus one
+    /// sweep interval.
+    static constexpr std::chrono::seconds relay_recheck_after{1};
 
     /// Blocks until the set is empty or `deadline` passes; true when empty.
     bool wait_empty_until(std::chrono::steady_clock::time_point deadline);
+    /// wait_empty_until() for a drain: meanwhile quiet relays are rechecked as the listener's
+    /// sweep (which has stopped) would, so a relay whose peer is gone ends before `deadline`.
+    bool wait_drained_until(std::chrono::steady_clock::time_point deadline);
 
 private:
     using list_type =

@@ -28,6 +28,7 @@
 
 #include <boost/version.hpp>
 
+#include <cassert>
 #include <cstddef>
 #include <memory>
 #include <type_traits>
@@ -189,11 +190,13 @@ public:
         edge_read_detail::enable_queue_hint(socket);
     }
 
-    /// Reads at least one byte into `buffer` (not empty), like socket.async_read_some.
-    /// `read_now`: try the socket first even if the last read drained it (after cancel_read).
+    /// Reads at least one byte into `buffer` (not empty: a 0-byte read would report EOF),
+    /// like socket.async_read_some. `read_now`: try the socket first even if the last read
+    /// drained it (after cancel_read).
     template <typename CompletionToken>
     auto async_read_some(boost::asio::mutable_buffer buffer, bool read_now,
                          CompletionToken&& token) {
+        assert(buffer.size() > 0);
         return boost::asio::async_initiate<CompletionToken,
                                            void(boost::system::error_code, std::size_t)>(
             edge_read_detail::initiate_read{}, token, &socket_, &reactor_, buffer, read_now);

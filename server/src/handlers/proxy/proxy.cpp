@@ -144,7 +144,9 @@ private:
         // system-call time). edge_reader spares the recv() that would find it empty first.
         std::array<char, first_read_size> first;
         // Set once the sweep's recheck has ended a parked read (the peer reset or finished
-        // while the relay waited): from then on every read tries the socket at once.
+        // while the relay waited): from then on every read tries the socket at once. Never
+        // reset: a read_now read bypasses the reactor, which may still believe the socket
+        // drained, and such a relay is about to end anyway (its peer is done).
         bool read_now = false;
         for (;;) {
             if (failed_ || aborted(conn_)) co_return;
