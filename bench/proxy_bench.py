@@ -3,10 +3,15 @@
 redis directly, in one run on one machine.
 
 For each target (redis direct, pierd's proxy, HAProxy) and each pipeline depth, runs
-`redis-benchmark -t TEST -c CLIENTS -n REQUESTS [-P DEPTH]` once per test and reads the proxy's
+`redis-benchmark -t TEST -c CLIENTS -n REQUESTS [-P DEPTH]` for each test and reads the proxy's
 CPU time (utime + stime from /proc) before and after, so each row has requests per second and
 the proxy's CPU microseconds per request. pierd and HAProxy get the same thread count and the
 same upstream; both are started on free loopback ports and stopped at the end.
+
+With --rounds N every (pipeline, test) is run N times, the targets taking turns within each
+round, so a burst of load from a neighbour on a shared machine hits one round rather than one
+target. The verdict compares pierd with HAProxy round by round (the same minute of the same
+machine) and reports the median of those ratios, and the worst.
 
 On a small machine redis, redis-benchmark and the proxy share the cores, so requests per
 second says how the CPU was split as much as how fast the proxy is: compare the ratios within
@@ -14,7 +19,7 @@ one run, and the proxy's CPU per request, which is what it would cost on cores o
 
 usage: bench/proxy_bench.py [--requests 200000] [--clients 50] [--threads 1]
                             [--pipelines 1,16] [--tests ping,set,get]
-                            [--scheduler work_stealing|pinned]
+                            [--scheduler work_stealing|pinned] [--rounds 3]
 Needs redis-server, redis-benchmark and haproxy (installed with apt-get when missing, as root)
 and a release build of pierd (scripts/setup.sh). Exit status 0 when every run completed.
 """
@@ -23,6 +28,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -161,6 +167,8 @@ def main():
     parser.add_argument("--pipelines", default="1,16")
     parser.add_argument("--tests", default="ping,set,get")
     parser.add_argument("--scheduler", default="work_stealing", help="pierd's runtime.scheduler")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="runs of each (pipeline, test), the targets taking turns")
     args = parser.parse_args()
     for program, package in (("redis-server", "redis-server"),
                              ("redis-benchmark", "redis-tools"), ("haproxy", "haproxy")):
@@ -184,29 +192,33 @@ def main():
             print(f"# {version}; pierd and haproxy: {args.threads} thread(s); "
                   f"{args.clients} clients, {args.requests} requests per test; "
                   f"{os.cpu_count()} cores shared by all processes")
-            print(f"{'target':8} {'pipeline':>8} {'test':>5} {'req/s':>11} "
+            print(f"{'target':8} {'pipeline':>8} {'test':>5} {'round':>5} {'req/s':>11} "
                   f"{'proxy CPU us/req':>16}")
-            results = {}
-            for pipeline in [int(p) for p in args.pipelines.split(",")]:
-                for test in args.tests.split(","):
+            results = {}  # (target, pipeline, test) -> [(req/s, CPU us per request)] by round
+            cases = [(int(p), t) for p in args.pipelines.split(",") for t in args.tests.split(",")]
+            for pipeline, test in cases:
+                for round_number in range(1, args.rounds + 1):
                     for name, port, proc in targets:
                         before = cpu_seconds(proc.pid) if proc else 0.0
                         rps, done = benchmark(port, test, args.clients, args.requests, pipeline)
                         cpu = (cpu_seconds(proc.pid) - before) if proc else 0.0
                         per_request = cpu / done * 1e6
-                        results[(name, pipeline, test)] = (rps, per_request)
+                        results.setdefault((name, pipeline, test), []).append((rps, per_request))
                         cpu_text = f"{per_request:16.2f}" if proc else f"{'-':>16}"
-                        print(f"{name:8} {pipeline:8} {test:>5} {rps:11.0f} {cpu_text}",
-                              flush=True)
-            print("\n# pierd / haproxy: throughput (want >= 1.00), CPU per request "
-                  "(want <= 1.00)")
-            for pipeline in [int(p) for p in args.pipelines.split(",")]:
-                for test in args.tests.split(","):
-                    p_rps, p_cpu = results[("pierd", pipeline, test)]
-                    h_rps, h_cpu = results[("haproxy", pipeline, test)]
-                    cpu_ratio = p_cpu / h_cpu if h_cpu > 0 else float("nan")
-                    print(f"P={pipeline:<3} {test:>5}: throughput {p_rps / h_rps:5.2f}x, "
-                          f"CPU/req {cpu_ratio:5.2f}x")
+                        print(f"{name:8} {pipeline:8} {test:>5} {round_number:5} {rps:11.0f} "
+                              f"{cpu_text}", flush=True)
+            print(f"\n# pierd / haproxy, per round: throughput (want >= 1.00), CPU per request "
+                  f"(want <= 1.00); median of {args.rounds} rounds [worst round]")
+            for pipeline, test in cases:
+                pairs = zip(results[("pierd", pipeline, test)],
+                            results[("haproxy", pipeline, test)])
+                throughput, cpu = [], []
+                for (p_rps, p_cpu), (h_rps, h_cpu) in pairs:
+                    throughput.append(p_rps / h_rps)
+                    cpu.append(p_cpu / h_cpu if h_cpu > 0 else float("nan"))
+                print(f"P={pipeline:<3} {test:>5}: throughput {statistics.median(throughput):5.2f}x "
+                      f"[{min(throughput):4.2f}], CPU/req {statistics.median(cpu):5.2f}x "
+                      f"[{max(cpu):4.2f}]")
         finally:
             for proc in procs:
                 proc.terminate()
