@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -98,11 +99,11 @@ TEST_CASE("edge_reader: cancel_read and read_now find a reset") {
             auto [ours, peer] = co_await connected_pair();
             net::edge_reader reader(ours);
             auto executor = co_await asio::this_coro::executor;
-            asio::steady_timer later(executor, 50ms);
-            // The read parks (nothing to read); the cancel comes from elsewhere on this
-            // executor, as the sweep's recheck does.
+            // The read parks (nothing to read; the operators start it first); the cancel comes
+            // from another coroutine on this executor, as the sweep's recheck does, and the
+            // read's end cancels that coroutine's wait.
             auto parked = co_await (read_some(reader) || [&]() -> asio::awaitable<void> {
-                co_await later.async_wait(asio::use_awaitable);
+                co_await asio::post(executor, asio::use_awaitable);
                 net::edge_reader::cancel_read(ours);
                 co_await asio::steady_timer(executor, 10s).async_wait(asio::use_awaitable);
             }());
