@@ -56,7 +56,7 @@ asio::awaitable<void> answer_probe(tcp::acceptor& upstream, const std::string& r
 // clients reach it again.
 TEST_CASE("proxy: send/expect health checks take out a wrong-answering upstream, then back") {
     asio::io_context io;
-    auto flaky_upstream = listening_on(io, {asio::ip::make_address("127.0.0.1"), 0});
+    auto flaky_upstream = listening_upstream(io);
     const auto flaky = flaky_upstream.local_endpoint();
     running_server healthy(echo_config());
     running_server proxy(checked_front_config({flaky, healthy.endpoint()}, 2, 2));
@@ -112,7 +112,7 @@ TEST_CASE("proxy: send/expect health checks take out a wrong-answering upstream,
 // counts as failed.
 TEST_CASE("proxy: a health check probe without a reply fails at its timeout") {
     asio::io_context io;
-    auto upstream = listening_on(io, {asio::ip::make_address("127.0.0.1"), 0});
+    auto upstream = listening_upstream(io);
     running_server proxy(checked_front_config({upstream.local_endpoint()}, 1, 1, 300ms));
     run_with_timeout(
         io,
@@ -137,7 +137,7 @@ TEST_CASE("proxy: a health check probe without a reply fails at its timeout") {
 // down takes clients again at once.
 TEST_CASE("proxy: a reload without health_check puts back an upstream the checks took down") {
     asio::io_context io;
-    auto upstream = listening_on(io, {asio::ip::make_address("127.0.0.1"), 0});
+    auto upstream = listening_upstream(io);
     auto cfg = checked_front_config({upstream.local_endpoint()}, 1, 1);
     running_server proxy(cfg);
     run_with_timeout(

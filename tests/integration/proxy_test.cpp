@@ -64,7 +64,7 @@ TEST_CASE("proxy: relays bytes exactly both ways, small and large") {
 // answer still flows back, and the same the other way round.
 TEST_CASE("proxy: a half-close travels on and the other direction keeps flowing") {
     asio::io_context io;
-    auto upstream = listening_on(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    auto upstream = listening_upstream(io);
     running_server proxy(front_config({upstream.local_endpoint()}));
     run_with_timeout(
         io,
@@ -104,7 +104,7 @@ TEST_CASE("proxy: a half-close travels on and the other direction keeps flowing"
 // stuck connection is closed by write_timeout.
 TEST_CASE("proxy: an upstream that does not read holds the client back, memory bounded") {
     asio::io_context io;
-    auto upstream = listening_on(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    auto upstream = listening_upstream(io);
     auto cfg = front_config({upstream.local_endpoint()});
     cfg.listeners[0].write_timeout = 3s;
     running_server proxy(cfg);
@@ -278,7 +278,7 @@ TEST_CASE("proxy: with every upstream down clients are closed at once; service r
 // the address it connected to, then the client's bytes.
 TEST_CASE("proxy: send_proxy v1 and v2 announce the client before its bytes") {
     asio::io_context io;
-    auto upstream = listening_on(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    auto upstream = listening_upstream(io);
     for (const auto version : {config::proxy_protocol::v1, config::proxy_protocol::v2}) {
         CAPTURE(config::to_string(version));
         auto cfg = front_config({upstream.local_endpoint()});
@@ -303,7 +303,7 @@ TEST_CASE("proxy: send_proxy v1 and v2 announce the client before its bytes") {
 // the upstream sees its connection end too.
 TEST_CASE("proxy: proxy.idle_timeout closes an idle relayed connection on both sides") {
     asio::io_context io;
-    auto upstream = listening_on(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    auto upstream = listening_upstream(io);
     auto cfg = front_config({upstream.local_endpoint()});
     cfg.listeners[0].proxy.idle_timeout = 300ms;
     running_server proxy(cfg);
@@ -325,7 +325,7 @@ TEST_CASE("proxy: proxy.idle_timeout closes an idle relayed connection on both s
 // relay must still see the reset), and the bytes before it are delivered.
 TEST_CASE("proxy: an upstream reset right after its reply closes the client's connection") {
     asio::io_context io;
-    auto upstream = listening_on(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    auto upstream = listening_upstream(io);
     auto cfg = front_config({upstream.local_endpoint()});
     cfg.listeners[0].idle_timeout = 1h;  // only the reset can end these connections
     running_server proxy(cfg);
@@ -353,7 +353,7 @@ TEST_CASE("proxy: an upstream reset right after its reply closes the client's co
 // just as quiet but is not half-closed stays open.
 TEST_CASE("proxy: half_close_timeout closes a half-closed relay that goes quiet") {
     asio::io_context io;
-    auto upstream = listening_on(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    auto upstream = listening_upstream(io);
     auto cfg = front_config({upstream.local_endpoint()});
     cfg.listeners[0].idle_timeout = 1h;
     cfg.listeners[0].proxy.half_close_timeout = 200ms;

@@ -45,11 +45,8 @@ tcp::acceptor refusing_upstream(asio::io_context& io) {
     return a;
 }
 
-tcp::acceptor listening_on(asio::io_context& io, const tcp::endpoint& at) {
-    tcp::acceptor a(io);
-    a.open(at.protocol());
-    a.set_option(tcp::acceptor::reuse_address(true));
-    a.bind(at);
+tcp::acceptor listening_upstream(asio::io_context& io) {
+    tcp::acceptor a = refusing_upstream(io);
     a.listen();
     return a;
 }

@@ -29,7 +29,7 @@ admin::listener_snapshot front_figures(running_server& server);
 /// (so no other socket can take the port). listen() on it brings the upstream back.
 tcp::acceptor refusing_upstream(asio::io_context& io);
 
-/// A listening socket the test owns, to play an upstream.
-tcp::acceptor listening_on(asio::io_context& io, const tcp::endpoint& at);
+/// A listening socket the test owns on a free loopback port, to play an upstream.
+tcp::acceptor listening_upstream(asio::io_context& io);
 
 }  // namespace pier::test
