@@ -1,8 +1,11 @@
 // net::edge_reader on real loopback sockets: it reads what async_read_some would, parks after
 // a read that drained the socket without missing what arrives later, sees a FIN that came
-// with the last bytes, and cancel_read() plus read_now find a reset that came with them.
+// with the last bytes, and cancel_read() plus read_now find a reset that came with them. Its
+// forwarding read hands chunks to a sink and completes only for what the sink did not settle.
 #include <array>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include <doctest/doctest.h>
 #include <boost/asio/as_tuple.hpp>
@@ -10,6 +13,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 
 #include "pier/net/edge_reader.hpp"
 #include "support/test_client.hpp"
@@ -124,6 +128,94 @@ TEST_CASE("edge_reader: cancel_read and read_now find a reset") {
             const auto rest = co_await read_to_error(reader, true);
             CHECK(rest.bytes == "bye");
             CHECK(rest.ec == asio::error::connection_reset);
+        },
+        10s);
+}
+
+/// A sink that keeps what it takes. When `next` is set, each chunk it takes makes the peer
+/// send the next message (or, after the last, its FIN): so every message arrives only after
+/// the previous one was read, as its own chunk.
+struct keeping_sink {
+    std::string kept;
+    int chunks = 0;
+    bool refuse = false;
+    std::vector<std::string> next;
+    tcp::socket* peer = nullptr;
+
+    bool take(const char* data, std::size_t size) noexcept {
+        kept.append(data, size);
+        ++chunks;
+        if (refuse) return false;
+        if (peer != nullptr) {
+            boost::system::error_code ec;
+            if (static_cast<std::size_t>(chunks) <= next.size()) {
+                asio::write(*peer, asio::buffer(next[static_cast<std::size_t>(chunks) - 1]), ec);
+            } else {
+                peer->shutdown(tcp::socket::shutdown_send, ec);
+            }
+        }
+        return true;
+    }
+
+    net::chunk_sink sink() {
+        return {[](void* self, const char* data, std::size_t size) noexcept {
+                    return static_cast<keeping_sink*>(self)->take(data, size);
+                },
+                this};
+    }
+};
+
+// Proves a forwarding read does not complete for chunks its sink takes: it waits for the
+// next edge, gets the later messages, and completes at EOF (with nothing handed over).
+TEST_CASE("edge_reader: a forwarding read goes on while its sink takes everything") {
+    asio::io_context io;
+    run_with_timeout(
+        io,
+        [&]() -> asio::awaitable<void> {
+            auto [ours, peer] = co_await connected_pair();
+            net::edge_reader reader(ours);
+            keeping_sink sink;
+            sink.next = {"two", "three"};
+            sink.peer = &peer;
+            co_await write_all(peer, "one");
+            std::array<char, 64> buffer{};
+            auto [ec, n] = co_await reader.async_forward(asio::buffer(buffer), false, sink.sink(),
+                                                         asio::as_tuple(asio::use_awaitable));
+            CHECK(ec == asio::error::eof);
+            CHECK(n == 0);
+            CHECK(sink.kept == "onetwothree");
+            CHECK(sink.chunks == 3);
+        },
+        10s);
+}
+
+// Proves the read completes with a chunk the sink refused, and with one that filled the
+// buffer even though the sink took it (more may be waiting: the caller reads it its way).
+TEST_CASE("edge_reader: a forwarding read completes with a refused or a full chunk") {
+    asio::io_context io;
+    run_with_timeout(
+        io,
+        [&]() -> asio::awaitable<void> {
+            auto [ours, peer] = co_await connected_pair();
+            net::edge_reader reader(ours);
+            keeping_sink refusing;
+            refusing.refuse = true;
+            co_await write_all(peer, "abc");
+            std::array<char, 4> buffer{};
+            auto [ec, n] = co_await reader.async_forward(
+                asio::buffer(buffer), false, refusing.sink(), asio::as_tuple(asio::use_awaitable));
+            CHECK(!ec);
+            CHECK(std::string(buffer.data(), n) == "abc");
+            CHECK(refusing.kept == "abc");
+
+            keeping_sink taking;
+            co_await write_all(peer, "defghi");
+            std::tie(ec, n) = co_await reader.async_forward(
+                asio::buffer(buffer), false, taking.sink(), asio::as_tuple(asio::use_awaitable));
+            CHECK(!ec);
+            CHECK(n == buffer.size());
+            CHECK(taking.kept == "defg");
+            CHECK((co_await read_some(reader)).bytes == "hi");
         },
         10s);
 }

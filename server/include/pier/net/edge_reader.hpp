@@ -19,6 +19,14 @@
 // sending, cancel_read() ends the parked read, and the relay reads again with read_now set,
 // which tries the socket at once whatever the reactor believes.
 //
+// Forwarding reads (async_forward): each chunk read is handed to a sink inside the reactor,
+// and when the sink takes all of it and the socket is drained, the operation goes on waiting
+// instead of completing. A relay whose other side takes every message at once then moves bytes
+// with one recv() and one send() per message and nothing else: no completion, no coroutine
+// resumed, no operation queued again (what HAProxy's event loop costs). The caller's coroutine
+// runs only when something needs deciding: EOF, an error, a chunk the sink did not take
+// (backpressure), a chunk that filled the buffer (more may be waiting), a cancel.
+//
 // Built on Asio's reactor internals (asio::detail, as Asio's own socket operations are), so it
 // is tied to the Boost version checked below. Completion through the handler's executor,
 // cancellation (cancel(), close(), a cancellation slot), errors and EOF are as async_read_some's.
@@ -53,6 +61,16 @@ static_assert(BOOST_VERSION == 108100,
 
 namespace pier::net {
 
+/// Where a forwarding read hands each chunk it reads, inside the reactor. take() returns true
+/// when it took the whole chunk (the read goes on), false to complete the read with it.
+/// take() runs on whichever thread runs the reactor, while the socket's executor may run
+/// other code at the same time: it may touch only what nothing else touches meanwhile (its
+/// own state, atomics, the other socket's descriptor). It must not throw.
+struct chunk_sink {
+    bool (*take)(void* context, const char* data, std::size_t size) noexcept = nullptr;
+    void* context = nullptr;
+};
+
 namespace edge_read_detail {
 
 namespace asio = boost::asio;
@@ -77,22 +95,31 @@ struct socket_access : tcp::socket {
     }
 };
 
-/// The operation queued with the reactor: receive() once per readiness.
+/// The operation queued with the reactor: receive() once per readiness, and with a sink,
+/// the chunk handed to it.
 template <typename Handler, typename IoExecutor>
 class read_op : public asio::detail::reactor_op {
 public:
     BOOST_ASIO_DEFINE_HANDLER_PTR(read_op);
 
-    read_op(int descriptor, asio::mutable_buffer buffer, Handler& handler, const IoExecutor& io_ex)
+    read_op(int descriptor, asio::mutable_buffer buffer, chunk_sink sink, Handler& handler,
+            const IoExecutor& io_ex)
         : reactor_op(boost::system::error_code(), &read_op::do_perform, &read_op::do_complete),
           descriptor_(descriptor),
           buffer_(buffer),
+          sink_(sink),
           handler_(std::move(handler)),
           work_(handler_, io_ex) {}
 
     static status do_perform(reactor_op* base) {
         auto* o = static_cast<read_op*>(base);
-        return receive(o->descriptor_, o->buffer_, o->ec_, o->bytes_transferred_);
+        const auto received = receive(o->descriptor_, o->buffer_, o->ec_, o->bytes_transferred_);
+        if (received == not_done || o->ec_ || o->sink_.take == nullptr) return received;
+        const bool taken = o->sink_.take(
+            o->sink_.context, static_cast<const char*>(o->buffer_.data()), o->bytes_transferred_);
+        // Taken and drained: nothing to report, wait for the next edge as after EAGAIN (the
+        // reactor keeps the operation queued). Otherwise complete with this chunk.
+        return taken && received == done_and_exhausted ? not_done : received;
     }
 
     // As Asio's reactive_socket_recv_op::do_complete.
@@ -116,6 +143,7 @@ public:
 private:
     int descriptor_;
     asio::mutable_buffer buffer_;
+    chunk_sink sink_;
     Handler handler_;
     asio::detail::handler_work<Handler, IoExecutor> work_;
 };
@@ -146,14 +174,14 @@ private:
 struct initiate_read {
     template <typename Handler>
     void operator()(Handler&& handler, tcp::socket* socket, asio::detail::reactor* reactor,
-                    asio::mutable_buffer buffer, bool read_now) const {
+                    asio::mutable_buffer buffer, bool read_now, chunk_sink sink) const {
         using handler_type = std::decay_t<Handler>;
         using op = read_op<handler_type, tcp::socket::executor_type>;
         auto& impl = socket_access::implementation(*socket);
         const bool is_continuation = boost_asio_handler_cont_helpers::is_continuation(handler);
         auto slot = asio::get_associated_cancellation_slot(handler);
         typename op::ptr p = {std::addressof(handler), op::ptr::allocate(handler), nullptr};
-        p.p = new (p.v) op(impl.socket_, buffer, handler, socket->get_executor());
+        p.p = new (p.v) op(impl.socket_, buffer, sink, handler, socket->get_executor());
         p.p->cancellation_key_ = socket;  // for the slot and for cancel_read()
         if (slot.is_connected()) {
             slot.template emplace<read_cancellation>(reactor, &impl.reactor_data_, impl.socket_,
@@ -164,6 +192,7 @@ struct initiate_read {
             ops::set_internal_non_blocking(impl.socket_, impl.state_, true, p.p->ec_)) {
             if (read_now && impl.reactor_data_ != nullptr && p.p->perform()) {
                 // Tried here, outside the reactor: no other read of this socket is queued.
+                // (A chunk a sink took here leaves not_done: then queued as below.)
                 reactor->post_immediate_completion(p.p, is_continuation);
             } else {
                 // allow_speculative: tried at once unless the last read drained the socket. A
@@ -199,7 +228,21 @@ public:
         assert(buffer.size() > 0);
         return boost::asio::async_initiate<CompletionToken,
                                            void(boost::system::error_code, std::size_t)>(
-            edge_read_detail::initiate_read{}, token, &socket_, &reactor_, buffer, read_now);
+            edge_read_detail::initiate_read{}, token, &socket_, &reactor_, buffer, read_now,
+            chunk_sink{});
+    }
+
+    /// As async_read_some, but every chunk read is first handed to `sink` (see chunk_sink),
+    /// and a chunk it takes that drains the socket does not complete the operation: it waits
+    /// for more. Completes on an error or EOF (nothing handed over), or with a chunk the sink
+    /// refused, or with one that filled `buffer` (taken or not: the sink's own state says).
+    template <typename CompletionToken>
+    auto async_forward(boost::asio::mutable_buffer buffer, bool read_now, chunk_sink sink,
+                       CompletionToken&& token) {
+        assert(buffer.size() > 0 && sink.take != nullptr);
+        return boost::asio::async_initiate<CompletionToken,
+                                           void(boost::system::error_code, std::size_t)>(
+            edge_read_detail::initiate_read{}, token, &socket_, &reactor_, buffer, read_now, sink);
     }
 
     /// Ends the edge_reader read waiting on `socket`, if any, with operation_aborted; other

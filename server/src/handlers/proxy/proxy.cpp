@@ -1,9 +1,12 @@
 #include "pier/handlers/proxy/proxy.hpp"
 
 #include <array>
+#include <cerrno>
 #include <optional>
 #include <variant>
 #include <vector>
+
+#include <sys/socket.h>
 
 #include <fmt/ostream.h>
 #include <spdlog/spdlog.h>
@@ -133,6 +136,44 @@ public:
     }
 
 private:
+    /// One direction's hand-over of what it read to the other side: counts the chunk, sends
+    /// what the other side takes at once, and keeps the outcome for the pump. Used inside the
+    /// reactor, as the forwarding read's sink (while the other direction may run on another
+    /// thread, so it touches only atomics, its own fields and a descriptor that stays open
+    /// until both directions are over), and by the pump after its larger reads.
+    struct hand_over {
+        relay& owner;
+        const int to;  ///< the other side's descriptor
+        const bool from_client;
+        std::size_t sent = 0;                  ///< of the last chunk
+        boost::system::error_code send_error;  ///< of the last chunk; would_block is none
+
+        bool take(const char* data, std::size_t size) noexcept {
+            owner.count_read(from_client, size);
+            owner.conn_.touch();
+            ssize_t n = 0;
+            do {
+                n = ::send(to, data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+            } while (n < 0 && errno == EINTR);
+            send_error.clear();
+            sent = 0;
+            if (n >= 0) {
+                sent = static_cast<std::size_t>(n);
+            } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                send_error.assign(errno, boost::system::system_category());
+            }
+            owner.count_written(from_client, sent);
+            return !send_error && sent == size;
+        }
+
+        net::chunk_sink sink() {
+            return {[](void* self, const char* data, std::size_t size) noexcept {
+                        return static_cast<hand_over*>(self)->take(data, size);
+                    },
+                    this};
+        }
+    };
+
     /// Moves bytes from `from` to `to` until `from` ends (EOF: `to`'s write half is shut),
     /// `from` fails (both directions end), or `to` fails (this direction ends; the other one,
     /// reading from `to`, ends with it, after delivering what it was writing).
@@ -141,8 +182,10 @@ private:
         // The read waits with a small buffer of its own rather than async_wait(): Asio re-arms
         // the descriptor with epoll_ctl(MOD) for every async_wait, while a pending read costs
         // none (measured: one epoll_ctl per relayed message, about a fifth of the relay's
-        // system-call time). edge_reader spares the recv() that would find it empty first.
+        // system-call time). It is a forwarding read: while `to` takes every message at once,
+        // messages move inside the reactor and this coroutine sleeps (see edge_reader.hpp).
         std::array<char, first_read_size> first;
+        hand_over handing{*this, to.native_handle(), from_client, 0, {}};
         // Set once the sweep's recheck has ended a parked read (the peer reset or finished
         // while the relay waited): from then on every read tries the socket at once. Never
         // reset: a read_now read bypasses the reactor, which may still believe the socket
@@ -150,8 +193,8 @@ private:
         bool read_now = false;
         for (;;) {
             if (failed_ || aborted(conn_)) co_return;
-            auto [ec, received] = co_await reader.async_read_some(
-                asio::buffer(first), read_now, asio::as_tuple(asio::use_awaitable));
+            auto [ec, received] = co_await reader.async_forward(
+                asio::buffer(first), read_now, handing.sink(), asio::as_tuple(asio::use_awaitable));
             if (ec == asio::error::operation_aborted && !failed_ && !aborted(conn_) &&
                 !lost(from) &&
                 (co_await asio::this_coro::cancellation_state).cancelled() ==
@@ -159,45 +202,54 @@ private:
                 read_now = true;  // not a stop, a failure or the other direction's exception
                 continue;         // (which cancels this one through &&): the recheck
             }
-            if (!co_await forward(to, from_client, first.data(), received, ec)) co_return;
+            if (ec) {
+                end_of_input(to, ec);
+                co_return;
+            }
+            if (!co_await deliver_rest(to, handing, first.data(), received)) co_return;
             if (received < first.size()) continue;
             // The buffer filled: more is likely waiting. Take it in one larger read from the
             // worker's buffer, so bulk transfers move in max_buffer chunks.
             auto& buffer = worker_buffer(max_buffer_);
             received = from.read_some(asio::buffer(buffer.data(), max_buffer_), ec);
             if (ec == asio::error::would_block) continue;
-            if (!co_await forward(to, from_client, buffer.data(), received, ec)) co_return;
+            if (ec) {
+                end_of_input(to, ec);
+                co_return;
+            }
+            handing.take(buffer.data(), received);
+            if (!co_await deliver_rest(to, handing, buffer.data(), received)) co_return;
         }
     }
 
-    /// Passes on what a read returned: `received` bytes of `data`, then what `read_ec` says
-    /// (EOF: shuts `to`'s write half). False when this direction is over.
-    asio::awaitable<bool> forward(tcp::socket& to, bool from_client, const char* data,
-                                  std::size_t received, boost::system::error_code read_ec) {
-        if (read_ec == asio::error::eof) {
-            boost::system::error_code ignored;
-            to.shutdown(tcp::socket::shutdown_send, ignored);  // half-close travels on
-            conn_.touch();  // the half-closed time counts from here
-            if (half_close_timeout_) conn_.shorten_idle_timeout(*half_close_timeout_);
-            co_return false;
-        }
-        count_read(from_client, received);
-        if (read_ec || failed_ || aborted(conn_)) {
+    /// `from` ended with `read_ec`: EOF shuts `to`'s write half (the other direction goes
+    /// on), anything else ends both directions.
+    void end_of_input(tcp::socket& to, boost::system::error_code read_ec) {
+        if (read_ec != asio::error::eof) {
             fail();
-            co_return false;
+            return;
         }
-        conn_.touch();
-        boost::system::error_code ec;
-        std::size_t sent = to.write_some(asio::buffer(data, received), ec);
-        if (ec == asio::error::would_block) {
-            sent = 0;
-        } else if (ec) {
+        boost::system::error_code ignored;
+        to.shutdown(tcp::socket::shutdown_send, ignored);  // half-close travels on
+        conn_.touch();                                     // the half-closed time counts from here
+        if (half_close_timeout_) conn_.shorten_idle_timeout(*half_close_timeout_);
+    }
+
+    /// After `handing` has had the `size` bytes at `data`: waits for what `to` did not take
+    /// at once. False when this direction is over.
+    asio::awaitable<bool> deliver_rest(tcp::socket& to, const hand_over& handing, const char* data,
+                                       std::size_t size) {
+        if (handing.send_error) {
             lose(to);
             co_return false;
         }
-        count_written(from_client, sent);
-        if (sent == received) co_return true;
-        co_return co_await write_rest(to, data + sent, received - sent, from_client);
+        if (failed_ || aborted(conn_)) {
+            fail();
+            co_return false;
+        }
+        if (handing.sent == size) co_return true;
+        co_return co_await write_rest(to, data + handing.sent, size - handing.sent,
+                                      handing.from_client);
     }
 
     /// `to` is slower than `from`: keeps the bytes it has not taken (the only copy the relay
