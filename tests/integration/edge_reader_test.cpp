@@ -220,5 +220,37 @@ TEST_CASE("edge_reader: a forwarding read completes with a refused or a full chu
         10s);
 }
 
+// Proves a cancel ends a forwarding read parked after its sink took a chunk, reporting 0
+// bytes (the chunk is the sink's, not the read's to report again).
+TEST_CASE("edge_reader: a cancelled forwarding read reports no bytes") {
+    asio::io_context io;
+    run_with_timeout(
+        io,
+        [&]() -> asio::awaitable<void> {
+            auto [ours, peer] = co_await connected_pair();
+            net::edge_reader reader(ours);
+            keeping_sink sink;
+            co_await write_all(peer, "one");
+            auto executor = co_await asio::this_coro::executor;
+            std::array<char, 64> buffer{};
+            // The operators start the read first: it finds "one" at once, hands it over and
+            // parks; the cancel comes from the other branch, after one turn of the executor.
+            auto parked = co_await (reader.async_forward(asio::buffer(buffer), false, sink.sink(),
+                                                         asio::as_tuple(asio::use_awaitable)) ||
+                                        [&]() -> asio::awaitable<void> {
+                co_await asio::post(executor, asio::use_awaitable);
+                CHECK(sink.kept == "one");
+                net::edge_reader::cancel_read(ours);
+                co_await asio::steady_timer(executor, 10s).async_wait(asio::use_awaitable);
+            }());
+            REQUIRE(parked.index() == 0);
+            const auto [ec, n] = std::get<0>(parked);
+            CHECK(ec == asio::error::operation_aborted);
+            CHECK(n == 0);
+            CHECK(sink.chunks == 1);
+        },
+        10s);
+}
+
 }  // namespace
 }  // namespace pier::test

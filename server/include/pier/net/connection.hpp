@@ -6,7 +6,9 @@
 //
 // Threads: everything except request_stop() and last_activity() must be called on the
 // connection's own executor (the coroutine running the handler). request_stop() may be called
-// from any thread: it posts to that executor.
+// from any thread: it posts to that executor. Exceptions: touch() and the byte counters may also
+// be called from inside the reactor by a forwarding read's sink (the proxy's relay), with one
+// writer per counter at a time (see add()).
 #pragma once
 
 #include <atomic>
@@ -195,8 +197,10 @@ private:
     /// last_activity_ns_ when recheck_sockets() last ran (it runs once per quiet period).
     /// ordering: relaxed; only the sweep (or the drain after it) uses it, one at a time.
     std::atomic<std::int64_t> rechecked_activity_{0};
-    // Written by the handler only, read by /metrics from another thread: relaxed atomics
-    // updated with a plain load and store (one writer), so counting costs no locked instruction.
+    // Read by /metrics from another thread: relaxed atomics updated with a plain load and store,
+    // so counting costs no locked instruction. That needs one writer at a time per counter: the
+    // handler, or (the proxy) the direction that owns it, whose sink inside the reactor and
+    // coroutine take turns, ordered by the read operation's hand-over.
     static void add(std::atomic<std::uint64_t>& counter, std::uint64_t n) {
         counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
     }

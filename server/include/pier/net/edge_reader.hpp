@@ -29,9 +29,12 @@
 //
 // Built on Asio's reactor internals (asio::detail, as Asio's own socket operations are), so it
 // is tied to the Boost version checked below. Completion through the handler's executor,
-// cancellation (cancel(), close(), a cancellation slot), errors and EOF are as async_read_some's.
+// cancellation (cancel(), close(), a cancellation slot), errors and EOF are as async_read_some's
+// (a cancelled forwarding read reports 0 bytes: what its sink took is the sink's to count).
 //
 // Threads: as for the socket's own operations (one read at a time, on the socket's executor).
+// A sink runs on whichever thread performs the read: the one running the reactor, or the one
+// starting the read (Asio tries a read at once when the socket may hold data).
 #pragma once
 
 #include <boost/version.hpp>
@@ -63,9 +66,9 @@ namespace pier::net {
 
 /// Where a forwarding read hands each chunk it reads, inside the reactor. take() returns true
 /// when it took the whole chunk (the read goes on), false to complete the read with it.
-/// take() runs on whichever thread runs the reactor, while the socket's executor may run
+/// take() runs on whichever thread performs the read, while the socket's executor may run
 /// other code at the same time: it may touch only what nothing else touches meanwhile (its
-/// own state, atomics, the other socket's descriptor). It must not throw.
+/// own state, atomics, system calls on another socket's descriptor). It must not throw.
 struct chunk_sink {
     bool (*take)(void* context, const char* data, std::size_t size) noexcept = nullptr;
     void* context = nullptr;
@@ -118,8 +121,13 @@ public:
         const bool taken = o->sink_.take(
             o->sink_.context, static_cast<const char*>(o->buffer_.data()), o->bytes_transferred_);
         // Taken and drained: nothing to report, wait for the next edge as after EAGAIN (the
-        // reactor keeps the operation queued). Otherwise complete with this chunk.
-        return taken && received == done_and_exhausted ? not_done : received;
+        // reactor keeps the operation queued; a cancel then completes it with 0 bytes).
+        // Otherwise complete with this chunk.
+        if (taken && received == done_and_exhausted) {
+            o->bytes_transferred_ = 0;
+            return not_done;
+        }
+        return received;
     }
 
     // As Asio's reactive_socket_recv_op::do_complete.
@@ -192,7 +200,8 @@ struct initiate_read {
             ops::set_internal_non_blocking(impl.socket_, impl.state_, true, p.p->ec_)) {
             if (read_now && impl.reactor_data_ != nullptr && p.p->perform()) {
                 // Tried here, outside the reactor: no other read of this socket is queued.
-                // (A chunk a sink took here leaves not_done: then queued as below.)
+                // (A chunk a sink took here leaves not_done: then started as below, where
+                // the reactor may try it again at once.)
                 reactor->post_immediate_completion(p.p, is_continuation);
             } else {
                 // allow_speculative: tried at once unless the last read drained the socket. A
@@ -234,8 +243,9 @@ public:
 
     /// As async_read_some, but every chunk read is first handed to `sink` (see chunk_sink),
     /// and a chunk it takes that drains the socket does not complete the operation: it waits
-    /// for more. Completes on an error or EOF (nothing handed over), or with a chunk the sink
-    /// refused, or with one that filled `buffer` (taken or not: the sink's own state says).
+    /// for more. Completes on an error, EOF or a cancel (with 0 bytes; earlier chunks may have
+    /// been handed over), or with a chunk the sink refused, or with one that filled `buffer`
+    /// (taken or not: the sink's own state says).
     template <typename CompletionToken>
     auto async_forward(boost::asio::mutable_buffer buffer, bool read_now, chunk_sink sink,
                        CompletionToken&& token) {

@@ -140,7 +140,9 @@ private:
     /// what the other side takes at once, and keeps the outcome for the pump. Used inside the
     /// reactor, as the forwarding read's sink (while the other direction may run on another
     /// thread, so it touches only atomics, its own fields and a descriptor that stays open
-    /// until both directions are over), and by the pump after its larger reads.
+    /// until both directions are over), and by the pump after its larger reads. It does not
+    /// see a stop or the other direction's failure: those cancel the read, and a chunk taken
+    /// in the meantime is simply delivered.
     struct hand_over {
         relay& owner;
         const int to;  ///< the other side's descriptor
@@ -155,8 +157,7 @@ private:
             do {
                 n = ::send(to, data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
             } while (n < 0 && errno == EINTR);
-            send_error.clear();
-            sent = 0;
+            forget();
             if (n >= 0) {
                 sent = static_cast<std::size_t>(n);
             } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -164,6 +165,11 @@ private:
             }
             owner.count_written(from_client, sent);
             return !send_error && sent == size;
+        }
+
+        void forget() {
+            sent = 0;
+            send_error.clear();
         }
 
         net::chunk_sink sink() {
@@ -193,6 +199,7 @@ private:
         bool read_now = false;
         for (;;) {
             if (failed_ || aborted(conn_)) co_return;
+            handing.forget();  // what it says afterwards is about this read's chunk
             auto [ec, received] = co_await reader.async_forward(
                 asio::buffer(first), read_now, handing.sink(), asio::as_tuple(asio::use_awaitable));
             if (ec == asio::error::operation_aborted && !failed_ && !aborted(conn_) &&
