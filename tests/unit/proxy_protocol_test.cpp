@@ -116,6 +116,9 @@ TEST_CASE("proxy protocol: malformed v1 lines are rejected") {
     CHECK(error_of("PROXY TCP4 1.2.3.400 5.6.7.8 1 2\r\n") == "v1: bad source address");
     CHECK(error_of("PROXY TCP4 ::1 5.6.7.8 1 2\r\n") == "v1: bad source address");
     CHECK(error_of("PROXY TCP6 ::1 5.6.7.8 1 2\r\n") == "v1: bad destination address");
+    // An IPv6 scope is not an address inet_pton reads (found by fuzz_proxy_header).
+    CHECK(error_of("PROXY TCP6 2001:: 08::%4 0 0\r\n") == "v1: bad destination address");
+    CHECK(error_of("PROXY TCP6 fe80::1%eth0 ::1 1 2\r\n") == "v1: bad source address");
     CHECK(error_of("PROXY TCP4 1.2.3.4 5.6.7.8 01 2\r\n") == "v1: bad port");
     CHECK(error_of("PROXY TCP4 1.2.3.4 5.6.7.8 1 65536\r\n") == "v1: bad port");
     CHECK(error_of("PROXY TCP4 1.2.3.4 5.6.7.8 1 -2\r\n") == "v1: bad port");

@@ -7,6 +7,7 @@
 // read as text and parsed here.
 #include "pier/config/parse.hpp"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -15,6 +16,8 @@
 #include <charconv>
 #include <cstdio>
 #include <limits>
+#include <optional>
+#include <sstream>
 #include <system_error>
 #include <type_traits>
 #include <utility>
@@ -302,29 +305,61 @@ std::vector<std::string_view> handler_candidates() {
 // ---------------------------------------------------------------------------------------------
 // The validator.
 
+/// Where the stream's second document starts, if it has one. yaml-cpp 0.7's LoadAll loops
+/// forever, allocating, on some malformed streams (one starting with ','): each pass yields an
+/// empty document without consuming a token (yaml-cpp issue #1040, fixed upstream by PR #1319,
+/// after Debian 12's version). So the tree comes from Load (the first document alone), and
+/// this pass only looks for a second document start, stopping there.
+std::optional<YAML::Mark> second_document(const std::string& text) {
+    struct document_starts final : YAML::EventHandler {
+        int seen = 0;
+        YAML::Mark second = YAML::Mark::null_mark();
+        void OnDocumentStart(const YAML::Mark& mark) override {
+            if (++seen == 2) second = mark;
+        }
+        void OnDocumentEnd() override {}
+        void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+        void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+        void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                      const std::string&) override {}
+        void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                             YAML::EmitterStyle::value) override {}
+        void OnSequenceEnd() override {}
+        void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                        YAML::EmitterStyle::value) override {}
+        void OnMapEnd() override {}
+    } starts;
+    std::istringstream stream(text);
+    YAML::Parser parser(stream);
+    while (starts.seen < 2 && parser.HandleNextDocument(starts)) {
+    }
+    if (starts.seen < 2) return std::nullopt;
+    return starts.second;
+}
+
 class validator {
 public:
     explicit validator(std::string_view source) : source_(source) {}
 
     parse_result run(std::string_view text) {
-        std::vector<YAML::Node> documents;
+        YAML::Node root;
+        std::optional<YAML::Mark> second;
         try {
-            documents = YAML::LoadAll(std::string(text));
+            const std::string owned(text);
+            root = YAML::Load(owned);
+            if (root.IsDefined() && !root.IsNull()) second = second_document(owned);
         } catch (const YAML::Exception& e) {
             // A syntax error leaves no tree to validate: one error, and stop.
             add(e.mark, "", e.msg);
             return finish(std::nullopt);
         }
 
-        if (documents.empty() || documents.front().IsNull()) {
+        if (!root.IsDefined() || root.IsNull()) {
             add(YAML::Mark::null_mark(), "",
                 "empty config (expected a map with at least \"listeners\")");
             return finish(std::nullopt);
         }
-        if (documents.size() > 1) {
-            add(documents[1].Mark(), "", "only one YAML document is allowed");
-        }
-        const YAML::Node& root = documents.front();
+        if (second) add(*second, "", "only one YAML document is allowed");
         if (!root.IsMap()) {
             add(root.Mark(), "", "expected a map at the top level", describe(root));
             return finish(std::nullopt);

@@ -109,6 +109,18 @@ std::optional<std::uint16_t> parse_port(std::string_view text) {
     return static_cast<std::uint16_t>(value);
 }
 
+/// An address as v1 writes it: what inet_pton reads for the family. Asio also takes an IPv6
+/// scope ("fe80::1%eth0"), which the specification does not allow and v2 cannot carry.
+std::optional<boost::asio::ip::address> parse_v1_address(std::string_view text, bool v4) {
+    if (text.find('%') != std::string_view::npos) return {};
+    boost::system::error_code ec;
+    const auto address =
+        v4 ? boost::asio::ip::address(boost::asio::ip::make_address_v4(std::string(text), ec))
+           : boost::asio::ip::address(boost::asio::ip::make_address_v6(std::string(text), ec));
+    if (ec) return {};
+    return address;
+}
+
 std::vector<std::string_view> split_spaces(std::string_view line) {
     std::vector<std::string_view> tokens;
     std::size_t start = 0;
@@ -145,19 +157,14 @@ proxy_parse parse_v1(std::string_view data) {
     const bool v4 = tokens[1] == "TCP4";
     if (!v4 && tokens[1] != "TCP6")
         return invalid("v1: unknown protocol (expected TCP4, TCP6 or UNKNOWN)");
-    boost::system::error_code ec;
-    const auto source =
-        v4 ? boost::asio::ip::address(boost::asio::ip::make_address_v4(std::string(tokens[2]), ec))
-           : boost::asio::ip::address(boost::asio::ip::make_address_v6(std::string(tokens[2]), ec));
-    if (ec) return invalid("v1: bad source address");
-    const auto destination =
-        v4 ? boost::asio::ip::address(boost::asio::ip::make_address_v4(std::string(tokens[3]), ec))
-           : boost::asio::ip::address(boost::asio::ip::make_address_v6(std::string(tokens[3]), ec));
-    if (ec) return invalid("v1: bad destination address");
+    const auto source = parse_v1_address(tokens[2], v4);
+    if (!source) return invalid("v1: bad source address");
+    const auto destination = parse_v1_address(tokens[3], v4);
+    if (!destination) return invalid("v1: bad destination address");
     const auto source_port = parse_port(tokens[4]);
     const auto destination_port = parse_port(tokens[5]);
     if (!source_port || !destination_port) return invalid("v1: bad port");
-    return done(consumed, {false, {source, *source_port}, {destination, *destination_port}});
+    return done(consumed, {false, {*source, *source_port}, {*destination, *destination_port}});
 }
 
 proxy_parse parse_v2(std::string_view data) {
