@@ -2,7 +2,7 @@
 # Installs what pier needs to build (Debian 12 packages only), then configures and builds one
 # CMake preset. Idempotent: with everything installed and built it only re-checks, in seconds.
 #
-# usage: scripts/setup.sh [preset]     (preset: release (default), debug, asan, tsan)
+# usage: scripts/setup.sh [preset]     (preset: release (default), debug, asan, tsan, fuzz)
 set -euo pipefail
 
 preset="${1:-release}"
@@ -21,6 +21,12 @@ packages=(
     # dpkg-dev's dpkg-shlibdeps gives the .deb its library dependencies.
     systemd dpkg-dev
 )
+
+# The fuzz preset builds with clang and libFuzzer (its runtime is in libclang-rt); llvm-14
+# has the symbolizer that turns a crash's addresses into file:line.
+if [[ $preset == fuzz ]]; then
+    packages+=(clang-14 libclang-rt-14-dev llvm-14)
+fi
 
 missing=()
 for package in "${packages[@]}"; do
