@@ -30,7 +30,7 @@ listeners:
     idle_timeout: 0
 YAML
     valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" \
-        "$pierd" --config "$work/pierd.yaml" >"$log" 2>&1 &
+        "$pierd" --allow-root --config "$work/pierd.yaml" >"$log" 2>&1 &
     local pid=$! port=""
     for _ in $(seq 300); do  # valgrind starts slowly: up to 30 s
         port=$(sed -nE 's/.*listening listener=echo addr=127\.0\.0\.1:([0-9]+).*/\1/p' "$log")

@@ -142,7 +142,7 @@ listeners:
     backlog: 4096
     idle_timeout: 0
 EOF
-            "$pierd" --config "$work/pierd.yaml" >"$log" 2>&1 &
+            "$pierd" --allow-root --config "$work/pierd.yaml" >"$log" 2>&1 &
             ;;
         epoll_echo)
             "$epoll_echo" --port 0 --threads "$server_threads" >"$log" 2>&1 &

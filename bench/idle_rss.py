@@ -75,7 +75,7 @@ def main():
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as config:
         config.write(CONFIG.format(threads=args.threads, scheduler=args.scheduler,
                                    limit=args.connections + 10))
-    proc = subprocess.Popen([args.pierd, "--config", config.name], stderr=subprocess.PIPE)
+    proc = subprocess.Popen([args.pierd, "--allow-root", "--config", config.name], stderr=subprocess.PIPE)
     clients = []
     try:
         port = wait_for_port(proc, time.monotonic() + 20)

@@ -99,7 +99,7 @@ listeners:
     proxy: {{ upstreams: ["127.0.0.1:{upstream}"] }}
 """)
     log = open(os.path.join(workdir, "pierd.log"), "w+")
-    proc = subprocess.Popen([PIERD, "--config", config], stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([PIERD, "--allow-root", "--config", config], stdout=log, stderr=subprocess.STDOUT)
 
     def port():
         log.seek(0)

@@ -51,7 +51,7 @@ def start_pierd(binary, scheduler):
     config = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
     config.write(CONFIG.format(scheduler=scheduler))
     config.close()
-    proc = subprocess.Popen([binary, "--config", config.name, "--log-level", "info"],
+    proc = subprocess.Popen([binary, "--allow-root", "--config", config.name, "--log-level", "info"],
                             stderr=subprocess.PIPE)
     deadline = time.monotonic() + 20
     buffered = b""

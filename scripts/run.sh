@@ -6,4 +6,9 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/setup.sh" release
 cd "$root"
+# pierd refuses to serve as root unless told to (README: Security). This script is for trying
+# pier out, often as root on a fresh machine: say so explicitly rather than fail.
+if ((EUID == 0)); then
+    set -- --allow-root "$@"
+fi
 exec build/release/server/pierd --config config/pier.yaml "$@"

@@ -13,6 +13,7 @@
 #include "pier/config/parse.hpp"
 #include "pier/daemon/cli.hpp"
 #include "pier/daemon/heartbeat.hpp"
+#include "pier/daemon/privileges.hpp"
 #include "pier/daemon/reload.hpp"
 #include "pier/daemon/resource_limits.hpp"
 #include "pier/daemon/sd_notify.hpp"
@@ -40,8 +41,16 @@ int run(const pier::daemon::cli_options& options) {
                   << (cfg.listeners.size() == 1 ? " listener" : " listeners") << ")\n";
         return exit_code::ok;
     }
+    // After --check-config, which serves nothing and may run as anyone.
+    if (const auto refusal = pier::daemon::refuse_root(::geteuid(), options.allow_root)) {
+        std::cerr << "pierd: " << *refusal << '\n';
+        return exit_code::usage;
+    }
     if (options.log_level) cfg.log.level = *options.log_level;
     pier::log::configure_logging(cfg.log);
+    if (::geteuid() == 0) {
+        spdlog::warn("running as root (--allow-root): a bug pierd has would be root's");
+    }
 
     // Before any thread exists, so only this thread receives them. SIGPIPE is ignored: a
     // closed stderr pipe (pierd | tee) must not kill the daemon.

@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <regex>
 
+#include <unistd.h>
+
 #include <doctest/doctest.h>
 #include <boost/asio/ip/tcp.hpp>
 
@@ -27,7 +29,7 @@ std::string echo_yaml(std::uint16_t port, const std::string& extra = "") {
 TEST_CASE("pierd: serves echo from a config file and exits 0 on SIGTERM") {
     temp_dir dir;
     const auto config = dir.write("pier.yaml", echo_yaml(0));
-    child_process child(pierd, {"--config", config.string()});
+    child_process child(pierd, pierd_serve_args(config));
     const auto listening = child.wait_for_line("listening", start_timeout);
     REQUIRE_MESSAGE(listening.has_value(), child.output());
     REQUIRE(child.wait_for_line("ready", start_timeout).has_value());
@@ -92,7 +94,7 @@ TEST_CASE("pierd: a port already in use fails with one clear line and exit 1") {
     const auto port = occupant.local_endpoint().port();
     temp_dir dir;
     const auto config = dir.write("pier.yaml", echo_yaml(port));
-    child_process child(pierd, {"--config", config.string()});
+    child_process child(pierd, pierd_serve_args(config));
     const auto code = child.wait_exit(std::chrono::seconds(20));
     REQUIRE(code.has_value());
     CHECK(*code == 1);
@@ -100,6 +102,30 @@ TEST_CASE("pierd: a port already in use fails with one clear line and exit 1") {
         "listener \"echo\": cannot bind 127.0.0.1:" + std::to_string(port) +
         ": Address already in use";
     CHECK_MESSAGE(child.output().find(expected) != std::string::npos, child.output());
+}
+
+// Proves the root check: as root, pierd refuses to serve without --allow-root (exit 64, with
+// a message naming the ways out) while --check-config still works; as another user nothing is
+// refused. CI runs the suite as root, so there the refusal itself is what runs.
+TEST_CASE("pierd: refuses to serve as root without --allow-root") {
+    temp_dir dir;
+    const auto config = dir.write("pier.yaml", echo_yaml(0));
+    child_process check(pierd, {"--check-config", "--config", config.string()});
+    CHECK(check.wait_exit(start_timeout) == std::optional<int>(0));
+    child_process child(pierd, {"--config", config.string()});
+    if (::geteuid() == 0) {
+        const auto code = child.wait_exit(start_timeout);
+        REQUIRE_MESSAGE(code.has_value(), child.output());
+        CHECK(*code == 64);
+        CHECK_MESSAGE(child.output().find("refusing to run as root") != std::string::npos,
+                      child.output());
+        CHECK(child.output().find("--allow-root") != std::string::npos);
+        CHECK(child.output().find("listening") == std::string::npos);
+    } else {
+        CHECK_MESSAGE(child.wait_for_line("ready", start_timeout).has_value(), child.output());
+        child.send_signal(SIGTERM);
+        CHECK(child.wait_exit(start_timeout) == std::optional<int>(0));
+    }
 }
 
 // Proves the CLI's own exits: --version and --help succeed, an unknown option is a usage error.
@@ -132,7 +158,7 @@ TEST_CASE("pierd: --probe reports the admin endpoint's answer in its exit code")
     temp_dir dir;
     const auto config =
         dir.write("pier.yaml", echo_yaml(0) + "admin:\n  listen: \"127.0.0.1:0\"\n");
-    child_process server(pierd, {"--config", config.string()});
+    child_process server(pierd, pierd_serve_args(config));
     const auto admin_line = server.wait_for_line("admin listening", start_timeout);
     REQUIRE_MESSAGE(admin_line.has_value(), server.output());
     REQUIRE(server.wait_for_line("ready", start_timeout).has_value());
@@ -174,7 +200,7 @@ TEST_CASE("pierd: under journald, log lines carry syslog priorities and no times
     temp_dir dir;
     const auto config = dir.write("pier.yaml", echo_yaml(0));
     ::setenv("JOURNAL_STREAM", "8:12345", 1);
-    child_process child(pierd, {"--config", config.string()});
+    child_process child(pierd, pierd_serve_args(config));
     ::unsetenv("JOURNAL_STREAM");
     const auto listening = child.wait_for_line("listening", start_timeout);
     REQUIRE_MESSAGE(listening.has_value(), child.output());
@@ -212,7 +238,7 @@ TEST_CASE("pierd: adopts a socket-activated listener by name or by address") {
         name = "pier.socket";
     }
     const auto config = dir.write("pier.yaml", yaml);
-    child_process child(pierd, {"--config", config.string()},
+    child_process child(pierd, pierd_serve_args(config),
                         socket_activation{passed.native_handle(), name});
     const auto listening = child.wait_for_line("listening", start_timeout);
     REQUIRE_MESSAGE(listening.has_value(), child.output());

@@ -186,7 +186,7 @@ TEST_CASE("pierd: TCP health checks take out a refusing upstream and put it back
                       "\", \"127.0.0.1:" + std::to_string(healthy.endpoint().port()) +
                       "\"]\n      retries: 0\n      max_fails: 0\n"
                       "      health_check: {interval: 20ms, timeout: 1s, rise: 2, fall: 2}\n");
-    child_process pierd(PIERD_PATH, {"--config", config.string()});
+    child_process pierd(PIERD_PATH, pierd_serve_args(config));
     const auto listening = pierd.wait_for_line("listening", 20s);
     REQUIRE_MESSAGE(listening.has_value(), pierd.output());
     const auto front = endpoint_from_log(*listening);

@@ -277,7 +277,7 @@ asio::awaitable<std::string> metrics(const tcp::endpoint& admin) {
 TEST_CASE("pierd: SIGHUP rejects a broken file, then applies the fixed one") {
     temp_dir dir;
     const auto config = dir.write("pier.yaml", daemon_yaml("info"));
-    child_process child(pierd, {"--config", config.string()});
+    child_process child(pierd, pierd_serve_args(config));
     const auto listening = child.wait_for_line("listening listener=echo", line_timeout);
     REQUIRE_MESSAGE(listening.has_value(), child.output());
     const auto admin_line = child.wait_for_line("admin listening", line_timeout);

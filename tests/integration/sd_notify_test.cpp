@@ -109,7 +109,7 @@ child_process start_under_systemd(const temp_dir& dir, const notify_socket& syst
                                   const std::string& yaml) {
     const auto config = dir.write("pier.yaml", yaml);
     systemd_environment env(systemd, std::chrono::milliseconds(200));
-    return child_process(pierd, {"--config", config.string()});
+    return child_process(pierd, pierd_serve_args(config));
 }
 
 // Proves the lifecycle messages: READY=1 with MAINPID and STATUS once listening, WATCHDOG=1

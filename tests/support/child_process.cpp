@@ -15,6 +15,10 @@
 
 namespace pier::test {
 
+std::vector<std::string> pierd_serve_args(const std::filesystem::path& config) {
+    return {"--allow-root", "--config", config.string()};
+}
+
 child_process::child_process(const std::string& program, const std::vector<std::string>& args,
                              const std::optional<socket_activation>& activation) {
     int fds[2];

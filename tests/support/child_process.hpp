@@ -19,6 +19,10 @@ struct socket_activation {
     std::string name;
 };
 
+/// pierd's arguments to serve `config`, with --allow-root: the suite runs as root in CI, where
+/// pierd refuses to serve without it (as any other user the flag changes nothing).
+std::vector<std::string> pierd_serve_args(const std::filesystem::path& config);
+
 class child_process {
 public:
     /// Starts `program` with `args` (not including argv[0]); stdout and stderr are both captured.

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include "pier/daemon/cli.hpp"
+#include "pier/daemon/privileges.hpp"
 
 namespace pier::daemon {
 namespace {
@@ -49,12 +50,29 @@ TEST_CASE("cli: options are parsed") {
         CHECK(parse({"--probe-timeout", "0"}).error.find("--probe-timeout") != std::string::npos);
         CHECK(parse({"--probe-timeout", "5"}).error.find("--probe-timeout") != std::string::npos);
     }
+    SUBCASE("--allow-root") {
+        CHECK_FALSE(parse({}).options->allow_root);
+        CHECK(parse({"--allow-root"}).options->allow_root);
+    }
     SUBCASE("--help and --version") {
         const auto r = parse({"--help", "--version"});
         REQUIRE(r.options);
         CHECK(r.options->show_help);
         CHECK(r.options->show_version);
     }
+}
+
+// Proves root is refused unless allowed, with a message naming the ways out, and any other
+// user is never refused.
+TEST_CASE("cli: root needs --allow-root") {
+    const auto refusal = refuse_root(0, false);
+    REQUIRE(refusal);
+    CHECK(refusal->find("refusing to run as root") != std::string::npos);
+    CHECK(refusal->find("DynamicUser") != std::string::npos);
+    CHECK(refusal->find("--allow-root") != std::string::npos);
+    CHECK_FALSE(refuse_root(0, true));
+    CHECK_FALSE(refuse_root(1000, false));
+    CHECK_FALSE(refuse_root(65534, true));
 }
 
 // Proves bad command lines are reported with a message naming the problem, not accepted.

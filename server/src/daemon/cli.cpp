@@ -25,6 +25,8 @@ po::options_description describe_options() {
             "answer, 1 otherwise; for health checks")
         ("probe-timeout", po::value<std::string>()->value_name("DURATION"),
             "how long --probe waits for the whole exchange (default 5s)")
+        ("allow-root", "serve even when running as root (refused otherwise: run pierd as an "
+            "unprivileged user, as the systemd unit and the container image do)")
         ("version,V", "print the version and exit")
         ("help,h", "print this help and exit");
     // clang-format on
@@ -80,6 +82,7 @@ cli_result parse_cli(std::span<const char* const> args) {
     options.show_help = vm.count("help") > 0;
     options.show_version = vm.count("version") > 0;
     options.check_config = vm.count("check-config") > 0;
+    options.allow_root = vm.count("allow-root") > 0;
     if (vm.count("log-level") > 0) {
         const auto& text = vm["log-level"].as<std::string>();
         options.log_level = parse_level(text);

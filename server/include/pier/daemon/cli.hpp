@@ -33,6 +33,7 @@ struct cli_options {
     /// --probe URL: GET it and exit 0 on 2xx, 1 otherwise (health checks); nothing else runs.
     std::optional<std::string> probe_url;
     std::chrono::nanoseconds probe_timeout = std::chrono::seconds(5);  ///< --probe-timeout
+    bool allow_root = false;  ///< --allow-root: serve even with effective user id 0
 };
 
 /// parse_cli()'s answer: options, or an error message for the usage exit code.
