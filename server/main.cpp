@@ -13,6 +13,7 @@
 #include "pier/config/parse.hpp"
 #include "pier/daemon/cli.hpp"
 #include "pier/daemon/heartbeat.hpp"
+#include "pier/daemon/memory_budget.hpp"
 #include "pier/daemon/privileges.hpp"
 #include "pier/daemon/reload.hpp"
 #include "pier/daemon/resource_limits.hpp"
@@ -36,9 +37,14 @@ int run(const pier::daemon::cli_options& options) {
         return exit_code::config;
     }
     auto cfg = std::move(*loaded.value);
+    const auto memory_warning =
+        pier::daemon::buffer_memory_warning(cfg, pier::daemon::physical_memory());
     if (options.check_config) {
         std::cout << options.config_path.string() << ": ok (" << cfg.listeners.size()
                   << (cfg.listeners.size() == 1 ? " listener" : " listeners") << ")\n";
+        if (memory_warning) {
+            std::cerr << options.config_path.string() << ": warning: " << *memory_warning << '\n';
+        }
         return exit_code::ok;
     }
     // After --check-config, which serves nothing and may run as anyone.
@@ -60,6 +66,7 @@ int run(const pier::daemon::cli_options& options) {
 
     pier::daemon::raise_open_file_limit();
     pier::daemon::warn_if_open_file_limit_short(cfg, pier::daemon::worker_count(cfg.runtime));
+    if (memory_warning) spdlog::warn("{}", *memory_warning);
     const auto notifier = pier::daemon::sd_notifier::from_environment();
     try {
         pier::daemon::server server(std::move(cfg));

@@ -72,6 +72,25 @@ TEST_CASE("pierd: --check-config on a broken file prints positioned errors and e
     CHECK(out.find("2 errors") != std::string::npos);
 }
 
+// Proves a config whose buffers could outgrow any machine passes --check-config (exit 0) with
+// a warning that shows the arithmetic: 10 million proxied connections x 2 x 64MiB is 1.2PiB.
+TEST_CASE("pierd: --check-config warns when buffers times connections exceed memory") {
+    temp_dir dir;
+    const auto config =
+        dir.write("huge.yaml",
+                  "listeners:\n  - name: front\n    listen: \"127.0.0.1:0\"\n    handler: proxy\n"
+                  "    max_connections: 10000000\n"
+                  "    proxy: { upstreams: [\"127.0.0.1:1\"], max_buffer: 64MiB }\n");
+    child_process child(pierd, {"--check-config", "--config", config.string()});
+    CHECK(child.wait_exit(start_timeout) == std::optional<int>(0));
+    const auto& out = child.output();
+    CHECK_MESSAGE(out.find(config.string() + ": ok (1 listener)") != std::string::npos, out);
+    CHECK(out.find(config.string() + ": warning: connection buffers may hold up to 1.2PiB") !=
+          std::string::npos);
+    CHECK(out.find("max_connections 10000000 x 2 x (max_buffer 64MiB + 2KiB)") !=
+          std::string::npos);
+}
+
 // Proves --check-config accepts a valid file with exit 0, and the bundled default is valid.
 TEST_CASE("pierd: --check-config accepts a valid file") {
     for (const std::string& file :

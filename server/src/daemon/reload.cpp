@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "pier/config/parse.hpp"
+#include "pier/daemon/memory_budget.hpp"
 #include "pier/daemon/resource_limits.hpp"
 #include "pier/log/logging.hpp"
 
@@ -43,6 +44,9 @@ bool apply(server& running, const std::filesystem::path& path,
     }
     log::reconfigure_logging(log);
     warn_if_open_file_limit_short(running.configuration(), running.pool().size());
+    if (const auto warning = buffer_memory_warning(running.configuration(), physical_memory())) {
+        spdlog::warn("{}", *warning);
+    }
     spdlog::info("reload complete listeners={} restart_required={}", running.listeners().size(),
                  outcome.need_restart.size());
     return true;

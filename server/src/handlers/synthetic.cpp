@@ -20,8 +20,7 @@ namespace {
 namespace asio = boost::asio;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-/// Bytes read per wake-up: many pipelined request lines at once.
-constexpr std::size_t read_chunk = 16 * 1024;
+constexpr std::size_t read_chunk = synthetic_read_chunk;
 /// Responses are written in pieces of at most this many bytes, cut from one shared pattern.
 constexpr std::size_t pattern_size = 64 * 1024;
 

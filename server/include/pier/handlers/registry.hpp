@@ -2,7 +2,9 @@
 // runs. Safe from any thread.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <string>
 
 #include "pier/config/config.hpp"
 #include "pier/handlers/handler.hpp"
@@ -25,5 +27,14 @@ struct handler_instance {
 /// validation would have rejected.
 handler_instance make_handler(const config::listener_config& cfg,
                               const handler_instance* previous = nullptr);
+
+/// The most buffer memory one connection of `cfg` can hold, as its handler's settings bound
+/// it, and the arithmetic for messages ("2 x (max_buffer 16KiB + 2KiB)"). Kernel socket
+/// buffers and the connection's fixed state (a few KiB) are not included.
+struct buffer_bound {
+    std::uint64_t bytes = 0;
+    std::string formula;
+};
+buffer_bound connection_buffer_bound(const config::listener_config& cfg);
 
 }  // namespace pier::handlers

@@ -27,6 +27,10 @@
 
 namespace pier::handlers {
 
+/// Bytes read per wake-up: many pipelined request lines at once. A connection's own string may
+/// hold a partial line of up to max_line plus one such read before the line is judged.
+inline constexpr std::size_t synthetic_read_chunk = 16 * 1024;
+
 boost::asio::awaitable<void> run_synthetic(net::connection& conn, config::synthetic_config cfg);
 
 }  // namespace pier::handlers

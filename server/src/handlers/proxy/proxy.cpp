@@ -113,10 +113,6 @@ asio::awaitable<std::optional<upstream::lease>> connect_upstream(net::connection
     co_return std::nullopt;
 }
 
-/// What each direction reads into while it waits; a fuller read continues from the worker's
-/// buffer. 2KiB: a typical request or reply of a database or cache protocol fits in one read.
-constexpr std::size_t first_read_size = 2048;
-
 /// One relayed connection: the client, the upstream, and the two directions between them.
 class relay {
 public:
@@ -190,7 +186,7 @@ private:
         // none (measured: one epoll_ctl per relayed message, about a fifth of the relay's
         // system-call time). It is a forwarding read: while `to` takes every message at once,
         // messages move inside the reactor and this coroutine sleeps (see edge_reader.hpp).
-        std::array<char, first_read_size> first;
+        std::array<char, relay_read_size> first;
         hand_over handing{*this, to.native_handle(), from_client, 0, {}};
         // Set once the sweep's recheck has ended a parked read (the peer reset or finished
         // while the relay waited): from then on every read tries the socket at once. Never

@@ -4,10 +4,12 @@
 // upstreams on failure (retries), optionally send a PROXY protocol header, then relay both
 // directions at once on the connection's executor until both have ended:
 // - a direction reads into a 2KiB buffer of its own (a pending read costs no system call
-//   until data arrives), continues a full read from the worker's buffer, and writes on at
-//   once; only bytes the destination does not take at once are copied (at most max_buffer),
-//   and nothing more is read from that source until they are gone, so a slow side slows the
-//   other through TCP and memory stays bounded;
+//   until data arrives) and sends what it read on at once, inside the reactor (a forwarding
+//   read, net/edge_reader.hpp: while the destination takes every message, the coroutine is
+//   not even resumed); a full read continues from the worker's buffer; only bytes the
+//   destination does not take at once are copied (at most max_buffer), and nothing more is
+//   read from that source until they are gone, so a slow side slows the other through TCP
+//   and memory stays bounded;
 // - EOF from one side becomes a shutdown of the other side's write half, and the other
 //   direction goes on (half-close, as HAProxy does);
 // - an error on either side cancels both directions: the upstream socket is closed, and the
@@ -25,6 +27,10 @@
 #include "pier/net/connection.hpp"
 
 namespace pier::handlers::proxy {
+
+/// What each direction reads into while it waits; a fuller read continues from the worker's
+/// buffer. 2KiB: a typical request or reply of a database or cache protocol fits in one read.
+inline constexpr std::size_t relay_read_size = 2048;
 
 boost::asio::awaitable<void> run_proxy(net::connection& conn,
                                        std::shared_ptr<upstream_group> group);
