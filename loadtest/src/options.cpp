@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "pier/config/units.hpp"
+#include "pier/daemon/safe_parse_error.hpp"
 
 namespace pierload {
 namespace {
@@ -211,15 +212,19 @@ parse_result parse_options(std::span<const char* const> args) {
     positional.add("target", 1);
 
     po::variables_map vm;
-    try {
-        po::store(po::command_line_parser(static_cast<int>(args.size()), args.data())
+    const auto parse = [&](std::span<const char* const> argv) {
+        po::store(po::command_line_parser(static_cast<int>(argv.size()), argv.data())
                       .options(all)
                       .positional(positional)
                       .run(),
                   vm);
         po::notify(vm);
-    } catch (const po::error& e) {
-        return {std::nullopt, e.what()};
+    };
+    try {
+        parse(args);
+    } catch (const po::error&) {
+        vm.clear();
+        return {std::nullopt, pier::daemon::safe_parse_error(args, parse)};  // never e.what()
     }
     if (vm.count("help") > 0) return {std::nullopt, {}, true};
 

@@ -82,6 +82,11 @@ TEST_CASE("cli: usage errors") {
         CHECK_FALSE(r.options);
         CHECK(r.error.find("bogus") != std::string::npos);
     }
+    SUBCASE("a Boost placeholder in the option") {  // hung before: safe_parse_error.hpp
+        const auto r = parse({"--%original_token%"});
+        CHECK_FALSE(r.options);
+        CHECK(r.error == "unrecognised option '--?original_token?'");
+    }
     SUBCASE("missing value") {
         const auto r = parse({"--config"});
         CHECK_FALSE(r.options);

@@ -5,6 +5,7 @@
 #include <boost/program_options.hpp>
 
 #include "pier/config/units.hpp"
+#include "pier/daemon/safe_parse_error.hpp"
 
 namespace pier::daemon {
 namespace {
@@ -68,14 +69,18 @@ std::string help_text() {
 
 cli_result parse_cli(std::span<const char* const> args) {
     po::variables_map vm;
-    try {
-        po::store(po::command_line_parser(static_cast<int>(args.size()), args.data())
+    const auto parse = [&vm](std::span<const char* const> argv) {
+        po::store(po::command_line_parser(static_cast<int>(argv.size()), argv.data())
                       .options(describe_options())
                       .run(),
                   vm);
         po::notify(vm);
-    } catch (const po::error& e) {
-        return {std::nullopt, e.what()};
+    };
+    try {
+        parse(args);
+    } catch (const po::error&) {
+        vm.clear();
+        return {std::nullopt, safe_parse_error(args, parse)};  // never e.what(): see there
     }
 
     cli_options options;
