@@ -10,6 +10,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,7 +21,8 @@ std::vector<std::string> pierd_serve_args(const std::filesystem::path& config) {
 }
 
 child_process::child_process(const std::string& program, const std::vector<std::string>& args,
-                             const std::optional<socket_activation>& activation) {
+                             const std::optional<socket_activation>& activation,
+                             std::optional<rlim_t> open_file_limit) {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
     std::vector<char*> argv;
@@ -59,6 +61,10 @@ child_process::child_process(const std::string& program, const std::vector<std::
             int n = 0;
             for (long pid = getpid(); pid > 0; pid /= 10) reversed[n++] = char('0' + pid % 10);
             for (int i = 0; i < n; ++i) pid_digits[i] = reversed[n - 1 - i];
+        }
+        if (open_file_limit) {
+            const rlimit limit{*open_file_limit, *open_file_limit};  // hard too: none to raise
+            if (setrlimit(RLIMIT_NOFILE, &limit) != 0) _exit(126);
         }
         execve(program.c_str(), argv.data(), envp.data());
         _exit(127);

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 namespace pier::test {
@@ -26,8 +27,10 @@ std::vector<std::string> pierd_serve_args(const std::filesystem::path& config);
 class child_process {
 public:
     /// Starts `program` with `args` (not including argv[0]); stdout and stderr are both captured.
+    /// `open_file_limit`: the child's RLIMIT_NOFILE, soft and hard.
     child_process(const std::string& program, const std::vector<std::string>& args,
-                  const std::optional<socket_activation>& activation = std::nullopt);
+                  const std::optional<socket_activation>& activation = std::nullopt,
+                  std::optional<rlim_t> open_file_limit = std::nullopt);
     ~child_process();
     child_process(const child_process&) = delete;
     child_process& operator=(const child_process&) = delete;
@@ -38,6 +41,8 @@ public:
                                              std::chrono::milliseconds timeout);
 
     void send_signal(int signal_number);
+
+    pid_t pid() const { return pid_; }
 
     /// Reads output to EOF and reaps the child; returns its exit code, or nullopt if it did not
     /// exit within `timeout` (or died from a signal).

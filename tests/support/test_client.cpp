@@ -160,4 +160,22 @@ asio::awaitable<tcp::socket> connect_to(const tcp::endpoint& endpoint) {
     co_return socket;
 }
 
+asio::awaitable<bool> eventually(std::function<bool()> condition,
+                                 std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    asio::steady_timer tick(co_await asio::this_coro::executor);
+    while (!condition()) {
+        if (std::chrono::steady_clock::now() >= deadline) co_return false;
+        tick.expires_after(2ms);
+        co_await tick.async_wait(asio::use_awaitable);
+    }
+    co_return true;
+}
+
+void reset(tcp::socket& socket) {
+    boost::system::error_code ignored;
+    socket.set_option(asio::socket_base::linger(true, 0), ignored);
+    socket.close(ignored);
+}
+
 }  // namespace pier::test

@@ -80,6 +80,15 @@ tcp::endpoint endpoint_from_log(const std::string& line);
 /// program that must be told its port (redis-server).
 std::uint16_t free_port();
 
+/// Waits until `condition` holds, looking every 2ms, for at most `timeout`; returns whether it
+/// held. For server-side effects a client cannot observe (the server noticing a reset, a
+/// counter): the wait ends as soon as the condition does, and the bound is a failure.
+asio::awaitable<bool> eventually(std::function<bool()> condition,
+                                 std::chrono::milliseconds timeout = 5s);
+
+/// Closes `socket` with a reset (RST) instead of a FIN: SO_LINGER with a zero timeout.
+void reset(tcp::socket& socket);
+
 /// Connects a socket on `io`'s executor to `endpoint`.
 asio::awaitable<tcp::socket> connect_to(const tcp::endpoint& endpoint);
 

@@ -1,0 +1,134 @@
+// Fault injection against the in-process server: peers that reset in the middle of an exchange,
+// floods of connections that close at once, a peer that never reads. What must hold each time:
+// the misbehaving connection is closed and accounted for, memory stays bounded, and a healthy
+// client on the same listener is served throughout, byte for byte.
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "support/test_client.hpp"
+
+namespace pier::test {
+namespace {
+
+admin::listener_snapshot echo_figures(running_server& server) {
+    for (auto& l : server.get().metrics_snapshot().listeners) {
+        if (l.name == "echo") return l;
+    }
+    FAIL("no echo listener");
+    return {};
+}
+
+/// One echo round on the healthy client, with a payload of its own.
+asio::awaitable<void> still_served(tcp::socket& healthy, unsigned round) {
+    const auto payload = make_payload(3000, 1000 + round);
+    CHECK(co_await echo_exchange(healthy, payload) == payload);
+}
+
+// Proves a client resetting while the server reads from it (part of a message sent, then RST)
+// or while the server writes to it (its echo stuck on a client that does not read, then RST)
+// is closed and counted, and the healthy client next to them is served all along.
+TEST_CASE("faults: resets mid-read and mid-write harm no other connection") {
+    running_server server(echo_config());
+    asio::io_context io;
+    run_with_timeout(
+        io,
+        [&]() -> asio::awaitable<void> {
+            const auto ep = server.endpoint();
+            auto healthy = co_await connect_to(ep);
+            co_await still_served(healthy, 0);
+            // Mid-read.
+            for (unsigned i = 0; i < 20; ++i) {
+                auto peer = co_await connect_to(ep);
+                co_await write_all(peer, make_payload(1000 + i, i));
+                reset(peer);
+                if (i % 5 == 0) co_await still_served(healthy, i + 1);
+            }
+            // Mid-write: the server's echo is stuck behind our full receive buffer.
+            const auto flood = make_payload(64 << 20, 7);  // more than every buffer between us
+            for (unsigned i = 0; i < 3; ++i) {
+                auto peer = co_await connect_to(ep);
+                co_await write_until_stuck(peer, flood);
+                reset(peer);
+                co_await still_served(healthy, 100 + i);
+            }
+            // The server has noticed every reset: only the healthy client is left.
+            const auto& stats = server.listener().stats();
+            CHECK(co_await eventually([&] { return stats.active == 1; }));
+            CHECK(stats.accepted == 24);
+            CHECK(stats.closed == 23);
+            co_await still_served(healthy, 200);
+        },
+        30s);
+}
+
+// Proves a flood of connections closed as soon as they open (with a FIN, with a reset, after
+// one byte) leaves nothing behind: every one is accepted and closed, none is rejected, and the
+// healthy client and a newcomer are served.
+TEST_CASE("faults: a connect-and-close flood leaves nothing behind") {
+    running_server server(echo_config());
+    asio::io_context io;
+    constexpr unsigned flood = 600;
+    run_with_timeout(
+        io,
+        [&]() -> asio::awaitable<void> {
+            const auto ep = server.endpoint();
+            auto healthy = co_await connect_to(ep);
+            co_await still_served(healthy, 0);
+            for (unsigned i = 0; i < flood; ++i) {
+                auto peer = co_await connect_to(ep);
+                switch (i % 3) {
+                    case 0: peer.close(); break;  // FIN at once
+                    case 1: reset(peer); break;   // RST at once
+                    default:                      // one byte, then FIN
+                        co_await write_all(peer, "x");
+                        peer.close();
+                }
+                if (i % 100 == 0) co_await still_served(healthy, i + 1);
+            }
+            const auto& stats = server.listener().stats();
+            CHECK(co_await eventually(
+                [&] { return stats.accepted == flood + 1 && stats.active == 1; }));
+            CHECK(stats.closed == flood);
+            CHECK(stats.rejected == 0);
+            CHECK(stats.accept_errors == 0);
+            auto newcomer = co_await connect_to(ep);
+            co_await still_served(newcomer, 2000);
+            co_await still_served(healthy, 2001);
+        },
+        60s);
+}
+
+// Proves a client that sends without ever reading costs the server at most max_buffer: what
+// it has read from the client and not yet echoed stays within the bound (the rest waits in
+// the kernel, and TCP stops the client), and write_timeout then closes the connection.
+TEST_CASE("faults: a client that never reads holds at most max_buffer") {
+    auto cfg = echo_config();
+    cfg.listeners[0].echo.max_buffer = 64 * 1024;
+    cfg.listeners[0].idle_timeout = 0s;
+    cfg.listeners[0].write_timeout = 2s;
+    running_server server(cfg);
+    asio::io_context io;
+    run_with_timeout(
+        io,
+        [&]() -> asio::awaitable<void> {
+            auto hog = co_await connect_to(server.endpoint());
+            const auto written = co_await write_until_stuck(hog, make_payload(64 << 20, 3));
+            const auto figures = echo_figures(server);
+            const auto held = figures.traffic.bytes_in - figures.traffic.bytes_out;
+            CHECK(written > figures.traffic.bytes_in);  // the kernel holds the rest
+            CHECK_MESSAGE(held <= cfg.listeners[0].echo.max_buffer, "read ",
+                          figures.traffic.bytes_in, " echoed ", figures.traffic.bytes_out);
+            // Nothing more is read while the write is stuck, and write_timeout then cuts it.
+            CHECK(co_await eventually(
+                [&] { return server.listener().stats().write_timeout_closed == 1; }, 10s));
+            CHECK(echo_figures(server).traffic.bytes_in == figures.traffic.bytes_in);
+        },
+        30s);
+}
+
+}  // namespace
+}  // namespace pier::test
