@@ -18,6 +18,8 @@ fi
 
 "$root/scripts/setup.sh" fuzz
 bin="$root/build/fuzz/tests/fuzz"
+# Crash reports with file:line: llvm-14 installs the symbolizer under a versioned name only.
+export ASAN_SYMBOLIZER_PATH=/usr/lib/llvm-14/bin/llvm-symbolizer
 work="$root/build/fuzz/fuzz-runs"
 mkdir -p "$work"
 

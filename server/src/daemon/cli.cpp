@@ -54,7 +54,7 @@ std::filesystem::path default_config_path() {
 
 std::string help_text() {
     std::ostringstream out;
-    out << "Usage: pierd [--config FILE] [--check-config] [--log-level LEVEL]\n\n"
+    out << "Usage: pierd [--config FILE] [--check-config] [--log-level LEVEL] [--allow-root]\n\n"
            "pier is a high-concurrency TCP server daemon configured from YAML.\n\n"
         << describe_options()
         << "\nExamples:\n"

@@ -27,7 +27,8 @@ std::uint64_t worst_case_buffer_memory(const config::config& cfg);
 std::optional<std::string> buffer_memory_warning(const config::config& cfg,
                                                  std::uint64_t memory_bytes);
 
-/// Physical memory in bytes (sysconf), 0 if unknown.
+/// Physical memory in bytes (sysconf), 0 if unknown. The host's: a cgroup limit (a container's
+/// memory limit, systemd's MemoryMax=) is not read yet, so under one the warning comes late.
 std::uint64_t physical_memory();
 
 }  // namespace pier::daemon
