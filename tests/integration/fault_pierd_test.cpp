@@ -41,6 +41,14 @@ std::string echo_yaml(const std::string& idle_timeout) {
            idle_timeout + "\n";
 }
 
+/// The echo listener's address, once `child` (pierd on echo_yaml) has logged it and is ready.
+tcp::endpoint echo_endpoint_once_ready(child_process& child) {
+    const auto listening = child.wait_for_line("listening listener=echo", line_timeout);
+    REQUIRE_MESSAGE(listening.has_value(), child.output());
+    REQUIRE(child.wait_for_line("ready", line_timeout).has_value());
+    return endpoint_from_log(*listening);
+}
+
 /// Counts down to zero; waits for that with a bound.
 class countdown {
 public:
@@ -108,10 +116,7 @@ TEST_CASE("faults: 100 SIGHUP reloads under load lose no connection") {
     temp_dir dir;
     const auto config = dir.write("pier.yaml", echo_yaml("30s"));
     child_process child(pierd, pierd_serve_args(config));
-    const auto listening = child.wait_for_line("listening listener=echo", line_timeout);
-    REQUIRE_MESSAGE(listening.has_value(), child.output());
-    REQUIRE(child.wait_for_line("ready", line_timeout).has_value());
-    const auto echo = endpoint_from_log(*listening);
+    const auto echo = echo_endpoint_once_ready(child);
 
     std::atomic<bool> streaming{true};
     std::atomic<unsigned> rounds{0};
@@ -210,10 +215,7 @@ TEST_CASE("faults: SIGTERM under load echoes every byte sent before the drain") 
     temp_dir dir;
     const auto config = dir.write("pier.yaml", echo_yaml("30s"));
     child_process child(pierd, pierd_serve_args(config));
-    const auto listening = child.wait_for_line("listening listener=echo", line_timeout);
-    REQUIRE_MESSAGE(listening.has_value(), child.output());
-    REQUIRE(child.wait_for_line("ready", line_timeout).has_value());
-    const auto echo = endpoint_from_log(*listening);
+    const auto echo = echo_endpoint_once_ready(child);
 
     constexpr unsigned clients = 8;
     std::vector<streamer> streams(clients);
@@ -280,10 +282,7 @@ TEST_CASE("faults: descriptor exhaustion in pierd: no busy loop, recovery, no cr
     temp_dir dir;
     const auto config = dir.write("pier.yaml", echo_yaml("30s"));
     child_process child(pierd, pierd_serve_args(config), std::nullopt, 48);
-    const auto listening = child.wait_for_line("listening listener=echo", line_timeout);
-    REQUIRE_MESSAGE(listening.has_value(), child.output());
-    REQUIRE(child.wait_for_line("ready", line_timeout).has_value());
-    const auto echo = endpoint_from_log(*listening);
+    const auto echo = echo_endpoint_once_ready(child);
 
     asio::io_context io;
     run_with_timeout(
