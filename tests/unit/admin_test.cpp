@@ -25,6 +25,7 @@ metrics_snapshot sample_snapshot() {
     l.rejected = 2;
     l.closed_by_peer = 4;
     l.closed_idle = 2;
+    l.closed_request_timeout = 5;
     l.closed_drain = 1;
     l.traffic = {100, 90, 7, 1};
     s.listeners.push_back(l);
@@ -71,6 +72,8 @@ TEST_CASE("admin metrics: a snapshot renders as Prometheus text") {
     CHECK(has_line(text, "pier_connections_closed_total{listener=\"edge\",reason=\"peer\"} 4"));
     CHECK(has_line(text,
                    "pier_connections_closed_total{listener=\"edge\",reason=\"idle_timeout\"} 2"));
+    CHECK(has_line(
+        text, "pier_connections_closed_total{listener=\"edge\",reason=\"request_timeout\"} 5"));
     CHECK(has_line(text, "pier_connections_closed_total{listener=\"edge\",reason=\"drain\"} 1"));
     CHECK(has_line(text, "pier_received_bytes_total{listener=\"edge\"} 100"));
     CHECK(has_line(text, "pier_sent_bytes_total{listener=\"edge\"} 90"));

@@ -46,6 +46,7 @@ void check_documented_values(const config& c) {
     CHECK(l.max_connections == 10000);
     CHECK(l.idle_timeout == 5min);
     CHECK(l.write_timeout == 60s);
+    CHECK(l.request_timeout == 10s);
     CHECK(l.max_connections_per_ip == 0);
     CHECK(c.limits.max_connections == 0);
     CHECK(l.echo.max_buffer == 64 * 1024);
@@ -83,6 +84,7 @@ const char* const all_keys[] = {"threads",
                                 "admin",
                                 "timeout",
                                 "write_timeout",
+                                "request_timeout",
                                 "limits",
                                 "max_connections_per_ip",
                                 "proxy",
@@ -128,7 +130,8 @@ TEST_CASE("config: the default file documents every key with its default") {
     const std::regex commented_key(
         "(^|\\n)( *)# "
         "(threads|scheduler|level|format|drain_timeout|backlog|max_connections|idle_timeout|"
-        "max_buffer|cpu|delay|response_bytes|max_line|timeout|write_timeout|max_connections_per_ip|"
+        "max_buffer|cpu|delay|response_bytes|max_line|timeout|write_timeout|request_timeout|"
+        "max_connections_per_ip|"
         "balance|connect_timeout|retries|max_fails|fail_timeout|send_proxy|accept_proxy)"
         ":");
     const std::string uncommented = std::regex_replace(text, commented_key, "$1$2$3:");

@@ -80,6 +80,7 @@ TEST_CASE("config: a minimal file yields the defaults") {
     CHECK(c.limits.max_connections == 0);
     CHECK(l.idle_timeout == 5min);
     CHECK(l.write_timeout == 60s);
+    CHECK(l.request_timeout == 10s);
     CHECK(l.echo.max_buffer == 65536);
 }
 
@@ -105,6 +106,7 @@ TEST_CASE("config: every key round-trips with a non-default value") {
         "    max_connections_per_ip: 7\n"
         "    idle_timeout: 0\n"
         "    write_timeout: 5s\n"
+        "    request_timeout: 2500ms\n"
         "    echo:\n"
         "      max_buffer: 1MiB\n"
         "    synthetic:\n"
@@ -134,6 +136,7 @@ TEST_CASE("config: every key round-trips with a non-default value") {
     CHECK(c.limits.max_connections == 500);
     CHECK(first.idle_timeout == 0ns);
     CHECK(first.write_timeout == 5s);
+    CHECK(format_duration(first.request_timeout) == "2500ms");
     CHECK(format_size(first.echo.max_buffer) == "1MiB");
     CHECK(format_duration(first.synthetic.cpu) == "250us");
     CHECK(format_duration(first.synthetic.delay) == "10ms");
@@ -328,7 +331,7 @@ TEST_CASE("config: unknown keys far from any known key list the expected keys") 
         CHECK(only_error(one_listener + "    http:\n      max_buffer: 1KiB\n") ==
               "t.yaml:4:5: listeners[0].http: unknown key (expected one of: name, listen, "
               "backlog, handler, max_connections, max_connections_per_ip, idle_timeout, "
-              "write_timeout, accept_proxy, echo, synthetic, proxy)");
+              "write_timeout, request_timeout, accept_proxy, echo, synthetic, proxy)");
     }
     SUBCASE("short key") {
         CHECK(only_error("log:\n  x: 1\n" + one_listener) ==

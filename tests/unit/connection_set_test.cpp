@@ -1,5 +1,5 @@
 // The connection set: stop requests reach connections on their own executor, a drain covers
-// connections added after it began, and the idle sweep picks only idle connections.
+// connections added after it began, and the sweep picks only connections past a timeout.
 // Executors are run by hand with poll(): no threads.
 #include <algorithm>
 #include <optional>
@@ -78,7 +78,7 @@ TEST_CASE("connection_set: stop_inactive picks connections idle past the timeout
 
     // Exactly one timeout after `quiet`'s last activity, only `quiet` has been idle that long.
     const auto now = quiet->last_activity() + std::chrono::seconds(5);
-    const auto stopped = set.stop_inactive(now, std::chrono::seconds(5), std::chrono::seconds(0));
+    const auto stopped = set.stop_inactive(now, {.idle = std::chrono::seconds(5)});
     CHECK(stopped.idle == 1);
     CHECK(stopped.stalled == 0);
     f.run_posted();
@@ -104,13 +104,13 @@ TEST_CASE("connection_set: stop_inactive honours a connection's own shorter idle
     long_own->shorten_idle_timeout(1h);
     const auto latest =
         std::max({half_closed->last_activity(), plain->last_activity(), long_own->last_activity()});
-    CHECK(set.stop_inactive(latest + 3s, 0s, 0s).idle == 1);  // listener: no idle timeout
-    CHECK(set.stop_inactive(latest + 3s, 1min, 0s).idle == 1);
+    CHECK(set.stop_inactive(latest + 3s, {}).idle == 1);  // listener: no idle timeout
+    CHECK(set.stop_inactive(latest + 3s, {.idle = 1min}).idle == 1);
     f.run_posted();
     CHECK(half_closed->stop_requested() == stop_reason::idle);
     CHECK(plain->stop_requested() == stop_reason::none);
     CHECK(long_own->stop_requested() == stop_reason::none);
-    CHECK(set.stop_inactive(latest + 2min, 1min, 0s).idle == 3);  // 1h never lengthens 1min
+    CHECK(set.stop_inactive(latest + 2min, {.idle = 1min}).idle == 3);  // 1h never lengthens 1min
     set.remove(*half_closed);
     set.remove(*plain);
     set.remove(*long_own);
@@ -127,7 +127,8 @@ TEST_CASE("connection_set: stop_inactive stops a stalled writer at write_timeout
     std::optional<connection::write_scope> writing(std::in_place, *writer);
     const auto now =
         std::max(writer->last_activity(), reader->last_activity()) + std::chrono::seconds(2);
-    const auto stopped = set.stop_inactive(now, std::chrono::seconds(60), std::chrono::seconds(1));
+    const auto stopped = set.stop_inactive(
+        now, {.idle = std::chrono::seconds(60), .write = std::chrono::seconds(1)});
     CHECK(stopped.stalled == 1);
     CHECK(stopped.idle == 0);
     f.run_posted();
@@ -137,6 +138,45 @@ TEST_CASE("connection_set: stop_inactive stops a stalled writer at write_timeout
     CHECK_FALSE(writer->writing());
     set.remove(*writer);
     set.remove(*reader);
+}
+
+// Proves request_timeout counts from a request's beginning, not from its latest byte: a
+// connection touched just now (a slowloris byte) is still stopped, one with no request pending
+// never is, and end_request() stops the clock.
+TEST_CASE("connection_set: stop_inactive stops a request incomplete past request_timeout") {
+    using namespace std::chrono_literals;
+    fixture f;
+    connection_set set;
+    auto trickling = f.make(1);
+    auto between_requests = f.make(2);
+    auto completed = f.make(3);
+    set.add(*trickling);
+    set.add(*between_requests);
+    set.add(*completed);
+    trickling->begin_request();
+    completed->begin_request();
+    completed->end_request();
+    CHECK_FALSE(completed->request_started().has_value());
+    const auto began = *trickling->request_started();
+    trickling->begin_request();  // more bytes of the same request: the clock keeps running
+    CHECK(*trickling->request_started() == began);
+
+    const connection_set::timeouts limits{.idle = 1h, .request = 10s};
+    CHECK(set.stop_inactive(began + 9s, limits).slow_request == 0);
+    // Its latest byte is recent (touched after 10 s), yet the request began 10 s ago.
+    trickling->touch();
+    const auto stopped = set.stop_inactive(began + 10s, limits);
+    CHECK(stopped.slow_request == 1);
+    CHECK(stopped.idle == 0);
+    f.run_posted();
+    CHECK(trickling->stop_requested() == stop_reason::slow_request);
+    CHECK(between_requests->stop_requested() == stop_reason::none);
+    CHECK(completed->stop_requested() == stop_reason::none);
+    // Off when zero.
+    CHECK(set.stop_inactive(began + 1min, {.idle = 1h}).slow_request == 0);
+    set.remove(*trickling);
+    set.remove(*between_requests);
+    set.remove(*completed);
 }
 
 }  // namespace

@@ -89,6 +89,7 @@ void write_listeners(family_writer& w, const std::vector<listener_snapshot>& lis
         w.sample(labels + ",reason=\"peer\"", l.closed_by_peer);
         w.sample(labels + ",reason=\"idle_timeout\"", l.closed_idle);
         w.sample(labels + ",reason=\"write_timeout\"", l.closed_write_timeout);
+        w.sample(labels + ",reason=\"request_timeout\"", l.closed_request_timeout);
         w.sample(labels + ",reason=\"drain\"", l.closed_drain);
         w.sample(labels + ",reason=\"drain_timeout\"", l.closed_shutdown);
     }

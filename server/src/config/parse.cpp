@@ -291,7 +291,8 @@ const std::vector<std::string_view> log_format_names{"text", "json"};
 std::vector<std::string_view> listener_keys() {
     std::vector<std::string_view> keys{"name",         "listen",          "backlog",
                                        "handler",      "max_connections", "max_connections_per_ip",
-                                       "idle_timeout", "write_timeout",   "accept_proxy"};
+                                       "idle_timeout", "write_timeout",   "request_timeout",
+                                       "accept_proxy"};
     for (const auto& handler : handler_names()) {
         keys.emplace_back(handler);
     }
@@ -676,6 +677,7 @@ private:
         read_integer(s, "max_connections_per_ip", 0, 10'000'000, out.max_connections_per_ip);
         read_duration(s, "idle_timeout", 0s, 24h, out.idle_timeout);
         read_duration(s, "write_timeout", 0s, 24h, out.write_timeout);
+        read_duration(s, "request_timeout", 0s, 24h, out.request_timeout);
         if (const auto accept = read_choice(s, "accept_proxy", "boolean", boolean_names)) {
             out.accept_proxy = *accept == 1;
         }

@@ -60,6 +60,7 @@ std::vector<std::string> listener_changes(const listener_config& a, const listen
     note(changes, "max_connections_per_ip", a.max_connections_per_ip, b.max_connections_per_ip);
     note(changes, "idle_timeout", a.idle_timeout, b.idle_timeout);
     note(changes, "write_timeout", a.write_timeout, b.write_timeout);
+    note(changes, "request_timeout", a.request_timeout, b.request_timeout);
     note(changes, "accept_proxy", a.accept_proxy, b.accept_proxy);
     note(changes, "echo.max_buffer", a.echo.max_buffer, b.echo.max_buffer);
     note(changes, "synthetic.cpu", a.synthetic.cpu, b.synthetic.cpu);

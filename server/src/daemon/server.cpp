@@ -335,11 +335,12 @@ admin::metrics_snapshot server::metrics_snapshot() {
         s.proxy_header_errors = load(stats.proxy_header_errors);
         s.closed_idle = load(stats.idle_closed);
         s.closed_write_timeout = load(stats.write_timeout_closed);
+        s.closed_request_timeout = load(stats.request_timeout_closed);
         s.closed_drain = load(stats.drain_closed);
         s.closed_shutdown = load(stats.shutdown_closed);
         const auto closed = load(stats.closed);
-        const auto by_stop =
-            s.closed_idle + s.closed_write_timeout + s.closed_drain + s.closed_shutdown;
+        const auto by_stop = s.closed_idle + s.closed_write_timeout + s.closed_request_timeout +
+                             s.closed_drain + s.closed_shutdown;
         s.closed_by_peer = closed > by_stop ? closed - by_stop : 0;
         s.traffic = l->connections().traffic();
         if (const auto handler = l->handler(); handler && handler->upstreams) {

@@ -147,11 +147,16 @@ public:
                 co_return false;
             }
             if (newline == std::string::npos) break;
+            // Received in full: request_timeout does not cover the time spent answering it.
+            conn_.end_request();
             const std::string_view line(pending_.data() + consumed, length);
             if (!co_await answer(conn_, line, defaults)) co_return false;
             consumed = newline + 1;
         }
         pending_.erase(0, consumed);
+        // A partial line is a request begun: it must be complete within request_timeout of
+        // its first byte (slowloris), however often more bytes of it arrive.
+        if (!pending_.empty()) conn_.begin_request();
         // Idle again: give the heap back (a short partial line fits the string itself).
         if (pending_.empty()) pending_.shrink_to_fit();
         co_return true;

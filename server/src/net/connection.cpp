@@ -32,6 +32,7 @@ std::string_view to_string(stop_reason reason) {
         case stop_reason::none: return "none";
         case stop_reason::drain: return "drain";
         case stop_reason::idle: return "idle";
+        case stop_reason::slow_request: return "slow_request";
         case stop_reason::stalled: return "stalled";
         case stop_reason::shutdown: return "shutdown";
     }
@@ -150,6 +151,18 @@ traffic_totals connection::traffic() const {
 }
 
 void connection::touch() { last_activity_ns_.store(steady_now_ns(), std::memory_order_relaxed); }
+
+void connection::begin_request() {
+    if (request_started_ns_.load(std::memory_order_relaxed) == 0) {
+        request_started_ns_.store(steady_now_ns(), std::memory_order_relaxed);
+    }
+}
+
+std::optional<std::chrono::steady_clock::time_point> connection::request_started() const {
+    const auto ns = request_started_ns_.load(std::memory_order_relaxed);
+    if (ns == 0) return std::nullopt;
+    return std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(ns));
+}
 
 void connection::shorten_idle_timeout(std::chrono::nanoseconds limit) {
     using std::chrono::milliseconds;

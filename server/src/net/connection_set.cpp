@@ -42,20 +42,24 @@ void connection_set::request_stop_all(stop_reason reason) {
 }
 
 connection_set::stopped_counts connection_set::stop_inactive(
-    std::chrono::steady_clock::time_point now, std::chrono::nanoseconds idle_timeout,
-    std::chrono::nanoseconds write_timeout) {
+    std::chrono::steady_clock::time_point now, const timeouts& limits) {
     std::lock_guard lock(mutex_);
     stopped_counts stopped;
     for (auto& c : connections_) {
         const auto quiet = now - c.last_activity();
-        auto idle_limit = idle_timeout;
+        auto idle_limit = limits.idle;
         if (const auto own = c.own_idle_timeout();
             own.count() > 0 && (idle_limit.count() == 0 || own < idle_limit)) {
             idle_limit = own;
         }
-        if (write_timeout.count() > 0 && c.writing() && quiet >= write_timeout) {
+        const auto request_started = c.request_started();
+        if (limits.write.count() > 0 && c.writing() && quiet >= limits.write) {
             c.request_stop(stop_reason::stalled);
             ++stopped.stalled;
+        } else if (limits.request.count() > 0 && request_started &&
+                   now - *request_started >= limits.request) {
+            c.request_stop(stop_reason::slow_request);
+            ++stopped.slow_request;
         } else if (idle_limit.count() > 0 && quiet >= idle_limit) {
             c.request_stop(stop_reason::idle);
             ++stopped.idle;

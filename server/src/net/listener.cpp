@@ -63,7 +63,7 @@ constexpr unsigned max_accept_batch = 64;
 std::chrono::nanoseconds sweep_interval(const config::listener_config& cfg) {
     auto shortest = std::chrono::nanoseconds::max();
     for (const auto timeout : {config::effective_idle_timeout(cfg), cfg.write_timeout,
-                               config::effective_half_close_timeout(cfg)}) {
+                               cfg.request_timeout, config::effective_half_close_timeout(cfg)}) {
         if (timeout.count() > 0) shortest = std::min(shortest, timeout);
     }
     return std::clamp<std::chrono::nanoseconds>(shortest / 4, 10ms, 1s);
@@ -382,14 +382,24 @@ asio::awaitable<void> listener::sweep() {
         if (stopping_) break;
         const auto now = std::chrono::steady_clock::now();
         connections_.recheck_quiet_relays(now);
-        const auto stopped = connections_.stop_inactive(
-            now, config::effective_idle_timeout(config_), config_.write_timeout);
+        const auto stopped =
+            connections_.stop_inactive(now, {.idle = config::effective_idle_timeout(config_),
+                                             .write = config_.write_timeout,
+                                             .request = config_.request_timeout});
         if (stopped.stalled > 0) {
             if (const auto n = stalled_log_.allow()) {
                 spdlog::info(
                     "closing connections whose peer stopped reading listener={} "
                     "write_timeout={} occurrences={}",
                     name_, config::format_duration(config_.write_timeout), n);
+            }
+        }
+        if (stopped.slow_request > 0) {
+            if (const auto n = slow_request_log_.allow()) {
+                spdlog::info(
+                    "closing connections whose request did not arrive in time listener={} "
+                    "request_timeout={} occurrences={}",
+                    name_, config::format_duration(config_.request_timeout), n);
             }
         }
     }
@@ -457,6 +467,9 @@ void listener::finish_connection(connection& conn, std::exception_ptr error) {
         case stop_reason::none: break;
         case stop_reason::drain: stats_.drain_closed.fetch_add(1, std::memory_order_relaxed); break;
         case stop_reason::idle: stats_.idle_closed.fetch_add(1, std::memory_order_relaxed); break;
+        case stop_reason::slow_request:
+            stats_.request_timeout_closed.fetch_add(1, std::memory_order_relaxed);
+            break;
         case stop_reason::stalled:
             stats_.write_timeout_closed.fetch_add(1, std::memory_order_relaxed);
             break;

@@ -30,6 +30,7 @@ asio::awaitable<proxy_header_read> read_proxy_header(connection& conn) {
                 if (ec || taken != header_part) co_return proxy_header_read{status::closed, {}, {}};
                 conn.count_in(parsed.consumed);
                 conn.touch();
+                conn.end_request();
                 co_return proxy_header_read{status::ok, parsed.header, {}};
             }
             case proxy::proxy_parse::status::incomplete: {
@@ -38,6 +39,7 @@ asio::awaitable<proxy_header_read> read_proxy_header(connection& conn) {
                 if (ec || taken != n) co_return proxy_header_read{status::closed, {}, {}};
                 kept += n;
                 conn.touch();
+                conn.begin_request();  // the rest must follow within request_timeout
                 if (kept == received.size()) {
                     co_return proxy_header_read{status::invalid, {}, "header too long"};
                 }

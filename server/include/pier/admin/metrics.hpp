@@ -30,6 +30,7 @@ struct listener_snapshot {
     std::uint64_t closed_by_peer = 0;
     std::uint64_t closed_idle = 0;
     std::uint64_t closed_write_timeout = 0;
+    std::uint64_t closed_request_timeout = 0;
     std::uint64_t closed_drain = 0;
     std::uint64_t closed_shutdown = 0;
     net::traffic_totals traffic;  ///< closed connections' plus live ones'

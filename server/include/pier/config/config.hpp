@@ -223,6 +223,12 @@ struct listener_config {
     /// is closed. 0 disables. 60s: nginx's send_timeout; far shorter than idle_timeout, so a
     /// peer that never reads cannot hold its buffered response for minutes.
     std::chrono::nanoseconds write_timeout = 60s;
+    /// A request (a PROXY protocol header, a synthetic request line) still incomplete this
+    /// long after its first byte arrived is cut, however steadily its bytes trickle in
+    /// (slowloris: each byte would postpone idle_timeout). 0 disables. 10s: HAProxy's
+    /// recommended `timeout http-request`. Relays (echo, proxy) carry bytes, not requests: for
+    /// them idle_timeout and the connection caps are the limits.
+    std::chrono::nanoseconds request_timeout = 10s;
     /// Clients come through a proxy that sends the PROXY protocol (v1 or v2) first: the header
     /// is required, and the client it names is the connection's peer for per-IP caps, logs and
     /// metrics. Off by default: a header from an untrusted client would forge its address.

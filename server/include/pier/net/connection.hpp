@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include <boost/asio/awaitable.hpp>
@@ -33,11 +34,12 @@ using tcp = asio::ip::tcp;
 
 /// Why a connection is being asked to end. Later reasons override earlier, milder ones.
 enum class stop_reason : std::uint8_t {
-    none,      ///< not asked to stop
-    drain,     ///< graceful shutdown: finish what was already received, then close
-    idle,      ///< idle_timeout passed with no progress: close now
-    stalled,   ///< write_timeout passed with a write making no progress: close now
-    shutdown,  ///< drain deadline passed: abort whatever is in progress
+    none,          ///< not asked to stop
+    drain,         ///< graceful shutdown: finish what was already received, then close
+    idle,          ///< idle_timeout passed with no progress: close now
+    slow_request,  ///< request_timeout passed with a request still incomplete: close now
+    stalled,       ///< write_timeout passed with a write making no progress: close now
+    shutdown,      ///< drain deadline passed: abort whatever is in progress
 };
 
 std::string_view to_string(stop_reason reason);
@@ -85,6 +87,15 @@ public:
 
     /// Records progress (bytes moved): postpones the idle and write timeouts.
     void touch();
+
+    /// A request has begun arriving (its first bytes are in): request_timeout now runs until
+    /// end_request(). No effect while one is already running. Handlers that read requests
+    /// (the PROXY header, the synthetic handler's lines) call these; relays do not.
+    void begin_request();
+    /// The request being received is complete (or none is pending): request_timeout stops.
+    void end_request() { request_started_ns_.store(0, std::memory_order_relaxed); }
+    /// Any thread: when the request still incomplete began arriving, or nullopt.
+    std::optional<std::chrono::steady_clock::time_point> request_started() const;
 
     /// Marks a write to the peer in progress while it lives (write_timeout applies meanwhile).
     /// Handlers hold one across every write they await.
@@ -192,6 +203,9 @@ private:
     /// write_scopes open: a count, since the proxy may write both ways at once and one ending
     /// must not hide the other. ordering: relaxed, read by the sweep like last_activity_ns_.
     std::atomic<std::uint8_t> writing_{0};
+    /// steady_clock ns when the incomplete request began arriving; 0: none. ordering: relaxed,
+    /// read by the sweep like last_activity_ns_.
+    std::atomic<std::int64_t> request_started_ns_{0};
     /// See shorten_idle_timeout(); 0: none. ordering: relaxed, read by the sweep.
     std::atomic<std::uint32_t> own_idle_timeout_ms_{0};
     /// last_activity_ns_ when recheck_sockets() last ran (it runs once per quiet period).

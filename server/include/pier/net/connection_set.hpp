@@ -37,17 +37,23 @@ public:
     /// Asks every connection to stop for `reason`; drain is remembered for later add()s.
     void request_stop_all(stop_reason reason);
 
-    /// Asks connections idle since before `now - idle_timeout` (or their own shorter idle
-    /// timeout, see connection::shorten_idle_timeout) to stop (reason idle), and those with a
-    /// write that has made no progress since `now - write_timeout` (reason stalled). A zero
-    /// timeout is off. Returns how many were asked, per reason.
+    /// The limits stop_inactive() applies; a zero one is off.
+    struct timeouts {
+        std::chrono::nanoseconds idle{0};     ///< no progress at all
+        std::chrono::nanoseconds write{0};    ///< a write making no progress
+        std::chrono::nanoseconds request{0};  ///< a request still incomplete since it began
+    };
+    /// Asks connections idle since before `now - idle` (or their own shorter idle timeout, see
+    /// connection::shorten_idle_timeout) to stop (reason idle), those with a write that has
+    /// made no progress since `now - write` (reason stalled), and those with a request begun
+    /// before `now - request` and still incomplete (reason slow_request, however steadily its
+    /// bytes trickle in: slowloris). Returns how many were asked, per reason.
     struct stopped_counts {
         std::size_t idle = 0;
         std::size_t stalled = 0;
+        std::size_t slow_request = 0;
     };
-    stopped_counts stop_inactive(std::chrono::steady_clock::time_point now,
-                                 std::chrono::nanoseconds idle_timeout,
-                                 std::chrono::nanoseconds write_timeout);
+    stopped_counts stop_inactive(std::chrono::steady_clock::time_point now, const timeouts& limits);
 
     /// Asks every relaying connection quiet for at least relay_recheck_after to recheck its
     /// sockets (connection::recheck_sockets; each does so once per quiet period).

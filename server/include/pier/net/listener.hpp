@@ -96,7 +96,8 @@ public:
 private:
     void open_and_listen(tcp::acceptor& acceptor, const config::listener_config& cfg);
     asio::awaitable<void> accept_loop();
-    /// Stops connections past idle_timeout or write_timeout (connection_set::stop_inactive).
+    /// Stops connections past idle_timeout, write_timeout or request_timeout
+    /// (connection_set::stop_inactive).
     asio::awaitable<void> sweep();
     /// Starts the connection's task, or closes it at once when a connection cap is reached.
     void admit(tcp::socket socket, runtime::worker_lease lease);
@@ -147,6 +148,7 @@ private:
     log::rate_limiter reject_log_{std::chrono::seconds(1)};
     log::rate_limiter accept_error_log_{std::chrono::seconds(1)};
     log::rate_limiter stalled_log_{std::chrono::seconds(10)};
+    log::rate_limiter slow_request_log_{std::chrono::seconds(10)};
     log::rate_limiter proxy_header_log_{std::chrono::seconds(1)};
 
     bool stopping_ = false;  ///< touched on strand_ only

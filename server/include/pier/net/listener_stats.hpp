@@ -32,9 +32,11 @@ struct listener_stats {
     std::atomic<std::uint64_t> closed{0};           ///< admitted connections that have ended
     std::atomic<std::uint64_t> idle_closed{0};      ///< of those, closed by idle_timeout
     std::atomic<std::uint64_t> write_timeout_closed{0};  ///< of those, closed by write_timeout
-    std::atomic<std::uint64_t> drain_closed{0};          ///< of those, ended by a graceful drain
-    std::atomic<std::uint64_t> shutdown_closed{0};       ///< of those, cut at the drain deadline
-    std::atomic<std::uint64_t> accept_errors{0};         ///< failed accept() calls (EMFILE, ...)
+    /// Of those, closed by request_timeout (a request still incomplete: slowloris).
+    std::atomic<std::uint64_t> request_timeout_closed{0};
+    std::atomic<std::uint64_t> drain_closed{0};     ///< of those, ended by a graceful drain
+    std::atomic<std::uint64_t> shutdown_closed{0};  ///< of those, cut at the drain deadline
+    std::atomic<std::uint64_t> accept_errors{0};    ///< failed accept() calls (EMFILE, ...)
     /// accept_proxy: admitted connections closed for a missing or malformed PROXY header.
     std::atomic<std::uint64_t> proxy_header_errors{0};
     std::atomic<std::uint64_t> active{0};  ///< admitted and not yet closed

@@ -5,7 +5,9 @@
 // header, so whatever the client sent after it is left for the handler. Bytes of an incomplete
 // header are consumed as they come (they are header bytes either way), so a slow sender is
 // waited for without spinning on data already seen. Bounded: at most max_proxy_header bytes
-// are kept; the wait is the listener's idle_timeout, like any silent connection.
+// are kept. Waiting for the first byte is bounded by the listener's idle_timeout, like any
+// silent connection; once a header has begun, by its request_timeout (a header trickled byte
+// by byte is cut).
 #pragma once
 
 #include <string>
