@@ -1,11 +1,13 @@
 // Fault injection against the in-process server: peers that reset in the middle of an exchange,
-// floods of connections that close at once, a peer that never reads. What must hold each time:
-// the misbehaving connection is closed and accounted for, memory stays bounded, and a healthy
-// client on the same listener is served throughout, byte for byte.
+// floods of connections that close at once or exceed max_connections, a peer that never reads. What
+// must hold each time: the misbehaving connection is closed and accounted for, memory stays
+// bounded, and a healthy client on the same listener is served throughout, byte for byte.
 #include <string>
 #include <vector>
 
 #include <doctest/doctest.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -127,6 +129,66 @@ TEST_CASE("faults: a client that never reads holds at most max_buffer") {
             CHECK(echo_figures(server).traffic.bytes_in == figures.traffic.bytes_in);
         },
         30s);
+}
+
+// Proves a flood of connections far beyond max_connections is turned away without touching the
+// admitted ones: with 50 admitted and busy, 1,000 more clients (ten at a time) are each closed
+// without a byte and counted as rejected, every admitted connection keeps exchanging data byte
+// for byte throughout, and once admitted ones leave, newcomers are admitted again.
+TEST_CASE("faults: a flood beyond max_connections is rejected, the admitted are unaffected") {
+    constexpr unsigned admitted = 50;
+    constexpr unsigned excess = 1000;
+    constexpr unsigned waves = 10;  // flooding clients connecting at once
+    auto cfg = echo_config();
+    cfg.listeners[0].max_connections = admitted;
+    running_server server(cfg);
+    asio::io_context io;
+    run_with_timeout(
+        io,
+        [&]() -> asio::awaitable<void> {
+            const auto ep = server.endpoint();
+            const auto& stats = server.listener().stats();
+            std::vector<tcp::socket> members;
+            for (unsigned i = 0; i < admitted; ++i) {
+                members.push_back(co_await connect_to(ep));
+                co_await still_served(members.back(), i);
+            }
+            unsigned refused = 0;
+            unsigned waves_done = 0;
+            const auto executor = co_await asio::this_coro::executor;
+            for (unsigned w = 0; w < waves; ++w) {
+                asio::co_spawn(
+                    executor,
+                    [&]() -> asio::awaitable<void> {
+                        for (unsigned i = 0; i < excess / waves; ++i) {
+                            auto extra = co_await connect_to(ep);
+                            if (co_await closed_without_answer(extra)) ++refused;
+                        }
+                        ++waves_done;
+                    },
+                    asio::detached);
+            }
+            // The admitted keep working while the flood runs, round after round.
+            unsigned round = 0;
+            while (waves_done < waves) {
+                co_await still_served(members[round % admitted], 100 + round);
+                ++round;
+            }
+            CHECK(refused == excess);
+            CHECK(stats.rejected == excess);
+            CHECK(stats.accepted == admitted);
+            for (unsigned i = 0; i < admitted; ++i) co_await still_served(members[i], 5000 + i);
+            // Room again once some leave.
+            for (unsigned i = 0; i < 5; ++i) members[i].close();
+            CHECK(co_await eventually([&] { return stats.active == admitted - 5; }));
+            for (unsigned i = 0; i < 5; ++i) {
+                auto newcomer = co_await connect_to(ep);
+                co_await still_served(newcomer, 9000 + i);
+                members[i] = std::move(newcomer);
+            }
+            CHECK(stats.rejected == excess);
+        },
+        60s);
 }
 
 }  // namespace

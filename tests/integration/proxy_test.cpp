@@ -348,6 +348,67 @@ TEST_CASE("proxy: an upstream reset right after its reply closes the client's co
         30s);
 }
 
+// Proves a reset in the middle of a large transfer, from either side, ends that relay alone:
+// the upstream resetting partway through a download, and the client resetting partway through
+// an upload, each leave the other end with a byte-exact prefix of what was sent and a closed
+// connection, while a relay opened before them goes on working.
+TEST_CASE("proxy: a reset mid-transfer ends that relay alone, what arrived is exact") {
+    constexpr std::size_t sent_before_reset = 4 << 20;
+    asio::io_context io;
+    auto upstream = listening_upstream(io);
+    auto cfg = front_config({upstream.local_endpoint()});
+    cfg.listeners[0].idle_timeout = 1h;  // only the resets can end these connections
+    running_server proxy(cfg);
+    const auto payload = make_payload(sent_before_reset, 11);
+    const auto is_prefix = [&](const std::string& received) {
+        return received.size() <= payload.size() &&
+               payload.compare(0, received.size(), received) == 0;
+    };
+    run_with_timeout(
+        io,
+        [&]() -> asio::awaitable<void> {
+            auto healthy = co_await connect_to(proxy.endpoint("front"));
+            auto healthy_upstream = co_await upstream.async_accept(asio::use_awaitable);
+
+            // Download: the upstream sends 4 MiB as the client reads, then resets.
+            auto downloader = co_await connect_to(proxy.endpoint("front"));
+            auto source = co_await upstream.async_accept(asio::use_awaitable);
+            boost::system::error_code download_end;
+            const auto send_then_reset = [&]() -> asio::awaitable<void> {
+                co_await write_all(source, payload);
+                reset(source);
+            };
+            const auto downloaded =
+                co_await (read_to_end(downloader, download_end) && send_then_reset());
+            CHECK(download_end);
+            CHECK(is_prefix(downloaded));
+            MESSAGE("client received ", downloaded.size(), " of ", payload.size(), " bytes");
+
+            // Upload: the client sends 4 MiB as the upstream reads, then resets.
+            auto uploader = co_await connect_to(proxy.endpoint("front"));
+            auto sink = co_await upstream.async_accept(asio::use_awaitable);
+            boost::system::error_code upload_end;
+            const auto upload_then_reset = [&]() -> asio::awaitable<void> {
+                co_await write_all(uploader, payload);
+                reset(uploader);
+            };
+            const auto uploaded = co_await (read_to_end(sink, upload_end) && upload_then_reset());
+            CHECK(upload_end);
+            CHECK(is_prefix(uploaded));
+            MESSAGE("upstream received ", uploaded.size(), " of ", payload.size(), " bytes");
+
+            // The relay opened before both is untouched, both ways.
+            const auto ping = make_payload(70000, 12);
+            const auto pong = make_payload(70000, 13);
+            co_await write_all(healthy, ping);
+            CHECK(co_await read_exactly(healthy_upstream, ping.size()) == ping);
+            co_await write_all(healthy_upstream, pong);
+            CHECK(co_await read_exactly(healthy, pong.size()) == pong);
+            CHECK(co_await eventually([&] { return front_figures(proxy).active == 1; }));
+        },
+        60s);
+}
+
 // Proves half_close_timeout: once the client has closed its half, a relay that goes quiet is
 // closed after half_close_timeout, long before the idle timeout, while a relay that has been
 // just as quiet but is not half-closed stays open.
