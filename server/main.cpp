@@ -38,7 +38,7 @@ int run(const pier::daemon::cli_options& options) {
     }
     auto cfg = std::move(*loaded.value);
     const auto memory_warning =
-        pier::daemon::buffer_memory_warning(cfg, pier::daemon::physical_memory());
+        pier::daemon::buffer_memory_warning(cfg, pier::daemon::usable_memory());
     if (options.check_config) {
         std::cout << options.config_path.string() << ": ok (" << cfg.listeners.size()
                   << (cfg.listeners.size() == 1 ? " listener" : " listeners") << ")\n";

@@ -45,19 +45,21 @@ TEST_CASE("memory budget: limits.max_connections caps the sum") {
     CHECK(worst_case_buffer_memory(cfg) == 5 * MiB);
 }
 
-// Proves the warning appears only past the machine's memory, and shows the arithmetic.
+// Proves the warning appears only past the memory pierd may use, and shows the arithmetic
+// and what set that memory.
 TEST_CASE("memory budget: the warning names each listener's arithmetic") {
     const auto cfg =
         parse("listeners:\n" + listener("front", "proxy",
                                         "    max_connections: 10000\n    proxy: { upstreams: "
                                         "[\"127.0.0.1:1\"], max_buffer: 64MiB }\n"));
     CHECK(worst_case_buffer_memory(cfg) == 10000 * 2 * (64 * MiB + 2 * KiB));
-    CHECK_FALSE(buffer_memory_warning(cfg, 2048 * GiB));  // 1.2TiB fits in 2TiB
-    CHECK_FALSE(buffer_memory_warning(cfg, 0));           // memory unknown: no guess
-    const auto warning = buffer_memory_warning(cfg, 16 * GiB);
+    CHECK_FALSE(buffer_memory_warning(cfg, {2048 * GiB, "m"}));  // 1.2TiB fits in 2TiB
+    CHECK_FALSE(buffer_memory_warning(cfg, {0, "m"}));           // memory unknown: no guess
+    const auto warning = buffer_memory_warning(cfg, {16 * GiB, "cgroup limit in /x/memory.max"});
     REQUIRE(warning);
     CHECK_MESSAGE(warning->find("up to 1.2TiB") != std::string::npos, *warning);
-    CHECK(warning->find("16.0GiB of memory") != std::string::npos);
+    CHECK(warning->find("more than the 16.0GiB of memory pierd may use (cgroup limit in "
+                        "/x/memory.max)") != std::string::npos);
     CHECK(warning->find("listener \"front\": max_connections 10000 x 2 x (max_buffer 64MiB + "
                         "2KiB) = 1.2TiB") != std::string::npos);
 }
@@ -68,7 +70,7 @@ TEST_CASE("memory budget: default listeners fit in 1GiB") {
                            listener("p", "proxy", "    proxy: { upstreams: [\"127.0.0.1:1\"] }\n"));
     // 10000 x 64KiB + 10000 x 2 x (16KiB + 2KiB) = 976.6MiB.
     CHECK(worst_case_buffer_memory(cfg) == 10000 * 64 * KiB + 10000 * 2 * 18 * KiB);
-    CHECK_FALSE(buffer_memory_warning(cfg, 1 * GiB));
+    CHECK_FALSE(buffer_memory_warning(cfg, {1 * GiB, "m"}));
 }
 
 }  // namespace

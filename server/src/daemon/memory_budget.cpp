@@ -7,6 +7,7 @@
 #include <iterator>
 #include <limits>
 
+#include "pier/daemon/cgroup_memory.hpp"
 #include "pier/handlers/registry.hpp"
 
 namespace pier::daemon {
@@ -56,9 +57,9 @@ std::uint64_t worst_case_buffer_memory(const config::config& cfg) {
 }
 
 std::optional<std::string> buffer_memory_warning(const config::config& cfg,
-                                                 std::uint64_t memory_bytes) {
+                                                 const memory_ceiling& memory) {
     const auto worst = worst_case_buffer_memory(cfg);
-    if (memory_bytes == 0 || worst <= memory_bytes) return std::nullopt;
+    if (memory.bytes == 0 || worst <= memory.bytes) return std::nullopt;
     std::string terms;
     for (const auto& listener : cfg.listeners) {
         const auto bound = handlers::connection_buffer_bound(listener);
@@ -71,8 +72,9 @@ std::optional<std::string> buffer_memory_warning(const config::config& cfg,
         terms += "; limits.max_connections " + std::to_string(cfg.limits.max_connections);
     }
     return "connection buffers may hold up to " + approximate(worst) +
-           " at worst (every connection stalled with full buffers), more than this machine's " +
-           approximate(memory_bytes) + " of memory: " + terms +
+           " at worst (every connection stalled with full buffers), more than the " +
+           approximate(memory.bytes) + " of memory pierd may use (" + memory.source +
+           "): " + terms +
            ". Lower max_connections or the buffer sizes, unless the host is sized for it";
 }
 
@@ -81,6 +83,15 @@ std::uint64_t physical_memory() {
     const long page_size = ::sysconf(_SC_PAGESIZE);
     if (pages <= 0 || page_size <= 0) return 0;
     return times(static_cast<std::uint64_t>(pages), static_cast<std::uint64_t>(page_size));
+}
+
+memory_ceiling usable_memory() {
+    memory_ceiling ceiling{physical_memory(), "physical memory"};
+    if (const auto limit = this_process_cgroup_memory_limit();
+        limit && (ceiling.bytes == 0 || limit->bytes < ceiling.bytes)) {
+        ceiling = {limit->bytes, "cgroup limit in " + limit->file.string()};
+    }
+    return ceiling;
 }
 
 }  // namespace pier::daemon

@@ -44,7 +44,7 @@ bool apply(server& running, const std::filesystem::path& path,
     }
     log::reconfigure_logging(log);
     warn_if_open_file_limit_short(running.configuration(), running.pool().size());
-    if (const auto warning = buffer_memory_warning(running.configuration(), physical_memory())) {
+    if (const auto warning = buffer_memory_warning(running.configuration(), usable_memory())) {
         spdlog::warn("{}", *warning);
     }
     spdlog::info("reload complete listeners={} restart_required={}", running.listeners().size(),
