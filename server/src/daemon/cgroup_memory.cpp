@@ -4,7 +4,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <vector>
+#include <system_error>
 
 namespace pier::daemon {
 namespace {
@@ -25,7 +25,8 @@ std::optional<std::uint64_t> read_limit(const fs::path& file) {
 /// Reads `file_name` at every level from `base`/`group` up to `base`, keeping the smallest.
 void smallest_on_path(const fs::path& base, std::string_view group, const char* file_name,
                       std::optional<cgroup_memory_limit>& smallest) {
-    if (!fs::is_directory(base)) return;
+    std::error_code unreadable;  // an unreadable mount is one without limits, not an error
+    if (!fs::is_directory(base, unreadable)) return;
     const auto below_root = fs::path(group).relative_path();
     fs::path level = below_root.empty() ? base : base / below_root;
     for (;;) {
