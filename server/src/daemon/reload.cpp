@@ -28,9 +28,11 @@ bool apply(server& running, const std::filesystem::path& path,
            const std::optional<config::log_level>& cli_log_level) {
     auto loaded = config::load_config(path);
     if (!loaded.ok()) {
+        // Counted before the line that reports it: whoever reads that line (an operator, a
+        // test) and then /metrics finds the failure counted.
+        running.count_failed_reload();
         for (const auto& error : loaded.errors) spdlog::error("reload: {}", error.to_string());
         spdlog::error("reload failed, keeping the running config errors={}", loaded.errors.size());
-        running.count_failed_reload();
         return false;
     }
     auto next = std::move(*loaded.value);
@@ -65,8 +67,8 @@ bool reload_from_file(server& running, const std::filesystem::path& path,
         applied = apply(running, path, cli_log_level);
     } catch (const std::exception& e) {
         // Out of memory or threads, say: the daemon serves on with whatever was applied.
+        running.count_failed_reload();  // before the line, as above
         spdlog::error("reload failed error=\"{}\"", e.what());
-        running.count_failed_reload();
     }
     // READY=1 ends the reload for systemd whether or not it applied: the old config serves on.
     if (notifier.enabled() &&
