@@ -2,6 +2,7 @@
 // floods of connections that close at once or exceed max_connections, a peer that never reads. What
 // must hold each time: the misbehaving connection is closed and accounted for, memory stays
 // bounded, and a healthy client on the same listener is served throughout, byte for byte.
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -153,28 +154,33 @@ TEST_CASE("faults: a flood beyond max_connections is rejected, the admitted are 
                 members.push_back(co_await connect_to(ep));
                 co_await still_served(members.back(), i);
             }
-            unsigned refused = 0;
-            unsigned waves_done = 0;
+            // Shared with the flooding coroutines, which outlive this frame if it fails.
+            struct tally {
+                unsigned refused = 0;
+                unsigned waves_done = 0;
+            };
+            const auto flood = std::make_shared<tally>();
             const auto executor = co_await asio::this_coro::executor;
+            const unsigned per_wave = excess / waves;
             for (unsigned w = 0; w < waves; ++w) {
                 asio::co_spawn(
                     executor,
-                    [&]() -> asio::awaitable<void> {
-                        for (unsigned i = 0; i < excess / waves; ++i) {
+                    [flood, ep, per_wave]() -> asio::awaitable<void> {
+                        for (unsigned i = 0; i < per_wave; ++i) {
                             auto extra = co_await connect_to(ep);
-                            if (co_await closed_without_answer(extra)) ++refused;
+                            if (co_await closed_without_answer(extra)) ++flood->refused;
                         }
-                        ++waves_done;
+                        ++flood->waves_done;
                     },
                     asio::detached);
             }
             // The admitted keep working while the flood runs, round after round.
             unsigned round = 0;
-            while (waves_done < waves) {
+            while (flood->waves_done < waves) {
                 co_await still_served(members[round % admitted], 100 + round);
                 ++round;
             }
-            CHECK(refused == excess);
+            CHECK(flood->refused == excess);
             CHECK(stats.rejected == excess);
             CHECK(stats.accepted == admitted);
             for (unsigned i = 0; i < admitted; ++i) co_await still_served(members[i], 5000 + i);

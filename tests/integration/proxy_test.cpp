@@ -360,6 +360,9 @@ TEST_CASE("proxy: a reset mid-transfer ends that relay alone, what arrived is ex
     cfg.listeners[0].idle_timeout = 1h;  // only the resets can end these connections
     running_server proxy(cfg);
     const auto payload = make_payload(sent_before_reset, 11);
+    const auto ended_by_peer = [](const boost::system::error_code& ec) {
+        return ec == asio::error::eof || ec == asio::error::connection_reset;
+    };
     const auto is_prefix = [&](const std::string& received) {
         return received.size() <= payload.size() &&
                payload.compare(0, received.size(), received) == 0;
@@ -380,7 +383,7 @@ TEST_CASE("proxy: a reset mid-transfer ends that relay alone, what arrived is ex
             };
             const auto downloaded =
                 co_await (read_to_end(downloader, download_end) && send_then_reset());
-            CHECK(download_end);
+            CHECK(ended_by_peer(download_end));
             CHECK(is_prefix(downloaded));
             MESSAGE("client received ", downloaded.size(), " of ", payload.size(), " bytes");
 
@@ -393,7 +396,7 @@ TEST_CASE("proxy: a reset mid-transfer ends that relay alone, what arrived is ex
                 reset(uploader);
             };
             const auto uploaded = co_await (read_to_end(sink, upload_end) && upload_then_reset());
-            CHECK(upload_end);
+            CHECK(ended_by_peer(upload_end));
             CHECK(is_prefix(uploaded));
             MESSAGE("upstream received ", uploaded.size(), " of ", payload.size(), " bytes");
 

@@ -4,6 +4,7 @@
 // whole requests next to them keep their latency. idle_timeout is set far past every deadline
 // here, so it cannot be what closes anything.
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -29,11 +30,12 @@ constexpr auto request_timeout = 1s;
 /// would have postponed an idle timeout.
 constexpr auto trickle_interval = 100ms;
 
-config::config slowloris_target(const std::string& handler) {
+config::config slowloris_target(const std::string& handler,
+                                std::chrono::nanoseconds timeout = request_timeout) {
     auto cfg = echo_config();
     cfg.listeners[0].handler = handler;
     cfg.listeners[0].idle_timeout = 10min;
-    cfg.listeners[0].request_timeout = request_timeout;
+    cfg.listeners[0].request_timeout = timeout;
     return cfg;
 }
 
@@ -99,27 +101,28 @@ TEST_CASE("slowloris: trickled request lines are cut by request_timeout, others 
             std::vector<clock::duration> before;
             for (int i = 0; i < 50; ++i) before.push_back(co_await timed_request(normal));
 
-            std::vector<trickle_result> results;
+            // Shared with the trickling coroutines, which outlive this frame if it fails.
+            const auto results = std::make_shared<std::vector<trickle_result>>();
             const auto executor = co_await asio::this_coro::executor;
             // A line far shorter than max_line (4KiB): only the timeout can end it in time.
             const std::string line(200, 'a');
             for (unsigned i = 0; i < connections; ++i) {
                 asio::co_spawn(
                     executor,
-                    [&]() -> asio::awaitable<void> {
-                        results.push_back(co_await trickle_until_closed(endpoint, line));
+                    [results, endpoint, line]() -> asio::awaitable<void> {
+                        results->push_back(co_await trickle_until_closed(endpoint, line));
                     },
                     asio::detached);
             }
             // While the flood trickles: the normal client's requests, one after another.
             std::vector<clock::duration> during;
             asio::steady_timer pace(executor);
-            while (results.size() < connections) {
+            while (results->size() < connections) {
                 during.push_back(co_await timed_request(normal));
                 pace.expires_after(10ms);  // a steady client, not a flood of its own
                 co_await pace.async_wait(asio::use_awaitable);
             }
-            for (const auto& r : results) {
+            for (const auto& r : *results) {
                 CHECK(r.closed_by_server);
                 CHECK(r.bytes_answered == 0);
                 CHECK(r.lasted >= request_timeout);
@@ -133,8 +136,10 @@ TEST_CASE("slowloris: trickled request lines are cut by request_timeout, others 
             const auto flooded = median(during);
             MESSAGE("median latency before ", usual.count() / 1000, " us, during the flood ",
                     flooded.count() / 1000, " us over ", during.size(), " requests");
-            CHECK(flooded <= std::max<clock::duration>(4 * usual, 20ms));
-            CHECK(*std::max_element(during.begin(), during.end()) < 500ms);
+            // Generous bounds: the machine is shared, and this client's own thread also runs
+            // the 200 trickling connections. Cut by timeouts instead, they would take seconds.
+            CHECK(flooded <= std::max<clock::duration>(4 * usual, 50ms));
+            CHECK(*std::max_element(during.begin(), during.end()) < 2s);
             // The normal client was never cut: its requests each arrived whole.
             co_await timed_request(normal);
         },
@@ -143,16 +148,18 @@ TEST_CASE("slowloris: trickled request lines are cut by request_timeout, others 
 
 // Proves the clock covers receiving a request, not answering it, and restarts for each
 // request: requests arriving in pieces within request_timeout, one after another for longer
-// than it in all, and a request whose answer takes longer than it, are all served.
+// than it in all, and a request whose answer takes longer than it, are all served. (3 s: each
+// request's 600 ms of pieces stay far inside it on a loaded machine.)
 TEST_CASE("slowloris: request_timeout spares requests that arrive in time") {
-    running_server server(slowloris_target("synthetic"));
+    constexpr auto timeout = 3s;
+    running_server server(slowloris_target("synthetic", timeout));
     asio::io_context io;
     run_with_timeout(
         io,
         [&]() -> asio::awaitable<void> {
             auto client = co_await connect_to(server.endpoint());
             asio::steady_timer pause(co_await asio::this_coro::executor);
-            for (int request = 0; request < 4; ++request) {
+            for (int request = 0; request < 6; ++request) {  // 3.6 s in all
                 // Each in three pieces, 300 ms apart: 600 ms from first byte to newline.
                 for (const std::string piece : {"si", "ze=", "2\n"}) {
                     co_await write_all(client, piece);
@@ -163,8 +170,8 @@ TEST_CASE("slowloris: request_timeout spares requests that arrive in time") {
                 CHECK(co_await read_exactly(client, 2) == "O\n");
             }
             const auto began = clock::now();
-            CHECK(co_await ask(client, "delay=1500ms size=2\n") == "O\n");
-            CHECK(clock::now() - began >= 1500ms);
+            CHECK(co_await ask(client, "delay=3500ms size=2\n") == "O\n");
+            CHECK(clock::now() - began >= 3500ms);
             CHECK(server.listener().stats().request_timeout_closed == 0);
         },
         30s);

@@ -82,6 +82,12 @@ TEST_CASE("cgroup memory: v1 reads memory.limit_in_bytes of the memory hierarchy
     REQUIRE(limit);
     CHECK(limit->bytes == 512 * 1024 * 1024);
     CHECK(limit->file == t.root() / "memory/docker/abc/memory.limit_in_bytes");
+
+    // Unlimited: only the root's huge value is left.
+    t.write("memory/docker/abc/memory.limit_in_bytes", "9223372036854771712");
+    const auto unlimited = read_cgroup_memory_limit(self, t.root());
+    REQUIRE(unlimited);
+    CHECK(unlimited->bytes == 9223372036854771712ULL);
 }
 
 // Proves a cgroup namespace (a container): the path names groups the mount does not show, so
@@ -95,13 +101,15 @@ TEST_CASE("cgroup memory: in a cgroup namespace the mount's root is the group") 
     CHECK(read_cgroup_memory_limit("0::/\n", t.root())->bytes == GiB);
 }
 
-// Proves malformed input and missing files mean "no limit", never a crash or a bogus value.
+// Proves malformed input and missing files mean "no limit", never a crash or a bogus value,
+// and a path climbing out of the mount reads nothing outside it.
 TEST_CASE("cgroup memory: garbage and absent files give no limit") {
     cgroup_tree t;
     t.write("a/memory.max", "12abc");
     t.write("memory/memory.limit_in_bytes", "");
-    for (const std::string self :
-         {"", "garbage", "0::/a\n", "3:memory:/\n", "::::\n", "5:memoryx:/a\n", "0:cpu:/a\n"}) {
+    t.write("outside/memory.max", "1");
+    for (const std::string self : {"", "garbage", "0::/a\n", "3:memory:/\n", "::::\n",
+                                   "5:memoryx:/a\n", "0:cpu:/a\n", "0::/../outside\n"}) {
         CAPTURE(self);
         CHECK_FALSE(read_cgroup_memory_limit(self, t.root()));
     }

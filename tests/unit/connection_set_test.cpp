@@ -163,7 +163,7 @@ TEST_CASE("connection_set: stop_inactive stops a request incomplete past request
 
     const connection_set::timeouts limits{.idle = 1h, .request = 10s};
     CHECK(set.stop_inactive(began + 9s, limits).slow_request == 0);
-    // Its latest byte is recent (touched after 10 s), yet the request began 10 s ago.
+    // Bytes keep coming (touched just now), yet the request began 10 s before `now`.
     trickling->touch();
     const auto stopped = set.stop_inactive(began + 10s, limits);
     CHECK(stopped.slow_request == 1);
@@ -177,6 +177,37 @@ TEST_CASE("connection_set: stop_inactive stops a request incomplete past request
     set.remove(*trickling);
     set.remove(*between_requests);
     set.remove(*completed);
+}
+
+// Proves a slow-request stop decided on a stale reading is dropped when it reaches the
+// connection's executor: the request has completed meanwhile (it is being answered), or a
+// newer request has begun (it has its own clock).
+TEST_CASE("connection: stop_slow_request spares a request that completed or was replaced") {
+    fixture f;
+    auto answered = f.make(1);
+    answered->begin_request();
+    const auto answered_began = *answered->request_started();
+    answered->stop_slow_request(answered_began);  // posted; the request completes first
+    answered->end_request();
+
+    auto replaced = f.make(2);
+    replaced->begin_request();
+    const auto first_began = *replaced->request_started();
+    replaced->stop_slow_request(first_began);
+    replaced->end_request();
+    do {  // the next request's clock starts later (the clock ticks in nanoseconds)
+        replaced->end_request();
+        replaced->begin_request();
+    } while (*replaced->request_started() == first_began);
+
+    auto stuck = f.make(3);
+    stuck->begin_request();
+    stuck->stop_slow_request(*stuck->request_started());
+
+    f.run_posted();
+    CHECK(answered->stop_requested() == stop_reason::none);
+    CHECK(replaced->stop_requested() == stop_reason::none);
+    CHECK(stuck->stop_requested() == stop_reason::slow_request);
 }
 
 }  // namespace

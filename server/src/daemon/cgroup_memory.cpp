@@ -5,6 +5,7 @@
 #include <sstream>
 #include <string>
 #include <system_error>
+#include <vector>
 
 namespace pier::daemon {
 namespace {
@@ -27,15 +28,19 @@ void smallest_on_path(const fs::path& base, std::string_view group, const char* 
                       std::optional<cgroup_memory_limit>& smallest) {
     std::error_code unreadable;  // an unreadable mount is one without limits, not an error
     if (!fs::is_directory(base, unreadable)) return;
-    const auto below_root = fs::path(group).relative_path();
-    fs::path level = below_root.empty() ? base : base / below_root;
-    for (;;) {
+    std::vector<fs::path> levels{base};
+    for (const auto& part : fs::path(group).relative_path()) {
+        // A path climbing out (a group outside this cgroup namespace is shown as "/../x"):
+        // nothing under the mount describes it, and nothing outside it may be read.
+        if (part == "..") return;
+        if (part.empty() || part == ".") continue;
+        levels.push_back(levels.back() / part);
+    }
+    for (const auto& level : levels) {
         const auto file = level / file_name;
         if (const auto bytes = read_limit(file); bytes && (!smallest || *bytes < smallest->bytes)) {
             smallest = cgroup_memory_limit{*bytes, file};
         }
-        if (level == base || !level.has_relative_path()) return;
-        level = level.parent_path();
     }
 }
 

@@ -139,6 +139,7 @@ public:
                 (newline == std::string::npos ? pending_.size() : newline) - consumed;
             if (length > max_line_) {
                 // Also a partial line already past the limit: no need to wait for its end.
+                conn_.end_request();  // judged: the error answer is not cut short
                 conn_.count_request();
                 conn_.count_handler_error();
                 co_await write_error(conn_,

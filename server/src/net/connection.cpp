@@ -185,6 +185,16 @@ void connection::request_stop(stop_reason reason) {
     asio::post(executor_, [self = std::move(self), reason] { self->stop_on_executor(reason); });
 }
 
+void connection::stop_slow_request(std::chrono::steady_clock::time_point began) {
+    auto self = weak_from_this().lock();
+    if (!self) return;
+    const auto began_ns = began.time_since_epoch().count();
+    asio::post(executor_, [self = std::move(self), began_ns] {
+        if (self->request_started_ns_.load(std::memory_order_relaxed) != began_ns) return;
+        self->stop_on_executor(stop_reason::slow_request);
+    });
+}
+
 void connection::stop_on_executor(stop_reason reason) {
     if (reason <= stop_) return;
     stop_ = reason;

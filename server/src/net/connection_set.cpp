@@ -58,7 +58,7 @@ connection_set::stopped_counts connection_set::stop_inactive(
             ++stopped.stalled;
         } else if (limits.request.count() > 0 && request_started &&
                    now - *request_started >= limits.request) {
-            c.request_stop(stop_reason::slow_request);
+            c.stop_slow_request(*request_started);
             ++stopped.slow_request;
         } else if (idle_limit.count() > 0 && quiet >= idle_limit) {
             c.request_stop(stop_reason::idle);

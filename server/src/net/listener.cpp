@@ -62,8 +62,11 @@ constexpr unsigned max_accept_batch = 64;
 /// One sweep per listener serves every connection: no timer per connection.
 std::chrono::nanoseconds sweep_interval(const config::listener_config& cfg) {
     auto shortest = std::chrono::nanoseconds::max();
+    // request_timeout matters only where requests are read: a PROXY header, synthetic lines.
+    const bool reads_requests = cfg.accept_proxy || cfg.handler == "synthetic";
+    const auto request_timeout = reads_requests ? cfg.request_timeout : 0ns;
     for (const auto timeout : {config::effective_idle_timeout(cfg), cfg.write_timeout,
-                               cfg.request_timeout, config::effective_half_close_timeout(cfg)}) {
+                               request_timeout, config::effective_half_close_timeout(cfg)}) {
         if (timeout.count() > 0) shortest = std::min(shortest, timeout);
     }
     return std::clamp<std::chrono::nanoseconds>(shortest / 4, 10ms, 1s);

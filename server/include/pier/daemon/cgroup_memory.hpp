@@ -8,6 +8,9 @@
 // to the mount's root is read and the smallest wins. Inside a container's cgroup namespace
 // the path may name groups the container cannot see: levels that do not exist are skipped,
 // down to the mount's root, which is then the container's own group.
+//
+// Reads files only (no state): callable from any thread. Never throws for what it finds on the
+// machine: an absent, unreadable or malformed file is a level without a limit.
 #pragma once
 
 #include <cstdint>
@@ -18,7 +21,7 @@
 namespace pier::daemon {
 
 struct cgroup_memory_limit {
-    std::uint64_t bytes = 0;
+    std::uint64_t bytes = 0;     ///< the limit, in bytes
     std::filesystem::path file;  ///< where the smallest limit was read
 };
 

@@ -11,7 +11,8 @@
 // Errors: a line with an unknown token or a bad value gets `ERR <reason>\n` and the connection
 // stays usable; a line longer than max_line gets an error line, then the connection is closed.
 // A line still incomplete request_timeout after its first byte arrived closes the connection
-// (slowloris: a peer trickling a line byte by byte never looks idle).
+// (slowloris: a peer trickling a line byte by byte never looks idle). Behind pipelined lines,
+// a line's clock starts once the lines before it are answered.
 //
 // Memory: an idle connection holds no buffer. Reads go into the worker's buffer; only the bytes
 // of a request line not yet answered are copied into the connection's own string, freed once

@@ -4,11 +4,11 @@
 // Ownership: a connection is created by its listener and kept alive (shared_ptr) by the task that
 // runs its handler; the listener's connection_set holds a non-owning link to it.
 //
-// Threads: everything except request_stop() and last_activity() must be called on the
-// connection's own executor (the coroutine running the handler). request_stop() may be called
-// from any thread: it posts to that executor. Exceptions: touch() and the byte counters may also
-// be called from inside the reactor by a forwarding read's sink (the proxy's relay), with one
-// writer per counter at a time (see add()).
+// Threads: everything except the functions marked "any thread" (request_stop(),
+// stop_slow_request() and the getters the sweep reads) must be called on the connection's own
+// executor (the coroutine running the handler). The stops post to that executor. Exceptions:
+// touch() and the byte counters may also be called from inside the reactor by a forwarding read's
+// sink (the proxy's relay), with one writer per counter at a time (see add()).
 #pragma once
 
 #include <atomic>
@@ -71,7 +71,7 @@ public:
     /// coroutine frame for it (bench/idle_rss.py measures what an idle connection costs).
     asio::awaitable<bool> wait_readable();
 
-    /// Waits `duration` without holding a thread. Returns false when an idle or shutdown stop
+    /// Waits `duration` without holding a thread. Returns false when a stop other than drain
     /// aborted the wait (the handler then winds down).
     asio::awaitable<bool> sleep_for(std::chrono::nanoseconds duration);
 
@@ -132,8 +132,13 @@ public:
     traffic_totals traffic() const;
 
     /// Any thread. Asks the connection to stop for `reason`: drain interrupts only an idle
-    /// wait_readable(); idle and shutdown also abort the handler's pending operation.
+    /// wait_readable(); every other reason also aborts the handler's pending operation.
     void request_stop(stop_reason reason);
+    /// Any thread. Stops the connection (slow_request) if the request that began at `began`
+    /// (request_started(), as the sweep saw it) is still the one incomplete when the stop
+    /// reaches its executor: one that completed meanwhile is being answered, and a newer one
+    /// has its own clock.
+    void stop_slow_request(std::chrono::steady_clock::time_point began);
 
     /// Any thread. When bytes last moved (or when the connection was accepted).
     std::chrono::steady_clock::time_point last_activity() const;
@@ -203,8 +208,9 @@ private:
     /// write_scopes open: a count, since the proxy may write both ways at once and one ending
     /// must not hide the other. ordering: relaxed, read by the sweep like last_activity_ns_.
     std::atomic<std::uint8_t> writing_{0};
-    /// steady_clock ns when the incomplete request began arriving; 0: none. ordering: relaxed,
-    /// read by the sweep like last_activity_ns_.
+    /// steady_clock ns when the incomplete request began arriving; 0: none. Written on
+    /// executor_. ordering: relaxed: the sweep's reading may be stale, so stop_slow_request()
+    /// checks it again on executor_ before acting on it.
     std::atomic<std::int64_t> request_started_ns_{0};
     /// See shorten_idle_timeout(); 0: none. ordering: relaxed, read by the sweep.
     std::atomic<std::uint32_t> own_idle_timeout_ms_{0};

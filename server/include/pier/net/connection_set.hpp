@@ -47,7 +47,8 @@ public:
     /// connection::shorten_idle_timeout) to stop (reason idle), those with a write that has
     /// made no progress since `now - write` (reason stalled), and those with a request begun
     /// before `now - request` and still incomplete (reason slow_request, however steadily its
-    /// bytes trickle in: slowloris). Returns how many were asked, per reason.
+    /// bytes trickle in: slowloris; see connection::stop_slow_request). Returns how many were
+    /// asked, per reason.
     struct stopped_counts {
         std::size_t idle = 0;
         std::size_t stalled = 0;

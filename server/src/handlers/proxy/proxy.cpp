@@ -29,7 +29,7 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using namespace asio::experimental::awaitable_operators;
 
-/// A stop that ends the connection now (idle, write or drain timeout): not a drain.
+/// A stop that ends the connection now (a timeout, the drain deadline): not a drain.
 bool aborted(const net::connection& conn) {
     const auto reason = conn.stop_requested();
     return reason != net::stop_reason::none && reason != net::stop_reason::drain;
