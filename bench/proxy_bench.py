@@ -17,9 +17,13 @@ On a small machine redis, redis-benchmark and the proxy share the cores, so requ
 second says how the CPU was split as much as how fast the proxy is: compare the ratios within
 one run, and the proxy's CPU per request, which is what it would cost on cores of its own.
 
+With --pin the proxies run on cores of their own (the last --threads cores) and redis and
+redis-benchmark on the others: the proxy's speed without the cost of sharing a core, and
+without its cost to the others.
+
 usage: bench/proxy_bench.py [--requests 200000] [--clients 50] [--threads 1]
                             [--pipelines 1,16] [--tests ping,set,get]
-                            [--scheduler work_stealing|pinned] [--rounds 3]
+                            [--scheduler work_stealing|pinned] [--rounds 3] [--pin]
 Needs redis-server, redis-benchmark and haproxy (installed with apt-get when missing, as root)
 and a release build of pierd (scripts/setup.sh). Exit status 0 when every run completed.
 """
@@ -60,6 +64,13 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
 
 
+def on_cores(cores):
+    """A preexec_fn keeping the child on `cores` (None: wherever the kernel likes)."""
+    if cores is None:
+        return None
+    return lambda: os.sched_setaffinity(0, cores)
+
+
 def wait_for(predicate, what, timeout=20.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -78,16 +89,17 @@ def accepts(port):
         return False
 
 
-def start_redis(workdir):
+def start_redis(workdir, cores):
     port = free_port()
     proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
                              "--save", "", "--appendonly", "no", "--dir", workdir],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            preexec_fn=on_cores(cores))
     wait_for(lambda: accepts(port), "redis-server accepting")
     return proc, port
 
 
-def start_pierd(workdir, threads, scheduler, upstream):
+def start_pierd(workdir, threads, scheduler, upstream, cores):
     config = os.path.join(workdir, "pier.yaml")
     with open(config, "w") as f:
         f.write(f"""runtime: {{ threads: {threads}, scheduler: {scheduler} }}
@@ -99,7 +111,8 @@ listeners:
     proxy: {{ upstreams: ["127.0.0.1:{upstream}"] }}
 """)
     log = open(os.path.join(workdir, "pierd.log"), "w+")
-    proc = subprocess.Popen([PIERD, "--allow-root", "--config", config], stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([PIERD, "--allow-root", "--config", config], stdout=log,
+                            stderr=subprocess.STDOUT, preexec_fn=on_cores(cores))
 
     def port():
         log.seek(0)
@@ -109,7 +122,7 @@ listeners:
     return proc, wait_for(port, "pierd listening")
 
 
-def start_haproxy(workdir, threads, upstream):
+def start_haproxy(workdir, threads, upstream, cores):
     port = free_port()
     config = os.path.join(workdir, "haproxy.cfg")
     with open(config, "w") as f:
@@ -129,7 +142,8 @@ backend upstream
     server redis 127.0.0.1:{upstream}
 """)
     log = open(os.path.join(workdir, "haproxy.log"), "w+")
-    proc = subprocess.Popen(["haproxy", "-db", "-f", config], stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(["haproxy", "-db", "-f", config], stdout=log,
+                            stderr=subprocess.STDOUT, preexec_fn=on_cores(cores))
 
     def ready():
         if proc.poll() is not None:
@@ -141,11 +155,12 @@ backend upstream
     return proc, port
 
 
-def benchmark(port, test, clients, requests, pipeline):
+def benchmark(port, test, clients, requests, pipeline, cores):
     """Requests per second over what redis-benchmark ran for `test`, and how many requests."""
     command = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-t", test,
                "-c", str(clients), "-n", str(requests), "-P", str(pipeline), "--csv"]
-    out = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    out = subprocess.run(command, capture_output=True, text=True, timeout=600,
+                         preexec_fn=on_cores(cores))
     if out.returncode != 0 or "rror" in out.stdout + out.stderr:
         raise SystemExit(f"proxy_bench: {' '.join(command)} failed:\n{out.stdout}{out.stderr}")
     rates = []
@@ -169,7 +184,15 @@ def main():
     parser.add_argument("--scheduler", default="work_stealing", help="pierd's runtime.scheduler")
     parser.add_argument("--rounds", type=int, default=3,
                         help="runs of each (pipeline, test), the targets taking turns")
+    parser.add_argument("--pin", action="store_true",
+                        help="proxies on the last --threads cores, redis and the client on the rest")
     args = parser.parse_args()
+    proxy_cores = client_cores = None
+    if args.pin:
+        cores = sorted(os.sched_getaffinity(0))
+        if len(cores) <= args.threads:
+            raise SystemExit(f"proxy_bench: --pin needs more than {args.threads} cores")
+        proxy_cores, client_cores = set(cores[-args.threads:]), set(cores[:-args.threads])
     for program, package in (("redis-server", "redis-server"),
                              ("redis-benchmark", "redis-tools"), ("haproxy", "haproxy")):
         ensure_installed(program, package)
@@ -179,11 +202,12 @@ def main():
     with tempfile.TemporaryDirectory(prefix="pier-proxy-bench.") as workdir:
         procs = []
         try:
-            redis, redis_port = start_redis(workdir)
+            redis, redis_port = start_redis(workdir, client_cores)
             procs.append(redis)
-            pierd, pierd_port = start_pierd(workdir, args.threads, args.scheduler, redis_port)
+            pierd, pierd_port = start_pierd(workdir, args.threads, args.scheduler, redis_port,
+                                            proxy_cores)
             procs.append(pierd)
-            haproxy, haproxy_port = start_haproxy(workdir, args.threads, redis_port)
+            haproxy, haproxy_port = start_haproxy(workdir, args.threads, redis_port, proxy_cores)
             procs.append(haproxy)
             targets = [("redis", redis_port, None), ("pierd", pierd_port, pierd),
                        ("haproxy", haproxy_port, haproxy)]
@@ -191,7 +215,9 @@ def main():
                                      text=True).stdout.splitlines()[0]
             print(f"# {version}; pierd and haproxy: {args.threads} thread(s); "
                   f"{args.clients} clients, {args.requests} requests per test; "
-                  f"{os.cpu_count()} cores shared by all processes")
+                  + (f"proxies on cores {sorted(proxy_cores)}, redis and the client on "
+                     f"{sorted(client_cores)}" if args.pin else
+                     f"{os.cpu_count()} cores shared by all processes"))
             print(f"{'target':8} {'pipeline':>8} {'test':>5} {'round':>5} {'req/s':>11} "
                   f"{'proxy CPU us/req':>16}")
             results = {}  # (target, pipeline, test) -> [(req/s, CPU us per request)] by round
@@ -200,7 +226,8 @@ def main():
                 for round_number in range(1, args.rounds + 1):
                     for name, port, proc in targets:
                         before = cpu_seconds(proc.pid) if proc else 0.0
-                        rps, done = benchmark(port, test, args.clients, args.requests, pipeline)
+                        rps, done = benchmark(port, test, args.clients, args.requests, pipeline,
+                                              client_cores)
                         cpu = (cpu_seconds(proc.pid) - before) if proc else 0.0
                         per_request = cpu / done * 1e6
                         results.setdefault((name, pipeline, test), []).append((rps, per_request))
