@@ -19,11 +19,15 @@ one run, and the proxy's CPU per request, which is what it would cost on cores o
 
 With --pin the proxies run on cores of their own (the last --threads cores) and redis and
 redis-benchmark on the others: the proxy's speed without the cost of sharing a core, and
-without its cost to the others.
+without its cost to the others. With --busy-polling both proxies poll instead of sleeping
+(pierd's runtime.busy_polling, HAProxy's busy-polling): meant for use with --pin. A polling
+proxy uses its core even when idle, so the proxy not being measured is stopped (SIGSTOP)
+meanwhile.
 
 usage: bench/proxy_bench.py [--requests 200000] [--clients 50] [--threads 1]
                             [--pipelines 1,16] [--tests ping,set,get]
                             [--scheduler work_stealing|pinned] [--rounds 3] [--pin]
+                            [--busy-polling]
 Needs redis-server, redis-benchmark and haproxy (installed with apt-get when missing, as root)
 and a release build of pierd (scripts/setup.sh). Exit status 0 when every run completed.
 """
@@ -31,6 +35,7 @@ import argparse
 import os
 import re
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -99,10 +104,11 @@ def start_redis(workdir, cores):
     return proc, port
 
 
-def start_pierd(workdir, threads, scheduler, upstream, cores):
+def start_pierd(workdir, threads, scheduler, upstream, cores, busy_polling):
     config = os.path.join(workdir, "pier.yaml")
+    busy = "true" if busy_polling else "false"
     with open(config, "w") as f:
-        f.write(f"""runtime: {{ threads: {threads}, scheduler: {scheduler} }}
+        f.write(f"""runtime: {{ threads: {threads}, scheduler: {scheduler}, busy_polling: {busy} }}
 listeners:
   - name: front
     listen: "127.0.0.1:0"
@@ -122,13 +128,14 @@ listeners:
     return proc, wait_for(port, "pierd listening")
 
 
-def start_haproxy(workdir, threads, upstream, cores):
+def start_haproxy(workdir, threads, upstream, cores, busy_polling):
     port = free_port()
     config = os.path.join(workdir, "haproxy.cfg")
     with open(config, "w") as f:
         f.write(f"""global
     nbthread {threads}
     maxconn 5000
+{"    busy-polling" if busy_polling else ""}
 defaults
     mode tcp
     timeout connect 5s
@@ -186,6 +193,8 @@ def main():
                         help="runs of each (pipeline, test), the targets taking turns")
     parser.add_argument("--pin", action="store_true",
                         help="proxies on the last --threads cores, redis and the client on the rest")
+    parser.add_argument("--busy-polling", action="store_true",
+                        help="both proxies poll instead of sleeping (use with --pin)")
     args = parser.parse_args()
     proxy_cores = client_cores = None
     if args.pin:
@@ -205,15 +214,17 @@ def main():
             redis, redis_port = start_redis(workdir, client_cores)
             procs.append(redis)
             pierd, pierd_port = start_pierd(workdir, args.threads, args.scheduler, redis_port,
-                                            proxy_cores)
+                                            proxy_cores, args.busy_polling)
             procs.append(pierd)
-            haproxy, haproxy_port = start_haproxy(workdir, args.threads, redis_port, proxy_cores)
+            haproxy, haproxy_port = start_haproxy(workdir, args.threads, redis_port, proxy_cores,
+                                                  args.busy_polling)
             procs.append(haproxy)
             targets = [("redis", redis_port, None), ("pierd", pierd_port, pierd),
                        ("haproxy", haproxy_port, haproxy)]
             version = subprocess.run(["haproxy", "-v"], capture_output=True,
                                      text=True).stdout.splitlines()[0]
-            print(f"# {version}; pierd and haproxy: {args.threads} thread(s); "
+            print(f"# {version}; pierd and haproxy: {args.threads} thread(s)"
+                  f"{', busy polling' if args.busy_polling else ''}; "
                   f"{args.clients} clients, {args.requests} requests per test; "
                   + (f"proxies on cores {sorted(proxy_cores)}, redis and the client on "
                      f"{sorted(client_cores)}" if args.pin else
@@ -225,10 +236,17 @@ def main():
             for pipeline, test in cases:
                 for round_number in range(1, args.rounds + 1):
                     for name, port, proc in targets:
+                        idle = [p for _, _, p in targets if p and p is not proc]
+                        if args.busy_polling:
+                            for other in idle:
+                                other.send_signal(signal.SIGSTOP)
                         before = cpu_seconds(proc.pid) if proc else 0.0
                         rps, done = benchmark(port, test, args.clients, args.requests, pipeline,
                                               client_cores)
                         cpu = (cpu_seconds(proc.pid) - before) if proc else 0.0
+                        if args.busy_polling:
+                            for other in idle:
+                                other.send_signal(signal.SIGCONT)
                         per_request = cpu / done * 1e6
                         results.setdefault((name, pipeline, test), []).append((rps, per_request))
                         cpu_text = f"{per_request:16.2f}" if proc else f"{'-':>16}"
@@ -248,6 +266,7 @@ def main():
                       f"[{max(cpu):4.2f}]")
         finally:
             for proc in procs:
+                proc.send_signal(signal.SIGCONT)  # a stopped process would not see SIGTERM yet
                 proc.terminate()
             for proc in procs:
                 try:

@@ -30,6 +30,7 @@ std::string read_default_file() {
 void check_documented_values(const config& c) {
     CHECK(c.runtime.threads == 0);
     CHECK(c.runtime.scheduler == scheduler_kind::work_stealing);
+    CHECK_FALSE(c.runtime.busy_polling);
     CHECK(c.log.level == log_level::info);
     CHECK(c.log.format == log_format::text);
     CHECK(c.shutdown.drain_timeout == 20s);
@@ -85,6 +86,7 @@ const char* const all_keys[] = {"threads",
                                 "timeout",
                                 "write_timeout",
                                 "request_timeout",
+                                "busy_polling",
                                 "limits",
                                 "max_connections_per_ip",
                                 "proxy",
@@ -129,7 +131,8 @@ TEST_CASE("config: the default file documents every key with its default") {
 
     const std::regex commented_key(
         "(^|\\n)( *)# "
-        "(threads|scheduler|level|format|drain_timeout|backlog|max_connections|idle_timeout|"
+        "(threads|scheduler|busy_polling|level|format|drain_timeout|backlog|max_connections|idle_"
+        "timeout|"
         "max_buffer|cpu|delay|response_bytes|max_line|timeout|write_timeout|request_timeout|"
         "max_connections_per_ip|"
         "balance|connect_timeout|retries|max_fails|fail_timeout|send_proxy|accept_proxy)"

@@ -93,6 +93,7 @@ TEST_CASE("config diff: global settings apply live; runtime and admin need a res
     next.shutdown.drain_timeout = 5s;
     next.runtime.threads = 4;
     next.runtime.scheduler = config::scheduler_kind::pinned;
+    next.runtime.busy_polling = true;
     next.admin.enabled = true;
     const auto diff = daemon::diff_configs(running, next);
     CHECK_FALSE(diff.empty());
@@ -100,9 +101,9 @@ TEST_CASE("config diff: global settings apply live; runtime and admin need a res
                                                             "limits.max_connections: 0 -> 500",
                                                             "shutdown.drain_timeout: 20s -> 5s"});
     CHECK(diff.need_restart ==
-          std::vector<std::string>{"runtime.threads: auto -> 4",
-                                   "runtime.scheduler: work_stealing -> pinned",
-                                   "admin.enabled: false -> true"});
+          std::vector<std::string>{
+              "runtime.threads: auto -> 4", "runtime.scheduler: work_stealing -> pinned",
+              "runtime.busy_polling: false -> true", "admin.enabled: false -> true"});
 
     // Only a restart-only change: nothing to apply live, but it is still reported.
     auto threads_only = running;

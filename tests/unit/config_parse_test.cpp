@@ -65,6 +65,7 @@ TEST_CASE("config: a minimal file yields the defaults") {
     // keeps the default declared in config.hpp.
     const config c = parse_ok(one_listener);
     CHECK(c.runtime.threads == 0);
+    CHECK_FALSE(c.runtime.busy_polling);
     CHECK(c.log.level == log_level::info);
     CHECK(c.log.format == log_format::text);
     CHECK(c.shutdown.drain_timeout == 20s);
@@ -90,6 +91,7 @@ TEST_CASE("config: every key round-trips with a non-default value") {
         "runtime:\n"
         "  threads: 8\n"
         "  scheduler: pinned\n"
+        "  busy_polling: true\n"
         "log:\n"
         "  level: debug\n"
         "  format: json\n"
@@ -120,6 +122,7 @@ TEST_CASE("config: every key round-trips with a non-default value") {
         "    idle_timeout: 24h\n");
     CHECK(c.runtime.threads == 8);
     CHECK(c.runtime.scheduler == scheduler_kind::pinned);
+    CHECK(c.runtime.busy_polling);
     CHECK(c.log.level == log_level::debug);
     CHECK(c.log.format == log_format::json);
     CHECK(format_duration(c.shutdown.drain_timeout) == "1500ms");

@@ -261,7 +261,7 @@ struct section {
 
 const std::vector<std::string_view> root_keys{"runtime", "log",   "shutdown",
                                               "limits",  "admin", "listeners"};
-const std::vector<std::string_view> runtime_keys{"threads", "scheduler"};
+const std::vector<std::string_view> runtime_keys{"threads", "scheduler", "busy_polling"};
 // In scheduler_kind's order.
 const std::vector<std::string_view> scheduler_names{"work_stealing", "pinned"};
 const std::vector<std::string_view> log_keys{"level", "format"};
@@ -556,6 +556,9 @@ private:
     void read_runtime(const section& s, runtime_config& out) {
         if (const auto kind = read_choice(s, "scheduler", "scheduler", scheduler_names)) {
             out.scheduler = static_cast<scheduler_kind>(*kind);
+        }
+        if (const auto busy = read_choice(s, "busy_polling", "boolean", boolean_names)) {
+            out.busy_polling = *busy == 1;
         }
         read_threads(s, out);
     }

@@ -124,6 +124,7 @@ config_diff diff_configs(const config::config& running, const config::config& ne
     const auto threads = [](unsigned n) { return n == 0 ? std::string("auto") : text(n); };
     note(later, "runtime.threads", threads(running.runtime.threads), threads(next.runtime.threads));
     note(later, "runtime.scheduler", running.runtime.scheduler, next.runtime.scheduler);
+    note(later, "runtime.busy_polling", running.runtime.busy_polling, next.runtime.busy_polling);
     note(later, "admin.enabled", running.admin.enabled, next.admin.enabled);
     if (running.admin.enabled && next.admin.enabled) {
         note(later, "admin.listen", running.admin.listen, next.admin.listen);

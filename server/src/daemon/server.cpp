@@ -43,7 +43,8 @@ std::size_t worker_count(const config::runtime_config& cfg) {
 
 server::server(config::config cfg)
     : config_(std::move(cfg)),
-      pool_(worker_count(config_.runtime), config_.runtime.scheduler),
+      pool_(worker_count(config_.runtime), config_.runtime.scheduler, {},
+            config_.runtime.busy_polling),
       global_cap_(config_.limits.max_connections) {
     auto inherited = take_inherited_sockets();
     for (const auto& listener_cfg : config_.listeners) {

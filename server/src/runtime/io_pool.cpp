@@ -22,7 +22,20 @@ struct worker_lease::worker {
     std::atomic<std::size_t> live{0};
     /// The pool's work-stealing dispatcher, or null when pinned.
     scheduler* dispatcher = nullptr;
+    /// Busy polling is over (the pool is stopping): keep_polling() no longer re-posts itself.
+    std::atomic<bool> polling_stopped{false};
 };
+
+/// runtime.busy_polling: keeps one handler queued in the worker's io_context while the pool
+/// runs. Asio's scheduler then always has more handlers, so it asks its reactor for events
+/// with a zero timeout (epoll_wait(.., 0)) instead of sleeping in it, and the worker never
+/// sleeps (HAProxy's busy-polling). Posted, not looped: it stays inside the worker's one
+/// run(), so Asio keeps its recycling caches; it runs wherever that io_context is run (an
+/// idle worker serving a stuck one's reactor re-posts it there).
+void io_pool::keep_polling(worker_lease::worker& w) {
+    if (w.polling_stopped.load(std::memory_order_relaxed)) return;
+    asio::post(w.io, [&w] { keep_polling(w); });
+}
 
 worker_lease::worker_lease(worker_lease&& other) noexcept
     : worker_(std::exchange(other.worker_, nullptr)), counted_(other.counted_) {}
@@ -61,7 +74,9 @@ asio::any_io_executor worker_lease::task_executor() const {
 
 std::size_t worker_lease::worker_index() const { return worker_->index; }
 
-io_pool::io_pool(std::size_t threads, config::scheduler_kind kind, scheduler_options options) {
+io_pool::io_pool(std::size_t threads, config::scheduler_kind kind, scheduler_options options,
+                 bool busy_polling)
+    : busy_polling_(busy_polling) {
     if (threads == 0) threads = 1;
     workers_.reserve(threads);
     for (std::size_t i = 0; i < threads; ++i) {
@@ -92,6 +107,9 @@ io_pool::io_pool(std::size_t threads, config::scheduler_kind kind, scheduler_opt
 io_pool::~io_pool() { stop(); }
 
 void io_pool::start() {
+    if (busy_polling_) {
+        for (auto& w : workers_) keep_polling(*w);
+    }
     if (scheduler_) {
         scheduler_->start();
         return;
@@ -103,7 +121,10 @@ void io_pool::start() {
 }
 
 void io_pool::stop() {
-    for (auto& w : workers_) w->guard.reset();
+    for (auto& w : workers_) {
+        w->polling_stopped.store(true, std::memory_order_relaxed);
+        w->guard.reset();
+    }
     if (scheduler_) scheduler_->stop();
     for (auto& t : threads_) {
         if (t.joinable()) t.join();

@@ -34,6 +34,11 @@ struct runtime_config {
     unsigned threads = 0;
     /// work_stealing: one long request no longer stalls the other connections of its worker.
     scheduler_kind scheduler = scheduler_kind::work_stealing;
+    /// Workers never sleep: they poll for events without waiting, a core each, all the time
+    /// (HAProxy's busy-polling). An event is then picked up without waking a sleeping CPU,
+    /// which is slow on virtual machines and CPUs that change frequency. Off by default: only
+    /// for workers with cores of their own.
+    bool busy_polling = false;
 
     bool operator==(const runtime_config&) const = default;
 };

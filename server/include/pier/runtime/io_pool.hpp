@@ -69,7 +69,7 @@ public:
     /// `threads` workers (at least 1). Threads start in start().
     explicit io_pool(std::size_t threads,
                      config::scheduler_kind kind = config::scheduler_kind::work_stealing,
-                     scheduler_options options = {});
+                     scheduler_options options = {}, bool busy_polling = false);
     ~io_pool();
     io_pool(const io_pool&) = delete;
     io_pool& operator=(const io_pool&) = delete;
@@ -111,9 +111,13 @@ public:
     void post(std::size_t worker_index, std::function<void()> f);
 
 private:
+    /// runtime.busy_polling: see io_pool.cpp.
+    static void keep_polling(worker_lease::worker& w);
+
     std::vector<std::unique_ptr<worker_lease::worker>> workers_;
     std::unique_ptr<scheduler> scheduler_;  ///< null when pinned
     std::vector<std::thread> threads_;      ///< pinned only; the scheduler runs its own
+    const bool busy_polling_;               ///< runtime.busy_polling: workers never sleep
 };
 
 }  // namespace pier::runtime
