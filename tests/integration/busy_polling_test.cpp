@@ -1,7 +1,5 @@
 // runtime.busy_polling: the workers never sleep in their reactors, yet serve as usual and stop
 // at shutdown like any others, with either scheduler.
-#include <time.h>
-
 #include <doctest/doctest.h>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -11,12 +9,6 @@
 
 namespace pier::test {
 namespace {
-
-std::chrono::nanoseconds process_cpu_now() {
-    timespec now{};
-    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
-    return std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec);
-}
 
 // Proves the workers poll instead of sleeping: with no connection doing anything, the process
 // (the in-process server; the test's own thread waits on a timer) spends CPU throughout a

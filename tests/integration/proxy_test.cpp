@@ -373,32 +373,29 @@ TEST_CASE("proxy: a reset mid-transfer ends that relay alone, what arrived is ex
             auto healthy = co_await connect_to(proxy.endpoint("front"));
             auto healthy_upstream = co_await upstream.async_accept(asio::use_awaitable);
 
-            // Download: the upstream sends 4 MiB as the client reads, then resets.
+            // `sender` sends 4 MiB as `receiver` reads, then resets: what arrives is a prefix of
+            // it, and the receiver's end is the peer's close.
+            const auto send_then_reset = [&](tcp::socket& sender,
+                                             tcp::socket& receiver) -> asio::awaitable<void> {
+                const auto reset_after_sending = [&]() -> asio::awaitable<void> {
+                    co_await write_all(sender, payload);
+                    reset(sender);
+                };
+                boost::system::error_code end;
+                const auto received =
+                    co_await (read_to_end(receiver, end) && reset_after_sending());
+                CHECK(ended_by_peer(end));
+                CHECK(is_prefix(received));
+                MESSAGE("received ", received.size(), " of ", payload.size(), " bytes");
+            };
+            // Download: the upstream resets.
             auto downloader = co_await connect_to(proxy.endpoint("front"));
             auto source = co_await upstream.async_accept(asio::use_awaitable);
-            boost::system::error_code download_end;
-            const auto send_then_reset = [&]() -> asio::awaitable<void> {
-                co_await write_all(source, payload);
-                reset(source);
-            };
-            const auto downloaded =
-                co_await (read_to_end(downloader, download_end) && send_then_reset());
-            CHECK(ended_by_peer(download_end));
-            CHECK(is_prefix(downloaded));
-            MESSAGE("client received ", downloaded.size(), " of ", payload.size(), " bytes");
-
-            // Upload: the client sends 4 MiB as the upstream reads, then resets.
+            co_await send_then_reset(source, downloader);
+            // Upload: the client resets.
             auto uploader = co_await connect_to(proxy.endpoint("front"));
             auto sink = co_await upstream.async_accept(asio::use_awaitable);
-            boost::system::error_code upload_end;
-            const auto upload_then_reset = [&]() -> asio::awaitable<void> {
-                co_await write_all(uploader, payload);
-                reset(uploader);
-            };
-            const auto uploaded = co_await (read_to_end(sink, upload_end) && upload_then_reset());
-            CHECK(ended_by_peer(upload_end));
-            CHECK(is_prefix(uploaded));
-            MESSAGE("upstream received ", uploaded.size(), " of ", payload.size(), " bytes");
+            co_await send_then_reset(uploader, sink);
 
             // The relay opened before both is untouched, both ways.
             const auto ping = make_payload(70000, 12);

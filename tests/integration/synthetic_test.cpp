@@ -1,6 +1,4 @@
 // The synthetic handler end to end: a real server in-process on 127.0.0.1:0, real sockets.
-#include <time.h>
-
 #include <doctest/doctest.h>
 #include <boost/asio/read.hpp>
 #include <boost/asio/read_until.hpp>
@@ -21,12 +19,6 @@ config::config synthetic_config(unsigned threads = 2, std::uint64_t max_line = 4
     cfg.listeners[0].handler = "synthetic";
     cfg.listeners[0].synthetic.max_line = max_line;
     return cfg;
-}
-
-std::chrono::nanoseconds process_cpu_now() {
-    timespec now{};
-    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
-    return std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec);
 }
 
 /// Runs `conversation` on one connection to a fresh synthetic server, under a 30 s deadline.

@@ -1,5 +1,7 @@
 #include "support/test_client.hpp"
 
+#include <time.h>
+
 #include <exception>
 #include <optional>
 #include <regex>
@@ -146,6 +148,12 @@ asio::awaitable<std::size_t> write_until_stuck(tcp::socket& socket, const std::s
     }
     socket.non_blocking(false);
     co_return sent;
+}
+
+std::chrono::nanoseconds process_cpu_now() {
+    timespec now{};
+    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+    return std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec);
 }
 
 std::uint16_t free_port() {

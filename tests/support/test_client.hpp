@@ -76,6 +76,9 @@ asio::awaitable<std::size_t> write_until_stuck(tcp::socket& socket, const std::s
 /// The address in a log line's "addr=HOST:PORT" field (IPv4), as pierd logs what it bound.
 tcp::endpoint endpoint_from_log(const std::string& line);
 
+/// CPU time this process has used so far, all threads (the in-process server's included).
+std::chrono::nanoseconds process_cpu_now();
+
 /// A loopback port free a moment ago (the kernel picked it for a socket now closed), for a
 /// program that must be told its port (redis-server).
 std::uint16_t free_port();
