@@ -4,9 +4,9 @@ redis directly, in one run on one machine.
 
 For each target (redis direct, pierd's proxy, HAProxy) and each pipeline depth, runs
 `redis-benchmark -t TEST -c CLIENTS -n REQUESTS [-P DEPTH]` for each test and reads the proxy's
-CPU time (nanoseconds on CPU, summed over its threads, from /proc) before and after, so each row has requests per second and
-the proxy's CPU microseconds per request. pierd and HAProxy get the same thread count and the
-same upstream; both are started on free loopback ports and stopped at the end.
+CPU time (its threads' schedstat in /proc) before and after, so each row has requests per
+second and the proxy's CPU microseconds per request. pierd and HAProxy get the same thread
+count and the same upstream; both are started on free loopback ports and stopped at the end.
 
 With --rounds N every (pipeline, test) is run N times, the targets taking turns within each
 round, so a burst of load from a neighbour on a shared machine hits one round rather than one
@@ -63,9 +63,10 @@ def free_port():
 
 
 def cpu_seconds(pid):
-    """Time on CPU of every thread of `pid`, in nanoseconds (schedstat) rather than the clock
-    ticks of /proc/PID/stat: a 10 ms tick is several percent of a short pipelined run. The
-    proxies' threads live as long as they do, so no thread's time is lost by exiting."""
+    """Seconds on CPU of every thread of `pid`, counted in nanoseconds (schedstat) rather than
+    in the clock ticks of /proc/PID/stat: a 10 ms tick is several percent of a short
+    pipelined run. The proxies' threads live as long as they do, so no thread's time is lost
+    by exiting."""
     total = 0
     for task in os.listdir(f"/proc/{pid}/task"):
         try:
