@@ -220,6 +220,57 @@ TEST_CASE("edge_reader: a forwarding read completes with a refused or a full chu
         10s);
 }
 
+// Proves a forwarding read with no buffer of its own reads chunks of at most the size asked
+// into the thread's scratch buffer, completes (with the count) for a full or a refused chunk
+// as async_forward does, and goes on waiting after one its sink took that drained the socket.
+TEST_CASE("edge_reader: a forwarding read through the thread's scratch buffer") {
+    asio::io_context io;
+    run_with_timeout(
+        io,
+        [&]() -> asio::awaitable<void> {
+            auto [ours, peer] = co_await connected_pair();
+            net::edge_reader reader(ours);
+            keeping_sink taking;
+            co_await write_all(peer, "abcdefghij");
+            auto [ec, n] = co_await reader.async_forward_through_scratch(
+                4, false, taking.sink(), asio::as_tuple(asio::use_awaitable));
+            CHECK(!ec);
+            CHECK(n == 4);  // full: more may be waiting
+            CHECK(taking.kept == "abcd");
+            std::tie(ec, n) = co_await reader.async_forward_through_scratch(
+                4, false, taking.sink(), asio::as_tuple(asio::use_awaitable));
+            CHECK(n == 4);
+            CHECK(taking.kept == "abcdefgh");
+
+            // "ij" is taken and drains the socket: the read waits on, for "kl" and the FIN.
+            taking.next = {"", "", "kl"};
+            taking.chunks = 2;
+            taking.peer = &peer;
+            std::tie(ec, n) = co_await reader.async_forward_through_scratch(
+                4, false, taking.sink(), asio::as_tuple(asio::use_awaitable));
+            CHECK(ec == asio::error::eof);
+            CHECK(n == 0);
+            CHECK(taking.kept == "abcdefghijkl");
+        },
+        10s);
+    asio::io_context refusing_io;
+    run_with_timeout(
+        refusing_io,
+        [&]() -> asio::awaitable<void> {
+            auto [ours, peer] = co_await connected_pair();
+            net::edge_reader reader(ours);
+            keeping_sink refusing;
+            refusing.refuse = true;
+            co_await write_all(peer, "xyz");
+            auto [ec, n] = co_await reader.async_forward_through_scratch(
+                64, false, refusing.sink(), asio::as_tuple(asio::use_awaitable));
+            CHECK(!ec);
+            CHECK(n == 3);
+            CHECK(refusing.kept == "xyz");  // the sink's copy is all that is left of it
+        },
+        10s);
+}
+
 // Proves a cancel ends a forwarding read parked after its sink took a chunk, reporting 0
 // bytes (the chunk is the sink's, not the read's to report again).
 TEST_CASE("edge_reader: a cancelled forwarding read reports no bytes") {

@@ -1,7 +1,10 @@
 #include "pier/net/edge_reader.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <new>
+#include <vector>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -55,6 +58,18 @@ reactor_status receive(int descriptor, asio::mutable_buffer buffer, boost::syste
         }
     }
     return op::done;  // no hint: assume more
+}
+
+asio::mutable_buffer scratch_buffer(std::size_t size) noexcept {
+    thread_local std::vector<char> scratch;
+    if (scratch.size() < size) {
+        try {
+            scratch.resize(size);
+        } catch (const std::bad_alloc&) {
+            // Read in smaller pieces with what there is (none at all: the read fails).
+        }
+    }
+    return asio::buffer(scratch.data(), std::min(size, scratch.size()));
 }
 
 void enable_queue_hint(tcp::socket& socket) {

@@ -1,9 +1,10 @@
 // The echo handler (RFC 862): every byte received is sent back, in order.
 //
-// Memory: an idle connection holds no buffer. It waits for readability, reads into a buffer
-// owned by the worker thread, writes back at once, and keeps bytes of its own only while a write
-// is stuck on a slow reader; while so, it reads nothing more (backpressure), so one connection
-// never holds more than `max_buffer` bytes.
+// Memory: an idle connection holds no buffer. Its read is a forwarding read (edge_reader.hpp):
+// inside the reactor, each chunk is read into a buffer of the thread doing the read and sent
+// straight back, with no coroutine resumed per message. It keeps bytes of its own only while a
+// write is stuck on a slow reader; while so, it reads nothing more (backpressure), so one
+// connection never holds more than `max_buffer` bytes.
 //
 // Drain: bytes that had arrived when the drain was requested are echoed, then the connection
 // is closed with a FIN.

@@ -159,6 +159,22 @@ public:
     /// Any thread: whether a socket is linked (the connection relays).
     bool relaying() const { return linked_.load(std::memory_order_relaxed) != nullptr; }
 
+    /// Marks, while it lives, the handler's one pending operation as a wait for the peer that
+    /// a drain interrupts, as it interrupts wait_readable(): an edge_reader read that forwards
+    /// what arrives from inside the reactor (echo) is idle between messages. The interrupted
+    /// read completes with operation_aborted and the socket stays usable. On the connection's
+    /// executor, with no other operation pending on the socket.
+    class interruptible_wait {
+    public:
+        explicit interruptible_wait(connection& c) : c_(c) { c_.waiting_ = true; }
+        ~interruptible_wait() { c_.waiting_ = false; }
+        interruptible_wait(const interruptible_wait&) = delete;
+        interruptible_wait& operator=(const interruptible_wait&) = delete;
+
+    private:
+        connection& c_;
+    };
+
     /// Any thread, for a relaying connection: once per quiet period (nothing moved since the
     /// last call), looks at both sockets' TCP state on the connection's executor and, where
     /// the peer is gone or done sending, ends the relay's parked read on it

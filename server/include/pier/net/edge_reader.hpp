@@ -85,6 +85,11 @@ using reactor_status = asio::detail::reactor_op::status;
 reactor_status receive(int descriptor, asio::mutable_buffer buffer, boost::system::error_code& ec,
                        std::size_t& bytes);
 
+/// The calling thread's scratch buffer, at least `size` bytes (empty if that much memory
+/// cannot be had): where a forwarding read without a buffer of its own reads. Its contents
+/// last until the thread's next read through it.
+asio::mutable_buffer scratch_buffer(std::size_t size) noexcept;
+
 /// Asks the kernel to report with every read how much is left (TCP_INQ). Where it cannot,
 /// reads carry no hint and never report the socket drained before EOF (Asio's behaviour).
 void enable_queue_hint(tcp::socket& socket);
@@ -116,10 +121,18 @@ public:
 
     static status do_perform(reactor_op* base) {
         auto* o = static_cast<read_op*>(base);
-        const auto received = receive(o->descriptor_, o->buffer_, o->ec_, o->bytes_transferred_);
+        // No buffer of its own (async_forward_through_scratch): the performing thread's.
+        const auto buffer =
+            o->buffer_.data() != nullptr ? o->buffer_ : scratch_buffer(o->buffer_.size());
+        if (buffer.size() == 0) {  // (a 0-byte read would report EOF)
+            o->ec_ = asio::error::no_memory;
+            o->bytes_transferred_ = 0;
+            return done_and_exhausted;
+        }
+        const auto received = receive(o->descriptor_, buffer, o->ec_, o->bytes_transferred_);
         if (received == not_done || o->ec_ || o->sink_.take == nullptr) return received;
-        const bool taken = o->sink_.take(
-            o->sink_.context, static_cast<const char*>(o->buffer_.data()), o->bytes_transferred_);
+        const bool taken = o->sink_.take(o->sink_.context, static_cast<const char*>(buffer.data()),
+                                         o->bytes_transferred_);
         // Taken and drained: nothing to report, wait for the next edge as after EAGAIN (the
         // reactor keeps the operation queued; a cancel then completes it with 0 bytes).
         // Otherwise complete with this chunk.
@@ -253,6 +266,20 @@ public:
         return boost::asio::async_initiate<CompletionToken,
                                            void(boost::system::error_code, std::size_t)>(
             edge_read_detail::initiate_read{}, token, &socket_, &reactor_, buffer, read_now, sink);
+    }
+
+    /// As async_forward, with no buffer held while the read waits: each chunk is read into a
+    /// buffer of the thread performing the read (at most `size` bytes), whose contents are gone
+    /// once the sink returns. So the sink must keep what it refuses, and the completion's byte
+    /// count is all that is left of a chunk. An idle connection then holds no read buffer.
+    template <typename CompletionToken>
+    auto async_forward_through_scratch(std::size_t size, bool read_now, chunk_sink sink,
+                                       CompletionToken&& token) {
+        assert(size > 0 && sink.take != nullptr);
+        return boost::asio::async_initiate<CompletionToken,
+                                           void(boost::system::error_code, std::size_t)>(
+            edge_read_detail::initiate_read{}, token, &socket_, &reactor_,
+            boost::asio::mutable_buffer(nullptr, size), read_now, sink);
     }
 
     /// Ends the edge_reader read waiting on `socket`, if any, with operation_aborted; other
