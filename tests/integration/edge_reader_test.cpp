@@ -3,9 +3,13 @@
 // with the last bytes, and cancel_read() plus read_now find a reset that came with them. Its
 // forwarding read hands chunks to a sink and completes only for what the sink did not settle.
 #include <array>
+#include <cerrno>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
+
+#include <sys/socket.h>
 
 #include <doctest/doctest.h>
 #include <boost/asio/as_tuple.hpp>
@@ -239,6 +243,7 @@ TEST_CASE("edge_reader: a forwarding read through the thread's scratch buffer") 
             CHECK(taking.kept == "abcd");
             std::tie(ec, n) = co_await reader.async_forward_through_scratch(
                 4, false, taking.sink(), asio::as_tuple(asio::use_awaitable));
+            CHECK(!ec);
             CHECK(n == 4);
             CHECK(taking.kept == "abcdefgh");
 
@@ -269,6 +274,63 @@ TEST_CASE("edge_reader: a forwarding read through the thread's scratch buffer") 
             CHECK(refusing.kept == "xyz");  // the sink's copy is all that is left of it
         },
         10s);
+}
+
+/// A sink that sends each chunk back on the socket it was read from, as the echo does.
+struct sending_back_sink {
+    int descriptor = -1;
+    std::string kept;
+    int send_errno = 0;
+
+    bool take(const char* data, std::size_t size) noexcept {
+        kept.append(data, size);
+        const ssize_t n = ::send(descriptor, data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0) {
+            send_errno = errno;
+            return false;
+        }
+        return static_cast<std::size_t>(n) == size;
+    }
+
+    net::chunk_sink sink() {
+        return {[](void* self, const char* data, std::size_t size) noexcept {
+                    return static_cast<sending_back_sink*>(self)->take(data, size);
+                },
+                this};
+    }
+};
+
+// Proves what the echo relies on to need no recheck: a reset that arrives together with the
+// last bytes (one readiness event for both; the reader would then park, as the proxy's relay
+// does) makes the send of those bytes back on the same socket fail, which ends the read.
+// One thread: the data and the reset are both in the kernel before the reactor looks.
+TEST_CASE("edge_reader: sending back on the read socket finds a reset that came with the data") {
+    asio::io_context io;
+    run_with_timeout(
+        io,
+        [&]() -> asio::awaitable<void> {
+            auto [ours, peer] = co_await connected_pair();
+            net::edge_reader reader(ours);
+            sending_back_sink back;
+            back.descriptor = ours.native_handle();
+            auto executor = co_await asio::this_coro::executor;
+            auto ended =
+                co_await (reader.async_forward_through_scratch(
+                              64, false, back.sink(), asio::as_tuple(asio::use_awaitable)) ||
+                              [&]() -> asio::awaitable<void> {
+                    co_await asio::post(executor, asio::use_awaitable);  // the read is parked
+                    asio::write(peer, asio::buffer(std::string_view("last")));
+                    reset(peer);
+                    co_await asio::steady_timer(executor, 10s).async_wait(asio::use_awaitable);
+                }());
+            REQUIRE(ended.index() == 0);  // the read ended; the timer did not
+            const auto [ec, n] = std::get<0>(ended);
+            CHECK(back.kept == "last");  // the bytes came first
+            CHECK(back.send_errno != 0);
+            CHECK(!ec);
+            CHECK(n == 4);
+        },
+        20s);
 }
 
 // Proves a cancel ends a forwarding read parked after its sink took a chunk, reporting 0

@@ -62,11 +62,14 @@ struct echo_back {
     }
 };
 
-/// Writes what the peer did not take at once. False when the connection is over.
+/// Writes what the peer did not take at once, then frees it. False when the connection is over.
 asio::awaitable<bool> write_unsent(net::connection& conn, std::vector<char>& unsent) {
     const net::connection::write_scope writing(conn);  // write_timeout applies
     std::size_t offset = 0;
     while (offset < unsent.size()) {
+        // A stop that ran while nothing was pending (between the read and this write) cancelled
+        // nothing: honour it here, or a peer that does not read holds us until write_timeout.
+        if (conn.stop_requested() > net::stop_reason::drain) co_return false;
         auto [ec, written] = co_await conn.socket().async_write_some(
             asio::buffer(unsent.data() + offset, unsent.size() - offset),
             asio::as_tuple(asio::use_awaitable));
@@ -75,7 +78,7 @@ asio::awaitable<bool> write_unsent(net::connection& conn, std::vector<char>& uns
         if (ec) co_return false;
         conn.touch();  // progress, however slow, is not idleness
     }
-    unsent.clear();
+    unsent = std::vector<char>();  // not clear(): an idle connection holds no buffer
     co_return true;
 }
 
@@ -126,7 +129,8 @@ asio::awaitable<void> run_echo(net::connection& conn, config::echo_config cfg) {
         if (ec == asio::error::operation_aborted) continue;  // a stop: the loop ends
         if (ec) co_return;  // EOF or an error: nothing more to echo
         if (!back.unsent.empty() && !co_await write_unsent(conn, back.unsent)) co_return;
-        // Otherwise a chunk filled the buffer and was echoed: more is likely waiting.
+        // Otherwise the chunk was echoed, and more is likely waiting: it filled the buffer, or
+        // the kernel said bytes (or a FIN) were left. The next read tries the socket at once.
     }
     if (conn.stop_requested() == net::stop_reason::drain) {
         co_await echo_received_then_close(conn, back, limit);

@@ -7,8 +7,9 @@
 // Threads: everything except the functions marked "any thread" (request_stop(),
 // stop_slow_request() and the getters the sweep reads) must be called on the connection's own
 // executor (the coroutine running the handler). The stops post to that executor. Exceptions:
-// touch() and the byte counters may also be called from inside the reactor by a forwarding read's
-// sink (the proxy's relay), with one writer per counter at a time (see add()).
+// touch() and the counters (bytes, requests) may also be called from inside the reactor by a
+// forwarding read's sink (the proxy's relay, the echo), with one writer per counter at a time
+// (see add()).
 #pragma once
 
 #include <atomic>
@@ -213,8 +214,9 @@ private:
     /// See link(). Set on executor_ only (and only dereferenced there); ordering: relaxed,
     /// other threads only test it for null.
     std::atomic<tcp::socket*> linked_{nullptr};
-    /// wait_readable() is pending: the socket's only operation, so a drain may cancel it
-    /// without cutting a write short. Touched on executor_ only.
+    /// wait_readable() is pending, or an interruptible_wait is open: the socket's only
+    /// operation is a wait for the peer, so a drain may cancel it without cutting a write
+    /// short. Touched on executor_ only.
     bool waiting_ = false;
     stop_reason stop_ = stop_reason::none;
     bool holds_address_slot_ = false;

@@ -68,7 +68,8 @@ namespace pier::net {
 /// when it took the whole chunk (the read goes on), false to complete the read with it.
 /// take() runs on whichever thread performs the read, while the socket's executor may run
 /// other code at the same time: it may touch only what nothing else touches meanwhile (its
-/// own state, atomics, system calls on another socket's descriptor). It must not throw.
+/// own state, atomics, system calls on another socket's descriptor, or on this one when no
+/// other operation is pending on it, as the echo sends back). It must not throw.
 struct chunk_sink {
     bool (*take)(void* context, const char* data, std::size_t size) noexcept = nullptr;
     void* context = nullptr;
