@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <new>
+#include <exception>
 #include <vector>
 
 #include <netinet/in.h>
@@ -65,7 +65,7 @@ asio::mutable_buffer scratch_buffer(std::size_t size) noexcept {
     if (scratch.size() < size) {
         try {
             scratch.resize(size);
-        } catch (const std::bad_alloc&) {
+        } catch (const std::exception&) {  // bad_alloc (this is noexcept: a reactor operation)
             // Read in smaller pieces with what there is (none at all: the read fails).
         }
     }
