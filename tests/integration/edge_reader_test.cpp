@@ -161,12 +161,7 @@ struct keeping_sink {
         return true;
     }
 
-    net::chunk_sink sink() {
-        return {[](void* self, const char* data, std::size_t size) noexcept {
-                    return static_cast<keeping_sink*>(self)->take(data, size);
-                },
-                this};
-    }
+    net::chunk_sink sink() { return net::sink_to(*this); }
 };
 
 // Proves a forwarding read does not complete for chunks its sink takes: it waits for the
@@ -292,12 +287,7 @@ struct sending_back_sink {
         return static_cast<std::size_t>(n) == size;
     }
 
-    net::chunk_sink sink() {
-        return {[](void* self, const char* data, std::size_t size) noexcept {
-                    return static_cast<sending_back_sink*>(self)->take(data, size);
-                },
-                this};
-    }
+    net::chunk_sink sink() { return net::sink_to(*this); }
 };
 
 // Proves what the echo relies on to need no recheck: a reset that arrives together with the

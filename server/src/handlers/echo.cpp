@@ -54,12 +54,7 @@ struct echo_back {
         return false;
     }
 
-    net::chunk_sink sink() {
-        return {[](void* self, const char* data, std::size_t size) noexcept {
-                    return static_cast<echo_back*>(self)->take(data, size);
-                },
-                this};
-    }
+    net::chunk_sink sink() { return net::sink_to(*this); }
 };
 
 /// Writes what the peer did not take at once, then frees it. False when the connection is over.

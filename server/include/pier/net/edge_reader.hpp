@@ -75,6 +75,16 @@ struct chunk_sink {
     void* context = nullptr;
 };
 
+/// A chunk_sink handing each chunk to `taker.take(data, size)`, which must be noexcept.
+template <typename Taker>
+chunk_sink sink_to(Taker& taker) {
+    static_assert(noexcept(taker.take(nullptr, std::size_t{})), "take() must not throw");
+    return {[](void* self, const char* data, std::size_t size) noexcept {
+                return static_cast<Taker*>(self)->take(data, size);
+            },
+            &taker};
+}
+
 namespace edge_read_detail {
 
 namespace asio = boost::asio;

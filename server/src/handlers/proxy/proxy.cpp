@@ -168,12 +168,7 @@ private:
             send_error.clear();
         }
 
-        net::chunk_sink sink() {
-            return {[](void* self, const char* data, std::size_t size) noexcept {
-                        return static_cast<hand_over*>(self)->take(data, size);
-                    },
-                    this};
-        }
+        net::chunk_sink sink() { return net::sink_to(*this); }
     };
 
     /// Moves bytes from `from` to `to` until `from` ends (EOF: `to`'s write half is shut),
