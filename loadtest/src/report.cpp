@@ -30,7 +30,9 @@ void write_latency_line(std::ostream& out, std::string_view label, const histogr
 }
 
 /// A JSON string literal (our strings are addresses, modes and paths: escape the basics).
-std::string quoted(std::string_view text) {
+/// Not named `quoted`: on a std::string argument, argument-dependent lookup also finds
+/// std::quoted, a better match wherever <iomanip> is included (GCC 14's <chrono> includes it).
+std::string json_string(std::string_view text) {
     std::string out = "\"";
     for (const char c : text) {
         if (c == '"' || c == '\\') {
@@ -147,7 +149,7 @@ void write_json(std::ostream& out, const run_result& result) {
     const auto& total = result.total;
     const double seconds = std::chrono::duration<double>(result.measured).count();
     fmt::print(out, "{{\"target\":{},\"mode\":{},\"connections\":{},\"threads\":{},",
-               quoted(result.target), quoted(to_string(opts.mode)), opts.connections,
+               json_string(result.target), json_string(to_string(opts.mode)), opts.connections,
                result.threads);
     fmt::print(out, "\"open_loop\":{},\"rate\":{},\"pipeline\":{},\"size\":{},",
                opts.rate > 0 ? "true" : "false", opts.rate, opts.pipeline, opts.size);
@@ -170,7 +172,7 @@ void write_json(std::ostream& out, const run_result& result) {
     fmt::print(out, ",\"errors\":{{\"total\":{}", total.errors.total());
     for (std::size_t i = 0; i < error_kind_count; ++i) {
         const auto kind = static_cast<error_kind>(i);
-        fmt::print(out, ",{}:{}", quoted(to_string(kind)), total.errors.of(kind));
+        fmt::print(out, ",{}:{}", json_string(to_string(kind)), total.errors.of(kind));
     }
     out << "},\"series\":[";
     const char* separator = "";

@@ -84,8 +84,9 @@ std::vector<std::string> listener_changes(const listener_config& a, const listen
     return changes;
 }
 
-const listener_config* find(const std::vector<listener_config>& listeners,
-                            const std::string& name) {
+/// Not `find`: its std-typed arguments make every call look in std as well.
+const listener_config* find_listener(const std::vector<listener_config>& listeners,
+                                     const std::string& name) {
     const auto it = std::find_if(listeners.begin(), listeners.end(),
                                  [&](const listener_config& l) { return l.name == name; });
     return it == listeners.end() ? nullptr : &*it;
@@ -96,7 +97,7 @@ const listener_config* find(const std::vector<listener_config>& listeners,
 config_diff diff_configs(const config::config& running, const config::config& next) {
     config_diff diff;
     for (const auto& after : next.listeners) {
-        const auto* before = find(running.listeners, after.name);
+        const auto* before = find_listener(running.listeners, after.name);
         if (before == nullptr) {
             diff.added.push_back(after);
         } else if (*before != after) {
@@ -108,7 +109,7 @@ config_diff diff_configs(const config::config& running, const config::config& ne
         }
     }
     for (const auto& before : running.listeners) {
-        if (find(next.listeners, before.name) == nullptr) diff.removed.push_back(before);
+        if (find_listener(next.listeners, before.name) == nullptr) diff.removed.push_back(before);
     }
 
     auto& live = diff.applied_globally;

@@ -24,8 +24,10 @@ std::uint64_t monotonic_usec() {
            static_cast<std::uint64_t>(now.tv_nsec) / 1'000;
 }
 
-bool apply(server& running, const std::filesystem::path& path,
-           const std::optional<config::log_level>& cli_log_level) {
+/// Loads `path` and applies it to `running`; false when it does not validate. (Not `apply`:
+/// its std-typed arguments make every call look for std::apply as well.)
+bool apply_file(server& running, const std::filesystem::path& path,
+                const std::optional<config::log_level>& cli_log_level) {
     auto loaded = config::load_config(path);
     if (!loaded.ok()) {
         // Counted before the line that reports it: whoever reads that line (an operator, a
@@ -64,7 +66,7 @@ bool reload_from_file(server& running, const std::filesystem::path& path,
     spdlog::info("reload: reading config={}", path.string());
     bool applied = false;
     try {
-        applied = apply(running, path, cli_log_level);
+        applied = apply_file(running, path, cli_log_level);
     } catch (const std::exception& e) {
         // Out of memory or threads, say: the daemon serves on with whatever was applied.
         running.count_failed_reload();  // before the line, as above

@@ -8,8 +8,9 @@ namespace {
 
 using limits = config::synthetic_config;
 
-/// Keeps a peer's text short and printable in an error line.
-std::string quoted(std::string_view text) {
+/// Keeps a peer's text short and printable in an error line. (Not `quoted`: a call on a std
+/// string would also find std::quoted by argument-dependent lookup.)
+std::string shown_quoted(std::string_view text) {
     constexpr std::size_t max_shown = 32;
     std::string out = "\"";
     for (const char c : text.substr(0, max_shown)) {
@@ -48,34 +49,34 @@ std::variant<synthetic_request, std::string> parse_synthetic_request(
         } else if (key == "size") {
             seen = &seen_size;
         } else {
-            return "unknown token " + quoted(token) + " (expected cpu=, delay= or size=)";
+            return "unknown token " + shown_quoted(token) + " (expected cpu=, delay= or size=)";
         }
         if (*seen) return std::string(key) + " given twice";
         *seen = true;
         if (equals == std::string_view::npos) {
-            return "token " + quoted(token) + " needs a value, e.g. " + std::string(key) + "=" +
-                   (key == "size" ? "128" : "10ms");
+            return "token " + shown_quoted(token) + " needs a value, e.g. " + std::string(key) +
+                   "=" + (key == "size" ? "128" : "10ms");
         }
 
         if (key == "size") {
             const auto parsed = config::parse_size(value);
-            if (!parsed.ok()) return "bad size " + quoted(value) + ": " + parsed.error();
+            if (!parsed.ok()) return "bad size " + shown_quoted(value) + ": " + parsed.error();
             if (parsed.value() < 1 || parsed.value() > limits::max_response_bytes) {
                 return "size must be between 1 (the newline) and " +
-                       config::format_size(limits::max_response_bytes) + " (got " + quoted(value) +
-                       ")";
+                       config::format_size(limits::max_response_bytes) + " (got " +
+                       shown_quoted(value) + ")";
             }
             request.size = parsed.value();
             continue;
         }
         const auto parsed = config::parse_duration(value);
         if (!parsed.ok()) {
-            return "bad " + std::string(key) + " " + quoted(value) + ": " + parsed.error();
+            return "bad " + std::string(key) + " " + shown_quoted(value) + ": " + parsed.error();
         }
         const auto limit = key == "cpu" ? limits::max_cpu : limits::max_delay;
         if (parsed.value() > limit) {
             return std::string(key) + " must be at most " + config::format_duration(limit) +
-                   " (got " + quoted(value) + ")";
+                   " (got " + shown_quoted(value) + ")";
         }
         (key == "cpu" ? request.cpu : request.delay) = parsed.value();
     }
