@@ -1,6 +1,11 @@
 // pierd's command line: options, defaults and usage errors, parsed without running anything.
 #include <doctest/doctest.h>
 
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
 #include "pier/daemon/cli.hpp"
 #include "pier/daemon/privileges.hpp"
 
@@ -11,6 +16,31 @@ cli_result parse(std::initializer_list<const char*> args) {
     std::vector<const char*> argv{"pierd"};
     argv.insert(argv.end(), args);
     return parse_cli(argv);
+}
+
+/// The usage lines --help starts with: everything before the first empty line.
+std::string usage_of(const std::string& help) { return help.substr(0, help.find("\n\n") + 1); }
+
+/// Every long option the help's Options section describes ("--config", "--probe-timeout").
+std::set<std::string> described_options(const std::string& help) {
+    const auto begin = help.find("Options:");
+    const auto end = help.find("Examples:");
+    REQUIRE(begin != std::string::npos);
+    REQUIRE(end != std::string::npos);
+    const auto section = help.substr(begin, end - begin);
+    const std::regex option("--[a-z][a-z-]*");
+    std::set<std::string> names;
+    for (std::sregex_iterator it(section.begin(), section.end(), option), last; it != last; ++it) {
+        names.insert(it->str());
+    }
+    return names;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;
 }
 
 // Proves each option lands in cli_options and that no option means "run the default config".
@@ -104,11 +134,59 @@ TEST_CASE("cli: usage errors") {
 // Proves the help text documents every option and the exit codes.
 TEST_CASE("cli: help text lists options and exit codes") {
     const auto text = help_text();
-    for (const char* needle : {"--config", "--check-config", "--log-level", "--version", "--help",
-                               "78 bad config", "64 bad command line"}) {
+    for (const std::string needle :
+         {"--config", "--check-config", "--log-level", "--version", "--help", "78 bad config",
+          "64 bad command line", "SIGHUP reloads the config file",
+          "SIGTERM or SIGINT drain connections and exit 0"}) {
         CAPTURE(needle);
         CHECK(text.find(needle) != std::string::npos);
     }
+}
+
+// Proves the usage lines name every option the help describes: --probe, --version and --help
+// were missing.
+TEST_CASE("cli: the usage lists every option") {
+    const auto help = help_text();
+    const auto usage = usage_of(help);
+    const auto options = described_options(help);
+    CHECK(options.size() >= 8);
+    for (const auto& option : options) {
+        CAPTURE(option);
+        CHECK(std::regex_search(usage, std::regex("\\[" + option + "[ \\]]")));
+    }
+}
+
+// Proves the help reads on an 80-column terminal without a URL cut in two: Boost's line
+// wrapping once split the --probe example URL mid-word.
+TEST_CASE("cli: help lines fit 80 columns and URLs stay whole") {
+    const auto help = help_text();
+    for (const auto& line : lines_of(help)) {
+        CAPTURE(line);
+        CHECK(line.size() <= 80);
+    }
+    // Every URL in the text, up to the next space or line end, minus trailing punctuation.
+    const std::regex url("http://[^\\s]*");
+    std::size_t whole = 0;
+    for (std::sregex_iterator it(help.begin(), help.end(), url), last; it != last; ++it) {
+        auto text = it->str();
+        while (!text.empty() && (text.back() == ')' || text.back() == ',')) text.pop_back();
+        CAPTURE(text);
+        CHECK((text == "http://" || text == "http://127.0.0.1:9090/readyz"));
+        if (text == "http://127.0.0.1:9090/readyz") ++whole;
+    }
+    CHECK(whole >= 1);
+}
+
+// Proves README.md's "Running pierd" shows exactly the usage --help prints.
+TEST_CASE("cli: README.md shows the usage --help prints") {
+    std::ifstream file(std::string(PIER_SOURCE_DIR) + "/README.md");
+    REQUIRE(file);
+    const std::string readme((std::istreambuf_iterator<char>(file)), {});
+    const auto section = readme.find("## Running pierd");
+    REQUIRE(section != std::string::npos);
+    const auto usage = usage_of(help_text());
+    CAPTURE(usage);
+    CHECK(readme.find("```\n" + usage + "```\n", section) == readme.find("```", section));
 }
 
 }  // namespace

@@ -13,6 +13,9 @@ namespace {
 namespace po = boost::program_options;
 
 po::options_description describe_options() {
+    // Boost wraps descriptions at 80 columns and cuts mid-word any word longer than half the
+    // description column (~25 characters): no URL or long path in a description, the
+    // examples in help_text() show them whole.
     po::options_description options("Options");
     // clang-format off
     options.add_options()
@@ -22,8 +25,8 @@ po::options_description describe_options() {
         ("log-level", po::value<std::string>()->value_name("LEVEL"),
             "override log.level: trace, debug, info, warn, error, critical, off")
         ("probe", po::value<std::string>()->value_name("URL"),
-            "GET an http:// URL (e.g. http://127.0.0.1:9090/readyz) and exit: 0 on a 2xx "
-            "answer, 1 otherwise; for health checks")
+            "GET an http:// URL (e.g. the admin endpoint's /readyz, see the examples) and "
+            "exit: 0 on a 2xx answer, 1 otherwise; for health checks")
         ("probe-timeout", po::value<std::string>()->value_name("DURATION"),
             "how long --probe waits for the whole exchange (default 5s)")
         ("allow-root", "serve even when running as root (refused otherwise: run pierd as an "
@@ -54,15 +57,19 @@ std::filesystem::path default_config_path() {
 
 std::string help_text() {
     std::ostringstream out;
-    out << "Usage: pierd [--config FILE] [--check-config] [--log-level LEVEL] [--allow-root]\n\n"
+    // Every option, in README.md's "Running pierd" too (a test keeps the two the same).
+    out << "Usage: pierd [--config FILE] [--check-config] [--log-level LEVEL] [--allow-root]\n"
+           "             [--probe URL [--probe-timeout DURATION]] [--version] [--help]\n\n"
            "pier is a high-concurrency TCP server daemon configured from YAML.\n\n"
         << describe_options()
         << "\nExamples:\n"
            "  pierd --config /etc/pier/pier.yaml         run with this config\n"
            "  pierd --check-config --config new.yaml     validate a file before a reload\n"
            "  pierd --log-level debug                    log every connection open and close\n"
-           "  pierd --probe http://127.0.0.1:9090/readyz exit 0 if the admin endpoint says ready\n"
-           "\nSignals: SIGTERM/SIGINT drain connections and exit 0.\n"
+           "  pierd --probe http://127.0.0.1:9090/readyz\n"
+           "                                             health check: exit 0 if ready\n"
+           "\nSignals: SIGHUP reloads the config file (one that does not validate changes\n"
+           "         nothing); SIGTERM or SIGINT drain connections and exit 0.\n"
            "Exit codes: 0 ok, 1 runtime failure, 64 bad command line, 78 bad config.\n";
     return out.str();
 }
