@@ -39,7 +39,8 @@ int main(int argc, char** argv) {
         return exit_code::ok;
     }
     if (!parsed.value) {
-        std::cerr << "pierload: " << parsed.error << "\n\n" << pierload::usage_text();
+        // The error alone, not the whole help after it, which would scroll it out of sight.
+        std::cerr << "pierload: " << parsed.error << "\nTry 'pierload --help' for the options.\n";
         return exit_code::usage;
     }
     const auto& opts = *parsed.value;

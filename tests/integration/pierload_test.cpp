@@ -417,5 +417,26 @@ TEST_CASE("pierload: binary writes JSON, hgrm and SVG and exits 0") {
     CHECK(bad.output().find("pierload: bad --connections \"zero\"") == 0);
 }
 
+// Proves a bad command line gets its error and one line pointing at --help, exit code 2: the
+// whole help after the error scrolled the error out of sight.
+TEST_CASE("pierload: a bad argument is one error line and a pointer to --help") {
+    const auto check_usage_error = [](const std::vector<std::string>& args,
+                                      const std::string& error) {
+        CAPTURE(error);
+        child_process child(pierload_binary, args);
+        CHECK(child.wait_exit(std::chrono::seconds(30)) == 2);
+        CHECK(child.output() ==
+              "pierload: " + error + "\nTry 'pierload --help' for the options.\n");
+    };
+    check_usage_error({"--foo", "127.0.0.1:1"}, "unrecognised option '--foo'");
+    check_usage_error({"-c", "zero", "127.0.0.1:1"},
+                      "bad --connections \"zero\" (expected an integer from 1 to 10000000)");
+    check_usage_error({}, "missing HOST:PORT");
+
+    child_process help(pierload_binary, {"--help"});
+    CHECK(help.wait_exit(std::chrono::seconds(30)) == 0);
+    CHECK(help.output().find("Usage: pierload") == 0);
+}
+
 }  // namespace
 }  // namespace pier::test
