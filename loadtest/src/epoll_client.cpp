@@ -331,8 +331,7 @@ private:
     void established(connection_slot& slot) {
         slot.state = slot_state::exchanging;
         const auto now = steady::now();
-        current_->connects += 1;
-        current_->connect_latency.record(to_ns(now - slot.connect_began));
+        current_->count_connect(now, to_ns(now - slot.connect_began));
         count_connection_opened(run_.open_connections, run_.peak_connections);
         slot.in_flight.clear();
         slot.rx_begin = slot.rx_end = slot.line_searched = 0;

@@ -4,6 +4,7 @@
 #include <fmt/ostream.h>
 
 #include <array>
+#include <optional>
 
 namespace pierload {
 namespace {
@@ -14,6 +15,29 @@ double ms(std::uint64_t ns) { return static_cast<double>(ns) / 1e6; }
 
 double per_second(std::uint64_t count, double seconds) {
     return seconds > 0 ? static_cast<double>(count) / seconds : 0;
+}
+
+/// "12.3s" from 10 s up; below, millisecond precision: a -n 1000 run takes milliseconds, and
+/// "0.0s" would hide how long it measured.
+std::string human_duration(double seconds) {
+    if (seconds >= 10) return fmt::format("{:.1f}s", seconds);
+    if (seconds >= 1) return fmt::format("{:.3f}s", seconds);
+    return fmt::format("{:.3f}ms", seconds * 1e3);
+}
+
+/// Seconds from the first connection established to the last (0 with fewer than two).
+double connect_span_s(const interval_stats& total) {
+    if (total.connects < 2) return 0;
+    return std::chrono::duration<double>(total.last_connect - total.first_connect).count();
+}
+
+/// Connections opened per second while they were opening: n opens, n-1 gaps between the first
+/// and the last. None with fewer than two opens or all in one instant: a rate over the whole
+/// run would say 100/s for 1000 connections that all opened in its first millisecond.
+std::optional<double> connect_rate(const interval_stats& total) {
+    const double span = connect_span_s(total);
+    if (span <= 0) return std::nullopt;
+    return static_cast<double>(total.connects - 1) / span;
 }
 
 std::string loop_kind(const options& opts) {
@@ -27,6 +51,17 @@ void write_latency_line(std::ostream& out, std::string_view label, const histogr
                label, ms(h.value_at_percentile(50)), ms(h.value_at_percentile(90)),
                ms(h.value_at_percentile(99)), ms(h.value_at_percentile(99.9)),
                ms(h.value_at_percentile(99.99)), ms(h.max()), h.mean() / 1e6);
+}
+
+void write_connections_line(std::ostream& out, const run_result& result) {
+    const auto& total = result.total;
+    fmt::print(out, "{:<14}{} opened during measurement", "connections", total.connects);
+    if (const auto rate = connect_rate(total)) {
+        fmt::print(out, " over {} ({:.1f}/s)", human_duration(connect_span_s(total)), *rate);
+    } else if (total.connects > 1) {
+        out << " at once";
+    }
+    fmt::print(out, ", peak open {}\n", result.peak_connections);
 }
 
 /// A JSON string literal (our strings are addresses, modes and paths: escape the basics).
@@ -81,11 +116,11 @@ void write_report(std::ostream& out, const run_result& result) {
     const auto& opts = result.used;
     const auto& total = result.total;
     const double seconds = std::chrono::duration<double>(result.measured).count();
-    fmt::print(out, "pierload {} {}: {} connections, {} threads, {:.1f}s measured",
-               to_string(opts.mode), result.target, opts.connections, result.threads, seconds);
+    fmt::print(out, "pierload {} {}: {} connections, {} threads, {} measured", to_string(opts.mode),
+               result.target, opts.connections, result.threads, human_duration(seconds));
     if (opts.warmup.count() > 0) {
-        fmt::print(out, " after {:.1f}s warmup",
-                   std::chrono::duration<double>(opts.warmup).count());
+        fmt::print(out, " after {} warmup",
+                   human_duration(std::chrono::duration<double>(opts.warmup).count()));
     }
     fmt::print(out, ", {}", loop_kind(opts));
     if (opts.mode == load_mode::echo || opts.mode == load_mode::churn) {
@@ -100,8 +135,7 @@ void write_report(std::ostream& out, const run_result& result) {
                per_second(total.bytes_sent, seconds) / 1e6,
                static_cast<double>(total.bytes_received) / 1e6,
                per_second(total.bytes_received, seconds) / 1e6);
-    fmt::print(out, "{:<14}{} opened during measurement ({:.1f}/s), peak open {}\n", "connections",
-               total.connects, per_second(total.connects, seconds), result.peak_connections);
+    write_connections_line(out, result);
     if (total.connect_latency.total_count() > 0) {
         write_latency_line(out, "connect", total.connect_latency);
     }
@@ -153,14 +187,19 @@ void write_json(std::ostream& out, const run_result& result) {
                result.threads);
     fmt::print(out, "\"open_loop\":{},\"rate\":{},\"pipeline\":{},\"size\":{},",
                opts.rate > 0 ? "true" : "false", opts.rate, opts.pipeline, opts.size);
-    fmt::print(out, "\"warmup_s\":{:.3f},\"measured_s\":{:.3f},",
+    fmt::print(out, "\"warmup_s\":{:.6f},\"measured_s\":{:.6f},",
                std::chrono::duration<double>(opts.warmup).count(), seconds);
     fmt::print(out, "\"requests\":{},\"requests_per_s\":{:.3f},", total.requests,
                per_second(total.requests, seconds));
     fmt::print(out, "\"bytes_sent\":{},\"bytes_received\":{},", total.bytes_sent,
                total.bytes_received);
-    fmt::print(out, "\"connects\":{},\"connects_per_s\":{:.3f},\"peak_connections\":{},",
-               total.connects, per_second(total.connects, seconds), result.peak_connections);
+    // connects_per_s as in the report: over the opens' own span, null when there is no rate.
+    const auto rate = connect_rate(total);
+    fmt::print(out,
+               "\"connects\":{},\"connects_per_s\":{},\"connects_span_s\":{:.6f},"
+               "\"peak_connections\":{},",
+               total.connects, rate ? fmt::format("{:.3f}", *rate) : "null", connect_span_s(total),
+               result.peak_connections);
     out << "\"latency\":";
     write_histogram_json(out, total.latency);
     if (opts.rate > 0) {

@@ -157,8 +157,8 @@ private:
         socket.set_option(tcp::no_delay(true), ec);
         // Writes are tried directly first (see try_send); Asio only waits.
         socket.non_blocking(true, ec);
-        stats().connects += 1;
-        stats().connect_latency.record(to_ns(steady::now() - began));
+        const auto now = steady::now();
+        stats().count_connect(now, to_ns(now - began));
         co_return socket;
     }
 

@@ -1,5 +1,7 @@
 #include "pierload/stats.hpp"
 
+#include <algorithm>
+
 namespace pierload {
 
 std::string_view to_string(error_kind kind) {
@@ -24,7 +26,22 @@ void error_counts::merge(const error_counts& other) {
     for (std::size_t i = 0; i < by_kind.size(); ++i) by_kind[i] += other.by_kind[i];
 }
 
+void interval_stats::count_connect(std::chrono::steady_clock::time_point at,
+                                   std::uint64_t took_ns) {
+    if (connects == 0 || at < first_connect) first_connect = at;
+    if (connects == 0 || at > last_connect) last_connect = at;
+    connects += 1;
+    connect_latency.record(took_ns);
+}
+
 void interval_stats::merge(const interval_stats& other) {
+    if (other.connects > 0) {
+        // Unset times (no connects on one side) must not widen the span.
+        first_connect =
+            connects == 0 ? other.first_connect : std::min(first_connect, other.first_connect);
+        last_connect =
+            connects == 0 ? other.last_connect : std::max(last_connect, other.last_connect);
+    }
     requests += other.requests;
     bytes_sent += other.bytes_sent;
     bytes_received += other.bytes_received;

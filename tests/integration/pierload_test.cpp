@@ -16,6 +16,7 @@
 #include <fstream>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "pierload/report.hpp"
@@ -412,6 +413,12 @@ TEST_CASE("pierload: binary writes JSON, hgrm and SVG and exits 0") {
     CHECK(svg_text.find("<svg") != std::string::npos);
     CHECK(svg_text.find("</svg>") != std::string::npos);
 
+    // The report (on stderr here) says how long the short run measured, not "0.0s".
+    CHECK(child.output().find(" measured, closed loop") != std::string::npos);
+    CHECK(child.output().find("0.0s measured") == std::string::npos);
+    CHECK(child.output().find("connections   8 opened during measurement over ") !=
+          std::string::npos);
+
     child_process bad(pierload_binary, {"-c", "zero", "127.0.0.1:1"});
     CHECK(bad.wait_exit(std::chrono::seconds(30)) == 2);
     CHECK(bad.output().find("pierload: bad --connections \"zero\"") == 0);
@@ -436,6 +443,27 @@ TEST_CASE("pierload: a bad argument is one error line and a pointer to --help") 
     child_process help(pierload_binary, {"--help"});
     CHECK(help.wait_exit(std::chrono::seconds(30)) == 0);
     CHECK(help.output().find("Usage: pierload") == 0);
+}
+
+// Proves a real run records when its connections opened: the report's connect rate is over
+// that span, not over the whole run.
+TEST_CASE("pierload: a run records the span its connections opened over") {
+    running_server server(echo_config());
+    auto opts = load_against(server.endpoint());
+    opts.connections = 8;
+    opts.requests = 1000;
+    const auto before = std::chrono::steady_clock::now();
+    const auto result = pierload::run_load(opts, {});
+    const auto after = std::chrono::steady_clock::now();
+    REQUIRE(result.total.connects == 8);
+    CHECK(before <= result.total.first_connect);
+    CHECK(result.total.first_connect <= result.total.last_connect);
+    CHECK(result.total.last_connect <= after);
+    std::ostringstream report;
+    pierload::write_report(report, result);
+    CAPTURE(report.str());
+    CHECK(report.str().find("connections   8 opened during measurement over ") !=
+          std::string::npos);
 }
 
 }  // namespace

@@ -1,8 +1,11 @@
 // pierload's command line: defaults, every option, escapes, source ranges and the errors a
-// mistyped argument gets.
+// mistyped argument gets; and what its report says about a run.
 #include <doctest/doctest.h>
 
+#include <sstream>
+
 #include "pierload/options.hpp"
+#include "pierload/report.hpp"
 
 namespace pierload {
 namespace {
@@ -151,6 +154,100 @@ TEST_CASE("pierload options: source ip ranges") {
     CHECK(error.find("65536") != std::string::npos);
     CHECK_FALSE(expand_source_ips("nope", error));
     CHECK(error.find("bad address") != std::string::npos);
+}
+
+/// A finished run of `connections` connections, `measured` long, without latency figures.
+run_result finished_run(std::size_t connections, std::chrono::nanoseconds measured) {
+    run_result result;
+    result.used.connections = connections;
+    result.target = "127.0.0.1:7000";
+    result.threads = 2;
+    result.measured = measured;
+    result.peak_connections = connections;
+    return result;
+}
+
+/// `count` connections established `apart` from one another, the first at `first`.
+void open_connections(interval_stats& stats, std::size_t count,
+                      std::chrono::steady_clock::time_point first, std::chrono::nanoseconds apart) {
+    for (std::size_t i = 0; i < count; ++i) {
+        stats.count_connect(first + apart * static_cast<long>(i), 1000);
+    }
+}
+
+std::string report_of(const run_result& result) {
+    std::ostringstream out;
+    write_report(out, result);
+    return out.str();
+}
+
+std::string json_of(const run_result& result) {
+    std::ostringstream out;
+    write_json(out, result);
+    return out.str();
+}
+
+// Proves the measured time keeps its precision on short runs: a -n 1000 run said "0.0s".
+TEST_CASE("pierload report: the measured time has milliseconds below 10 s") {
+    using namespace std::chrono_literals;
+    CHECK(report_of(finished_run(10, 12345us)).find(", 12.345ms measured,") != std::string::npos);
+    CHECK(report_of(finished_run(10, 2500ms)).find(", 2.500s measured,") != std::string::npos);
+    CHECK(report_of(finished_run(10, 42s)).find(", 42.0s measured,") != std::string::npos);
+    auto warmed = finished_run(10, 30s);
+    warmed.used.warmup = 250ms;
+    CHECK(report_of(warmed).find("30.0s measured after 250.000ms warmup") != std::string::npos);
+    CHECK(json_of(finished_run(10, 12345us)).find("\"measured_s\":0.012345,") != std::string::npos);
+}
+
+// Proves the connect rate is over the time the opens took: 1000 connections opened in their
+// first 5ms of a 10s run were reported as "100.0/s".
+TEST_CASE("pierload report: the connect rate is over the span the connections opened in") {
+    using namespace std::chrono_literals;
+    const auto start = std::chrono::steady_clock::now();
+    auto result = finished_run(1000, 10s);
+    open_connections(result.total, 1000, start, 5us);  // 999 gaps of 5us: 4.995ms, 200000/s
+    CHECK(report_of(result).find("connections   1000 opened during measurement over 4.995ms "
+                                 "(200000.0/s), peak open 1000\n") != std::string::npos);
+    CHECK(json_of(result).find("\"connects\":1000,\"connects_per_s\":200000.000,"
+                               "\"connects_span_s\":0.004995,") != std::string::npos);
+
+    SUBCASE("one connection has no rate") {
+        auto one = finished_run(1, 10s);
+        open_connections(one.total, 1, start, 0s);
+        CHECK(report_of(one).find("connections   1 opened during measurement, peak open 1\n") !=
+              std::string::npos);
+        CHECK(json_of(one).find("\"connects_per_s\":null,\"connects_span_s\":0.000000,") !=
+              std::string::npos);
+    }
+    SUBCASE("none opened during measurement (all during warmup)") {
+        const auto none = finished_run(20, 10s);
+        CHECK(report_of(none).find("connections   0 opened during measurement, peak open 20\n") !=
+              std::string::npos);
+    }
+    SUBCASE("all in one instant") {
+        auto burst = finished_run(3, 10s);
+        open_connections(burst.total, 3, start, 0s);
+        CHECK(report_of(burst).find("3 opened during measurement at once, peak open 3\n") !=
+              std::string::npos);
+    }
+}
+
+// Proves merging intervals keeps the earliest first open and the latest last one, and that an
+// interval without opens leaves the span alone.
+TEST_CASE("pierload stats: merging keeps the span of connection opens") {
+    using namespace std::chrono_literals;
+    const auto start = std::chrono::steady_clock::now();
+    interval_stats early, late, empty, total;
+    open_connections(early, 2, start, 1ms);
+    open_connections(late, 2, start + 10ms, 1ms);
+    total.merge(empty);
+    total.merge(late);
+    total.merge(empty);
+    total.merge(early);
+    CHECK(total.connects == 4);
+    CHECK(total.first_connect == start);
+    CHECK(total.last_connect == start + 11ms);
+    CHECK(total.connect_latency.total_count() == 4);
 }
 
 }  // namespace

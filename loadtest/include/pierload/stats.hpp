@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <string_view>
 
@@ -40,6 +41,11 @@ struct interval_stats {
     std::uint64_t bytes_sent = 0;
     std::uint64_t bytes_received = 0;
     std::uint64_t connects = 0;  ///< connections established
+    /// When the first and the last of `connects` were established (unset while connects is 0).
+    /// The report's connect rate is over this span: over the whole run it would be meaningless
+    /// when every connection opened in the first moment.
+    std::chrono::steady_clock::time_point first_connect{};
+    std::chrono::steady_clock::time_point last_connect{};
     error_counts errors;
     /// Request latency. Closed loop: from send to complete response. Open loop: from the
     /// request's planned send time (corrected for coordinated omission, as wrk2 does).
@@ -49,6 +55,8 @@ struct interval_stats {
     /// Time from connect() to established.
     histogram connect_latency;
 
+    /// Counts a connection established at `at`, `took_ns` after its connect began.
+    void count_connect(std::chrono::steady_clock::time_point at, std::uint64_t took_ns);
     void merge(const interval_stats& other);
 };
 
