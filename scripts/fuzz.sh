@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (the fuzz preset: clang-14, ASan + UBSan; setup.sh installs what
+# Builds the libFuzzer targets (the fuzz preset: clang, ASan + UBSan; setup.sh installs what
 # it needs) and runs each for a bounded time from its seed corpus and its kept reproducers.
 # Prints executions per target; exits non-zero if a target found a crash, a failed property,
 # a leak or a hang, leaving the input in the work directory with the command to keep it.
@@ -18,8 +18,11 @@ fi
 
 "$root/scripts/setup.sh" fuzz
 bin="$root/build/fuzz/tests/fuzz"
-# Crash reports with file:line: llvm-14 installs the symbolizer under a versioned name only.
-export ASAN_SYMBOLIZER_PATH=/usr/lib/llvm-14/bin/llvm-symbolizer
+# Crash reports with file:line: llvm installs the symbolizer under a versioned path only.
+# shellcheck source=scripts/platform.sh
+source "$root/scripts/platform.sh"
+platform_detect
+export ASAN_SYMBOLIZER_PATH="/usr/lib/llvm-$platform_llvm/bin/llvm-symbolizer"
 work="$root/build/fuzz/fuzz-runs"
 mkdir -p "$work"
 

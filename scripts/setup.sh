@@ -1,31 +1,39 @@
 #!/usr/bin/env bash
-# Installs what pier needs to build (Debian 12 packages only), then configures and builds one
-# CMake preset. Idempotent: with everything installed and built it only re-checks, in seconds.
+# Installs what pier needs to build and test (the distribution's packages only, chosen by
+# release: scripts/platform.sh), then configures one CMake preset and builds it: everything,
+# or only the targets named. Idempotent: with everything installed and built it only
+# re-checks, in seconds.
 #
-# usage: scripts/setup.sh [preset]     (preset: release (default), debug, asan, tsan, fuzz)
+# usage: scripts/setup.sh [preset [target...]]
+#        (preset: release (default), portable, debug, asan, tsan, fuzz; e.g. `setup.sh release pierd`)
 set -euo pipefail
 
 preset="${1:-release}"
+shift || true
+targets=("$@")
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/platform.sh
+source "$root/scripts/platform.sh"
+platform_detect
 
-# Boost is named by version: the unversioned libboost-dev is 1.74 and conflicts with 1.81.
 packages=(
     g++ cmake ninja-build ccache mold
-    libboost1.81-dev libboost-program-options1.81-dev
+    "${platform_boost[@]}"
     libspdlog-dev libfmt-dev libyaml-cpp-dev doctest-dev
     # Test peers: pierload's line mode and the proxy are tested against a real redis-server
     # (the proxy with redis-benchmark, from redis-tools); git lists the files the format check
     # reads.
     redis-server redis-tools git
     # systemd-analyze checks systemd/pier.service offline (no systemd as PID 1 needed);
-    # dpkg-dev's dpkg-shlibdeps gives the .deb its library dependencies.
-    systemd dpkg-dev
+    # dpkg-dev's dpkg-shlibdeps gives the .deb its library dependencies, and CPack's DEB
+    # generator runs `file` on each binary first (minimal roots do not have it).
+    systemd dpkg-dev file
 )
 
-# The fuzz preset builds with clang and libFuzzer (its runtime is in libclang-rt); llvm-14
-# has the symbolizer that turns a crash's addresses into file:line.
+# The fuzz preset builds with clang and libFuzzer (its runtime is in libclang-rt); llvm has
+# the symbolizer that turns a crash's addresses into file:line.
 if [[ $preset == fuzz ]]; then
-    packages+=(clang-14 libclang-rt-14-dev llvm-14)
+    packages+=("clang-$platform_llvm" "libclang-rt-$platform_llvm-dev" "llvm-$platform_llvm")
 fi
 
 missing=()
@@ -36,7 +44,7 @@ for package in "${packages[@]}"; do
 done
 
 if ((${#missing[@]} > 0)); then
-    echo "setup: installing ${missing[*]}" >&2
+    echo "setup: installing on $platform_name: ${missing[*]}" >&2
     sudo=()
     if ((EUID != 0)); then sudo=(sudo); fi
     export DEBIAN_FRONTEND=noninteractive
@@ -45,5 +53,13 @@ if ((${#missing[@]} > 0)); then
 fi
 
 cd "$root"
-cmake --preset "$preset" >/dev/null
-cmake --build --preset "$preset"
+configure=(--preset "$preset")
+if [[ $preset == fuzz ]]; then
+    configure+=(-D "CMAKE_CXX_COMPILER=clang++-$platform_llvm")
+fi
+cmake "${configure[@]}" >/dev/null
+if ((${#targets[@]} > 0)); then
+    cmake --build --preset "$preset" --target "${targets[@]}"
+else
+    cmake --build --preset "$preset"
+fi
