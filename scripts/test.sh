@@ -2,7 +2,7 @@
 # Sets up and builds pier (see setup.sh), then runs the whole test suite for one preset.
 # Exits non-zero if anything fails.
 #
-# usage: scripts/test.sh [preset]      (preset: release (default), debug, asan, tsan)
+# usage: scripts/test.sh [preset]      (preset: release (default), portable, debug, asan, tsan)
 set -euo pipefail
 
 preset="${1:-release}"

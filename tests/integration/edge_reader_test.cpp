@@ -13,6 +13,8 @@
 
 #include <doctest/doctest.h>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -105,8 +107,9 @@ TEST_CASE("edge_reader: a FIN right behind the data is seen") {
         10s);
 }
 
-// Proves cancel_read() ends a parked read (and only it), and read_now then finds a reset
-// that raised no readiness event of its own.
+// Proves cancel_read() ends a parked read (and only it) on the reactor path, and a read (with
+// read_now) then finds a reset that raised no readiness event of its own. (The portable path
+// has no read to cancel: each of its reads tries the socket first.)
 TEST_CASE("edge_reader: cancel_read and read_now find a reset") {
     asio::io_context io;
     run_with_timeout(
@@ -114,17 +117,19 @@ TEST_CASE("edge_reader: cancel_read and read_now find a reset") {
         [&]() -> asio::awaitable<void> {
             auto [ours, peer] = co_await connected_pair();
             net::edge_reader reader(ours);
-            auto executor = co_await asio::this_coro::executor;
-            // The read parks (nothing to read; the operators start it first); the cancel comes
-            // from another coroutine on this executor, as the sweep's recheck does, and the
-            // read's end cancels that coroutine's wait.
-            auto parked = co_await (read_some(reader) || [&]() -> asio::awaitable<void> {
-                co_await asio::post(executor, asio::use_awaitable);
-                net::edge_reader::cancel_read(ours);
-                co_await asio::steady_timer(executor, 10s).async_wait(asio::use_awaitable);
-            }());
-            REQUIRE(parked.index() == 0);
-            CHECK(std::get<0>(parked).ec == asio::error::operation_aborted);
+            if constexpr (net::edge_reader::on_reactor) {
+                auto executor = co_await asio::this_coro::executor;
+                // The read parks (nothing to read; the operators start it first); the cancel
+                // comes from another coroutine on this executor, as the sweep's recheck does,
+                // and the read's end cancels that coroutine's wait.
+                auto parked = co_await (read_some(reader) || [&]() -> asio::awaitable<void> {
+                    co_await asio::post(executor, asio::use_awaitable);
+                    net::edge_reader::cancel_read(ours);
+                    co_await asio::steady_timer(executor, 10s).async_wait(asio::use_awaitable);
+                }());
+                REQUIRE(parked.index() == 0);
+                CHECK(std::get<0>(parked).ec == asio::error::operation_aborted);
+            }
 
             co_await write_all(peer, "bye");
             peer.set_option(asio::socket_base::linger(true, 0));
@@ -324,8 +329,14 @@ TEST_CASE("edge_reader: sending back on the read socket finds a reset that came 
 }
 
 // Proves a cancel ends a forwarding read parked after its sink took a chunk, reporting 0
-// bytes (the chunk is the sink's, not the read's to report again).
+// bytes (the chunk is the sink's, not the read's to report again): through the operation's
+// cancellation slot on either path, and through cancel_read() on the reactor path.
 TEST_CASE("edge_reader: a cancelled forwarding read reports no bytes") {
+    bool by_cancel_read = false;
+    SUBCASE("through the slot") {}
+    if (net::edge_reader::on_reactor) {
+        SUBCASE("through cancel_read") { by_cancel_read = true; }
+    }
     asio::io_context io;
     run_with_timeout(
         io,
@@ -336,16 +347,24 @@ TEST_CASE("edge_reader: a cancelled forwarding read reports no bytes") {
             co_await write_all(peer, "one");
             auto executor = co_await asio::this_coro::executor;
             std::array<char, 64> buffer{};
+            asio::cancellation_signal cancel;
             // The operators start the read first: it finds "one" at once, hands it over and
             // parks; the cancel comes from the other branch, after one turn of the executor.
-            auto parked = co_await (reader.async_forward(asio::buffer(buffer), false, sink.sink(),
-                                                         asio::as_tuple(asio::use_awaitable)) ||
-                                        [&]() -> asio::awaitable<void> {
-                co_await asio::post(executor, asio::use_awaitable);
-                CHECK(sink.kept == "one");
-                net::edge_reader::cancel_read(ours);
-                co_await asio::steady_timer(executor, 10s).async_wait(asio::use_awaitable);
-            }());
+            auto parked = co_await (
+                reader.async_forward(
+                    asio::buffer(buffer), false, sink.sink(),
+                    asio::bind_cancellation_slot(cancel.slot(),
+                                                 asio::as_tuple(asio::use_awaitable))) ||
+                [&]() -> asio::awaitable<void> {
+                    co_await asio::post(executor, asio::use_awaitable);
+                    CHECK(sink.kept == "one");
+                    if (by_cancel_read) {
+                        net::edge_reader::cancel_read(ours);
+                    } else {
+                        cancel.emit(asio::cancellation_type::total);
+                    }
+                    co_await asio::steady_timer(executor, 10s).async_wait(asio::use_awaitable);
+                }());
             REQUIRE(parked.index() == 0);
             const auto [ec, n] = std::get<0>(parked);
             CHECK(ec == asio::error::operation_aborted);

@@ -1,10 +1,7 @@
-#include "pier/net/edge_reader.hpp"
+#include "pier/net/edge_reader_reactor.hpp"
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <exception>
-#include <vector>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -60,34 +57,17 @@ reactor_status receive(int descriptor, asio::mutable_buffer buffer, boost::syste
     return op::done;  // no hint: assume more
 }
 
-asio::mutable_buffer scratch_buffer(std::size_t size) noexcept {
-    thread_local std::vector<char> scratch;
-    if (scratch.size() < size) {
-        try {
-            scratch.resize(size);
-        } catch (const std::exception&) {  // bad_alloc (this is noexcept: a reactor operation)
-            // Read in smaller pieces with what there is (none at all: the read fails).
-        }
-    }
-    return asio::buffer(scratch.data(), std::min(size, scratch.size()));
-}
-
 void enable_queue_hint(tcp::socket& socket) {
     const int on = 1;
     ::setsockopt(socket.native_handle(), SOL_TCP, TCP_INQ, &on, sizeof on);
 }
 
-}  // namespace pier::net::edge_read_detail
-
-namespace pier::net {
-
-void edge_reader::cancel_read(boost::asio::ip::tcp::socket& socket) {
-    namespace asio = boost::asio;
+void reader_path::cancel_read(tcp::socket& socket) {
     auto& reactor = asio::use_service<asio::detail::reactor>(
         asio::query(socket.get_executor(), asio::execution::context));
-    auto& impl = edge_read_detail::socket_access::implementation(socket);
+    auto& impl = socket_access::implementation(socket);
     reactor.cancel_ops_by_key(impl.socket_, impl.reactor_data_, asio::detail::reactor::read_op,
                               &socket);
 }
 
-}  // namespace pier::net
+}  // namespace pier::net::edge_read_detail

@@ -1,0 +1,31 @@
+// chunk_sink: where an edge_reader's forwarding read hands each chunk it reads
+// (edge_reader.hpp). A plain function pointer and context, so that either edge_reader path can
+// call it from wherever it performs the read, with no allocation.
+#pragma once
+
+#include <cstddef>
+
+namespace pier::net {
+
+/// Where a forwarding read hands each chunk it reads. take() returns true when it took the
+/// whole chunk (the read goes on), false to complete the read with it. On the reactor path
+/// take() runs on whichever thread performs the read, while the socket's executor may run
+/// other code at the same time: it may touch only what nothing else touches meanwhile (its
+/// own state, atomics, system calls on another socket's descriptor, or on this one when no
+/// other operation is pending on it, as the echo sends back). It must not throw.
+struct chunk_sink {
+    bool (*take)(void* context, const char* data, std::size_t size) noexcept = nullptr;
+    void* context = nullptr;
+};
+
+/// A chunk_sink handing each chunk to `taker.take(data, size)`, which must be noexcept.
+template <typename Taker>
+chunk_sink sink_to(Taker& taker) {
+    static_assert(noexcept(taker.take(nullptr, std::size_t{})), "take() must not throw");
+    return {[](void* self, const char* data, std::size_t size) noexcept {
+                return static_cast<Taker*>(self)->take(data, size);
+            },
+            &taker};
+}
+
+}  // namespace pier::net

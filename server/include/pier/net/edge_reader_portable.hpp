@@ -1,0 +1,120 @@
+// edge_reader on Asio's public operations: the portable path (edge_reader.hpp says what the
+// class does and when this path is used). One composed operation (asio::async_compose) serves
+// all three reads:
+// - with a buffer of its own, it loops on socket.async_read_some, handing each chunk to the
+//   sink and completing when the sink refuses one, one fills the buffer, or the read fails;
+// - with no buffer of its own (the scratch read), it waits with socket.async_wait(wait_read),
+//   which holds no buffer while the connection is idle, then reads with recv(MSG_DONTWAIT)
+//   into the thread's scratch buffer until the socket is empty (EAGAIN) before waiting again.
+// Either way nothing parks on a socket that already holds data, a FIN or a reset: Asio tries
+// each async_read_some at once unless the last read returned 0 bytes, and async_wait re-arms
+// the descriptor in epoll (EPOLL_CTL_MOD), which reports what is already there. So
+// cancel_read() has nothing to do here. The sink runs on the thread that runs the handler's executor.
+#pragma once
+
+#include <cstddef>
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/cancellation_type.hpp>
+#include <boost/asio/compose.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/system/error_code.hpp>
+
+#include "pier/net/chunk_sink.hpp"
+#include "pier/net/scratch_buffer.hpp"
+
+namespace pier::net::edge_read_detail {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+/// One recv(MSG_DONTWAIT) into `buffer`: false when the socket is empty (EAGAIN); else true
+/// with `ec` (EOF as asio::error::eof) and `bytes` set.
+bool receive_now(tcp::socket& socket, asio::mutable_buffer buffer, boost::system::error_code& ec,
+                 std::size_t& bytes);
+
+/// The composed read behind reader_path::async_read.
+class portable_read_op {
+public:
+    portable_read_op(tcp::socket& socket, asio::mutable_buffer buffer, chunk_sink sink)
+        : socket_(socket), buffer_(buffer), sink_(sink) {}
+
+    /// Start: every cancellation type ends the read, as a cancelled async_read_some.
+    template <typename Self>
+    void operator()(Self& self) {
+        self.reset_cancellation_state(asio::enable_total_cancellation());
+        if (through_scratch()) {
+            socket_.async_wait(tcp::socket::wait_read, std::move(self));
+        } else {
+            socket_.async_read_some(buffer_, std::move(self));
+        }
+    }
+
+    /// A read into the operation's own buffer completed.
+    template <typename Self>
+    void operator()(Self& self, boost::system::error_code ec, std::size_t bytes) {
+        if (ec) return self.complete(ec, 0);
+        if (!handed_over(bytes, buffer_)) return self.complete(ec, bytes);
+        if (self.cancelled() != asio::cancellation_type::none) {
+            return self.complete(asio::error::operation_aborted, 0);
+        }
+        socket_.async_read_some(buffer_, std::move(self));
+    }
+
+    /// The socket became readable (or failed): read the scratch buffer until it is empty.
+    template <typename Self>
+    void operator()(Self& self, boost::system::error_code ec) {
+        if (ec) return self.complete(ec, 0);
+        for (;;) {
+            const auto buffer = scratch_buffer(buffer_.size());
+            if (buffer.size() == 0) return self.complete(asio::error::no_memory, 0);
+            std::size_t bytes = 0;
+            if (!receive_now(socket_, buffer, ec, bytes)) break;  // empty: wait again
+            if (ec) return self.complete(ec, 0);
+            if (!handed_over(bytes, buffer)) return self.complete(ec, bytes);
+        }
+        if (self.cancelled() != asio::cancellation_type::none) {
+            return self.complete(asio::error::operation_aborted, 0);
+        }
+        socket_.async_wait(tcp::socket::wait_read, std::move(self));
+    }
+
+private:
+    bool through_scratch() const { return buffer_.data() == nullptr; }
+
+    /// Hands a chunk read into `buffer` to the sink: true when the read goes on (the sink took
+    /// it and it did not fill the buffer), false when the read completes with it.
+    bool handed_over(std::size_t bytes, asio::mutable_buffer buffer) {
+        if (sink_.take == nullptr) return false;  // a plain read
+        const bool taken = sink_.take(sink_.context, static_cast<const char*>(buffer.data()), bytes);
+        return taken && bytes < buffer.size();
+    }
+
+    tcp::socket& socket_;
+    asio::mutable_buffer buffer_;  // data() null: the scratch buffer, at most size() bytes
+    chunk_sink sink_;
+};
+
+/// The portable path's reads, behind edge_reader (which documents them).
+class reader_path {
+public:
+    explicit reader_path(tcp::socket& socket) : socket_(socket) {}
+
+    /// `buffer.data()` null: read through the thread's scratch buffer. `read_now` changes
+    /// nothing here: every read is tried first.
+    template <typename CompletionToken>
+    auto async_read(asio::mutable_buffer buffer, bool /*read_now*/, chunk_sink sink,
+                    CompletionToken&& token) {
+        return asio::async_compose<CompletionToken, void(boost::system::error_code, std::size_t)>(
+            portable_read_op(socket_, buffer, sink), token, socket_);
+    }
+
+    static void cancel_read(tcp::socket& /*socket*/) {}
+
+private:
+    tcp::socket& socket_;
+};
+
+}  // namespace pier::net::edge_read_detail

@@ -1,0 +1,234 @@
+// edge_reader on Asio's reactor internals: the fast path (edge_reader.hpp says what the class
+// does and when this path is used).
+//
+// Asio's reactor tries every read at once ("speculatively") unless the socket's last read
+// returned 0 bytes: it takes only a 0-byte read as proof that the socket is drained. So a relay
+// that reads a message, forwards it and reads again pays a recv() failing with EAGAIN before
+// each wait: one wasted system call per message and direction. (async_wait is no way out: it
+// re-arms the descriptor with epoll_ctl(MOD) every time instead.)
+//
+// This path's read reports the socket drained when it is: the read was shorter than the
+// buffer and the kernel says nothing is left (TCP_INQ: the bytes still queued, and 1 when a
+// FIN is pending). The reactor then queues the next read without trying it, to run when epoll
+// reports new data; the reactor registers sockets edge-triggered, so every arrival after the
+// read raises a new edge, and its per-descriptor lock orders that edge against queueing the
+// read. HAProxy does the same (fd_done_recv after a short read).
+//
+// One gap: a reset (RST) that arrived together with the last bytes leaves no further edge and
+// TCP_INQ does not show it. So a relay quiet for a while has its sockets looked at once
+// (connection::recheck_sockets, from the listener's sweep): where the peer is gone or done
+// sending, cancel_read() ends the parked read, and the relay reads again with read_now set,
+// which tries the socket at once whatever the reactor believes.
+//
+// A forwarding read whose sink takes a chunk that drains the socket does not complete: the
+// operation stays queued with the reactor. A relay whose other side takes every message at
+// once then moves bytes with one recv() and one send() per message and nothing else: no
+// completion, no coroutine resumed, no operation queued again (what HAProxy's event loop
+// costs). Sinks run on whichever thread performs the read: the one running the reactor, or the
+// one starting the read (Asio tries a read at once when the socket may hold data).
+//
+// Built as Asio's own socket operations are (reactive_socket_service_base::async_receive,
+// reactive_socket_recv_op), on asio::detail: edge_reader.hpp lists the Boost versions checked.
+#pragma once
+
+#include <cassert>
+#include <cstddef>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/detail/bind_handler.hpp>
+#include <boost/asio/detail/fenced_block.hpp>
+#include <boost/asio/detail/handler_alloc_helpers.hpp>
+#include <boost/asio/detail/handler_cont_helpers.hpp>
+#include <boost/asio/detail/handler_work.hpp>
+#include <boost/asio/detail/reactor.hpp>
+#include <boost/asio/detail/reactor_op.hpp>
+#include <boost/asio/detail/socket_ops.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "pier/net/chunk_sink.hpp"
+#include "pier/net/scratch_buffer.hpp"
+
+namespace pier::net {
+
+namespace edge_read_detail {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using reactor_status = asio::detail::reactor_op::status;
+
+/// One recvmsg() into `buffer`: not_done on EAGAIN; done when more may be waiting;
+/// done_and_exhausted when the socket is drained (or failed, or at EOF: as Asio's own read).
+reactor_status receive(int descriptor, asio::mutable_buffer buffer, boost::system::error_code& ec,
+                       std::size_t& bytes);
+
+/// Asks the kernel to report with every read how much is left (TCP_INQ). Where it cannot,
+/// reads carry no hint and never report the socket drained before EOF (Asio's behaviour).
+void enable_queue_hint(tcp::socket& socket);
+
+/// The socket's reactor-side state (descriptor, flags, the reactor's per-descriptor data).
+/// impl_ is protected in basic_socket; a pointer to it formed in a derived class may be
+/// applied to any socket.
+struct socket_access : tcp::socket {
+    static auto& implementation(tcp::socket& socket) {
+        return (socket.*(&socket_access::impl_)).get_implementation();
+    }
+};
+
+/// The operation queued with the reactor: receive() once per readiness, and with a sink,
+/// the chunk handed to it.
+template <typename Handler, typename IoExecutor>
+class read_op : public asio::detail::reactor_op {
+public:
+    BOOST_ASIO_DEFINE_HANDLER_PTR(read_op);
+
+    read_op(int descriptor, asio::mutable_buffer buffer, chunk_sink sink, Handler& handler,
+            const IoExecutor& io_ex)
+        : reactor_op(boost::system::error_code(), &read_op::do_perform, &read_op::do_complete),
+          descriptor_(descriptor),
+          buffer_(buffer),
+          sink_(sink),
+          handler_(std::move(handler)),
+          work_(handler_, io_ex) {}
+
+    static status do_perform(reactor_op* base) {
+        auto* o = static_cast<read_op*>(base);
+        // No buffer of its own (async_forward_through_scratch): the performing thread's.
+        const auto buffer =
+            o->buffer_.data() != nullptr ? o->buffer_ : scratch_buffer(o->buffer_.size());
+        if (buffer.size() == 0) {  // (a 0-byte read would report EOF)
+            o->ec_ = asio::error::no_memory;
+            o->bytes_transferred_ = 0;
+            return done_and_exhausted;
+        }
+        const auto received = receive(o->descriptor_, buffer, o->ec_, o->bytes_transferred_);
+        if (received == not_done || o->ec_ || o->sink_.take == nullptr) return received;
+        const bool taken = o->sink_.take(o->sink_.context, static_cast<const char*>(buffer.data()),
+                                         o->bytes_transferred_);
+        // Taken and drained: nothing to report, wait for the next edge as after EAGAIN (the
+        // reactor keeps the operation queued; a cancel then completes it with 0 bytes).
+        // Otherwise complete with this chunk.
+        if (taken && received == done_and_exhausted) {
+            o->bytes_transferred_ = 0;
+            return not_done;
+        }
+        return received;
+    }
+
+    // As Asio's reactive_socket_recv_op::do_complete.
+    static void do_complete(void* owner, asio::detail::operation* base,
+                            const boost::system::error_code& /*ec*/,
+                            std::size_t /*bytes_transferred*/) {
+        auto* o = static_cast<read_op*>(base);
+        ptr p = {std::addressof(o->handler_), o, o};
+        asio::detail::handler_work<Handler, IoExecutor> w(std::move(o->work_));
+        // The handler may own the operation's memory: move it out before freeing that.
+        asio::detail::binder2<Handler, boost::system::error_code, std::size_t> handler(
+            o->handler_, o->ec_, o->bytes_transferred_);
+        p.h = std::addressof(handler.handler_);
+        p.reset();
+        if (owner) {
+            asio::detail::fenced_block b(asio::detail::fenced_block::half);
+            w.complete(handler, handler.handler_);
+        }
+    }
+
+private:
+    int descriptor_;
+    asio::mutable_buffer buffer_;
+    chunk_sink sink_;
+    Handler handler_;
+    asio::detail::handler_work<Handler, IoExecutor> work_;
+};
+
+/// Per-operation cancellation (a cancellation slot), as Asio's reactor_op_cancellation. The
+/// key is the socket, as for cancel_read(): a socket has one edge_reader read at a time.
+class read_cancellation {
+public:
+    read_cancellation(asio::detail::reactor* reactor,
+                      asio::detail::reactor::per_descriptor_data* data, int descriptor, void* key)
+        : reactor_(reactor), data_(data), descriptor_(descriptor), key_(key) {}
+
+    void operator()(asio::cancellation_type_t type) {
+        if (!!(type & (asio::cancellation_type::terminal | asio::cancellation_type::partial |
+                       asio::cancellation_type::total))) {
+            reactor_->cancel_ops_by_key(descriptor_, *data_, asio::detail::reactor::read_op, key_);
+        }
+    }
+
+private:
+    asio::detail::reactor* reactor_;
+    asio::detail::reactor::per_descriptor_data* data_;
+    int descriptor_;
+    void* key_;
+};
+
+/// As Asio's reactive_socket_service_base::async_receive, with read_op.
+struct initiate_read {
+    template <typename Handler>
+    void operator()(Handler&& handler, tcp::socket* socket, asio::detail::reactor* reactor,
+                    asio::mutable_buffer buffer, bool read_now, chunk_sink sink) const {
+        using handler_type = std::decay_t<Handler>;
+        using op = read_op<handler_type, tcp::socket::executor_type>;
+        auto& impl = socket_access::implementation(*socket);
+        const bool is_continuation = boost_asio_handler_cont_helpers::is_continuation(handler);
+        auto slot = asio::get_associated_cancellation_slot(handler);
+        typename op::ptr p = {std::addressof(handler), op::ptr::allocate(handler), nullptr};
+        p.p = new (p.v) op(impl.socket_, buffer, sink, handler, socket->get_executor());
+        p.p->cancellation_key_ = socket;  // for the slot and for cancel_read()
+        if (slot.is_connected()) {
+            slot.template emplace<read_cancellation>(reactor, &impl.reactor_data_, impl.socket_,
+                                                     socket);
+        }
+        namespace ops = asio::detail::socket_ops;
+        if ((impl.state_ & ops::non_blocking) != 0 ||
+            ops::set_internal_non_blocking(impl.socket_, impl.state_, true, p.p->ec_)) {
+            if (read_now && impl.reactor_data_ != nullptr && p.p->perform()) {
+                // Tried here, outside the reactor: no other read of this socket is queued.
+                // (A chunk a sink took here leaves not_done: then started as below, where
+                // the reactor may try it again at once.)
+                reactor->post_immediate_completion(p.p, is_continuation);
+            } else {
+                // allow_speculative: tried at once unless the last read drained the socket. A
+                // closed socket (no reactor data) completes with bad_descriptor.
+                reactor->start_op(asio::detail::reactor::read_op, impl.socket_, impl.reactor_data_,
+                                  p.p, is_continuation, true);
+            }
+        } else {
+            reactor->post_immediate_completion(p.p, is_continuation);
+        }
+        p.v = p.p = nullptr;
+    }
+};
+
+/// The reactor path's reads, behind edge_reader (which documents them).
+class reader_path {
+public:
+    explicit reader_path(tcp::socket& socket)
+        : socket_(socket),
+          reactor_(asio::use_service<asio::detail::reactor>(
+              asio::query(socket.get_executor(), asio::execution::context))) {
+        enable_queue_hint(socket);
+    }
+
+    /// `buffer.data()` null: read through the performing thread's scratch buffer.
+    template <typename CompletionToken>
+    auto async_read(asio::mutable_buffer buffer, bool read_now, chunk_sink sink,
+                    CompletionToken&& token) {
+        return asio::async_initiate<CompletionToken, void(boost::system::error_code, std::size_t)>(
+            initiate_read{}, token, &socket_, &reactor_, buffer, read_now, sink);
+    }
+
+    static void cancel_read(tcp::socket& socket);
+
+private:
+    tcp::socket& socket_;
+    asio::detail::reactor& reactor_;
+};
+
+}  // namespace edge_read_detail
+}  // namespace pier::net
