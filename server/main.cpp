@@ -62,7 +62,8 @@ int run(const pier::daemon::cli_options& options) {
     // closed stderr pipe (pierd | tee) must not kill the daemon.
     pier::daemon::block_daemon_signals();
     std::signal(SIGPIPE, SIG_IGN);
-    spdlog::info("starting version={} config={}", pier::version, options.config_path.string());
+    spdlog::info("starting version={} config={} boost={} edge_reader={}", pier::version,
+                 options.config_path.string(), pier::boost_version, pier::edge_reader_path);
 
     pier::daemon::raise_open_file_limit();
     pier::daemon::warn_if_open_file_limit_short(cfg, pier::daemon::worker_count(cfg.runtime));
@@ -149,7 +150,8 @@ int main(int argc, char** argv) {
         return exit_code::ok;
     }
     if (parsed.options->show_version) {
-        std::cout << "pierd " << pier::version << '\n';
+        std::cout << "pierd " << pier::version << " (Boost " << pier::boost_version
+                  << ", edge_reader: " << pier::edge_reader_path << " path)\n";
         return exit_code::ok;
     }
     if (parsed.options->probe_url) return probe(*parsed.options);

@@ -9,6 +9,7 @@
 #include <doctest/doctest.h>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "pier/net/edge_reader.hpp"
 #include "support/child_process.hpp"
 #include "support/test_client.hpp"
 
@@ -153,6 +154,9 @@ TEST_CASE("pierd: --version, --help and a bad option") {
         child_process child(pierd, {"--version"});
         CHECK(child.wait_exit(std::chrono::seconds(20)) == 0);
         CHECK(child.output().find("pierd 0.") == 0);
+        // The build's facts, for bug reports: which Asio, and which edge_reader path.
+        const std::string path = net::edge_reader::on_reactor ? "reactor" : "portable";
+        CHECK(child.output().find(", edge_reader: " + path + " path)") != std::string::npos);
     }
     SUBCASE("--help") {
         child_process child(pierd, {"--help"});
