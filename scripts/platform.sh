@@ -9,6 +9,8 @@
 #   platform_boost       Boost's -dev packages (headers and Program_options)
 #   platform_llvm        the clang/LLVM major version the fuzz preset builds with
 # PIER_OS_RELEASE names another os-release file (the scripts' own test uses it).
+# PIER_BOOST=1.88 picks that Boost's versioned packages instead of the release's default (to
+# build with another Boost the release packages, e.g. to check it: server/edge_reader.cmake).
 
 platform_supported="Debian 12 (bookworm), Debian 13 (trixie), Ubuntu 24.04 (noble)"
 
@@ -45,4 +47,7 @@ platform_detect() {
             return 1
             ;;
     esac
+    if [[ -n ${PIER_BOOST:-} ]]; then
+        platform_boost=("libboost$PIER_BOOST-dev" "libboost-program-options$PIER_BOOST-dev")
+    fi
 }

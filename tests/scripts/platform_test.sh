@@ -22,6 +22,7 @@ expect() {
 expect debian bookworm "libboost1.81-dev libboost-program-options1.81-dev" 14
 expect debian trixie "libboost-dev libboost-program-options-dev" 19
 expect ubuntu noble "libboost-dev libboost-program-options-dev" 18
+PIER_BOOST=1.88 expect debian trixie "libboost1.88-dev libboost-program-options1.88-dev" 19
 
 printf 'ID=debian\nVERSION_CODENAME=bullseye\n' >"$work/os-release"
 if message=$(PIER_OS_RELEASE="$work/os-release" bash -c \

@@ -7,14 +7,14 @@
 // take (backpressure), a chunk that filled the buffer (more may be waiting), a cancel.
 //
 // Two implementations with this one interface, chosen when pier is configured
-// (cmake/edge_reader.cmake):
+// (server/edge_reader.cmake):
 // - the reactor path (edge_reader_reactor.hpp), on Asio's reactor internals: a read that
 //   drains the socket is not tried again until epoll reports new data, and a chunk the sink
 //   takes costs one recv() and nothing else (no completion, no coroutine resumed). Built only
-//   with a Boost version whose internals it was checked against; cmake/edge_reader.cmake
+//   with a Boost version whose internals it was checked against; server/edge_reader.cmake
 //   lists them.
 // - the portable path (edge_reader_portable.hpp), on Asio's public operations: every other
-//   Boost version, or -DPIER_EDGE_READER_PORTABLE=ON. Same guarantees, at the cost of a
+//   Boost version, or -DPIER_EDGE_READER_CHOICE=portable. Same guarantees, at the cost of a
 //   completion per chunk and a recv() that finds the socket empty before each wait
 //   (bench/README.md gives the measured cost).
 //

@@ -28,7 +28,8 @@
 // one starting the read (Asio tries a read at once when the socket may hold data).
 //
 // Built as Asio's own socket operations are (reactive_socket_service_base::async_receive,
-// reactive_socket_recv_op), on asio::detail: edge_reader.hpp lists the Boost versions checked.
+// reactive_socket_recv_op), on asio::detail: server/edge_reader.cmake lists the Boost versions
+// it was checked against.
 #pragma once
 
 #include <cassert>
