@@ -11,10 +11,13 @@
 # Checked: those headers read against 1.81's, and the whole suite passed on the reactor path:
 #   1.81: Debian 12 (libboost1.81-dev)
 #   1.83: Debian 13, Ubuntu 24.04 (libboost-dev)
+#   1.88: Debian 13 (libboost1.88-dev): the reactor gained run-time configuration and
+#         do_start_op a needs_non_blocking flag (the same logic for reads); handler_work,
+#         binder2 and the handler allocation helpers were rewritten with the same interface
 # To check another version: build it with -DPIER_EDGE_READER=reactor (on Debian 13,
 # `PIER_BOOST=1.88 scripts/setup.sh` installs that Boost's packages), run the suite, read the
 # diff of those headers against a checked version, then add it here.
-set(PIER_EDGE_READER_CHECKED_BOOST 1.81 1.83)
+set(PIER_EDGE_READER_CHECKED_BOOST 1.81 1.83 1.88)
 
 set(PIER_EDGE_READER_CHOICE auto CACHE STRING
     "edge_reader's path: auto (reactor on a checked Boost, else portable), portable, reactor")

@@ -8,6 +8,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 work=$(mktemp -d "${TMPDIR:-/tmp}/pier-platform.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 fail() { echo "platform_test: $*" >&2; exit 1; }
+unset PIER_BOOST  # the caller's choice of Boost must not change what is expected here
 
 # expect ID CODENAME BOOST_PACKAGES LLVM
 expect() {
