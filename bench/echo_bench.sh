@@ -2,7 +2,8 @@
 # Echo throughput and CPU per request: pierd's echo handler against bench/epoll_echo (a minimal
 # epoll server, the syscall-bound reference), both driven by pierload in closed loop.
 #
-# Servers: pierd (runtime.scheduler: work_stealing, the default), pierd_pinned (scheduler: pinned)
+# Servers: pierd (runtime.scheduler: work_stealing, the default), pierd_pinned (scheduler: pinned),
+# pierd_portable (work_stealing, built with edge_reader's portable path: the `portable` preset)
 # and epoll_echo. For each server and each connection count: start the server on 127.0.0.1 port 0 (the port is
 # read back from its output), run pierload for DURATION with SIZE-byte messages, and measure the
 # CPU seconds the server and pierload each spent during that run. Prints one table.
@@ -17,8 +18,8 @@
 #                            [--servers pierd,pierd_pinned,epoll_echo]
 #                            [--server-threads N] [--client-threads N] [--size 64]
 # The same settings as environment variables: DURATION, CONNECTIONS ("50 1000" or "50,1000"),
-# SERVERS, SERVER_THREADS, CLIENT_THREADS, SIZE; PIERD, PIERLOAD and EPOLL_ECHO override the
-# binaries. Exit status: 0 when every run finished without errors, 1 otherwise, 2 on bad usage.
+# SERVERS, SERVER_THREADS, CLIENT_THREADS, SIZE; PIERD, PIERD_PORTABLE, PIERLOAD and EPOLL_ECHO
+# override the binaries. Exit status: 0 when every run finished without errors, 1 otherwise, 2 on bad usage.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -33,6 +34,7 @@ server_threads=${SERVER_THREADS:-$cores}
 client_threads=${CLIENT_THREADS:-$cores}
 size=${SIZE:-64}
 pierd=${PIERD:-$root/build/release/server/pierd}
+pierd_portable=${PIERD_PORTABLE:-$root/build/portable/server/pierd}
 pierload=${PIERLOAD:-$root/build/release/loadtest/pierload}
 epoll_echo=${EPOLL_ECHO:-$root/build/bench/epoll_echo}
 
@@ -62,6 +64,10 @@ m = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m|h)?", sys.argv[1])
 if not m: sys.exit("echo_bench: bad duration: " + sys.argv[1])
 print(int(float(m[1]) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[m[2] or "s"]) + 1)' "$duration")
 
+if [[ $servers == *pierd_portable* && ! -x $pierd_portable ]]; then
+    echo "echo_bench: $pierd_portable is missing: cd $root && cmake --build --preset portable" >&2
+    exit 2
+fi
 for bin in "$pierd" "$pierload"; do
     if [[ ! -x $bin ]]; then
         echo "echo_bench: $bin is missing: cd $root && cmake --build --preset release" >&2
@@ -125,9 +131,10 @@ cpu_seconds() {
 start_server() {
     local name=$1 log=$work/$1.log
     case $name in
-        pierd | pierd_pinned)
-            local scheduler=work_stealing
+        pierd | pierd_pinned | pierd_portable)
+            local scheduler=work_stealing binary=$pierd
             [[ $name == pierd_pinned ]] && scheduler=pinned
+            [[ $name == pierd_portable ]] && binary=$pierd_portable
             cat >"$work/pierd.yaml" <<EOF
 runtime:
   threads: $server_threads
@@ -142,7 +149,7 @@ listeners:
     backlog: 4096
     idle_timeout: 0
 EOF
-            "$pierd" --allow-root --config "$work/pierd.yaml" >"$log" 2>&1 &
+            "$binary" --allow-root --config "$work/pierd.yaml" >"$log" 2>&1 &
             ;;
         epoll_echo)
             "$epoll_echo" --port 0 --threads "$server_threads" >"$log" 2>&1 &

@@ -24,10 +24,14 @@ without its cost to the others. With --busy-polling both proxies poll instead of
 proxy uses its core even when idle, so the proxy not being measured is stopped (SIGSTOP)
 meanwhile.
 
+With --portable PIERD a second pierd (one built with edge_reader's portable path: the
+`portable` preset, build/portable/server/pierd) takes its turn too, and its ratio to pierd is
+reported: what the portable path costs against the reactor path.
+
 usage: bench/proxy_bench.py [--requests 200000] [--clients 50] [--threads 1]
                             [--pipelines 1,16] [--tests ping,set,get]
                             [--scheduler work_stealing|pinned] [--rounds 3] [--pin]
-                            [--busy-polling]
+                            [--busy-polling] [--portable PIERD]
 Needs redis-server, redis-benchmark and haproxy (installed with apt-get when missing, as root)
 and a release build of pierd (scripts/setup.sh). Exit status 0 when every run completed.
 """
@@ -112,8 +116,9 @@ def start_redis(workdir, cores):
     return proc, port
 
 
-def start_pierd(workdir, threads, scheduler, upstream, cores, busy_polling):
-    config = os.path.join(workdir, "pier.yaml")
+def start_pierd(workdir, threads, scheduler, upstream, cores, busy_polling, binary=PIERD,
+                name="pierd"):
+    config = os.path.join(workdir, f"{name}.yaml")
     busy = "true" if busy_polling else "false"
     with open(config, "w") as f:
         f.write(f"""runtime: {{ threads: {threads}, scheduler: {scheduler}, busy_polling: {busy} }}
@@ -124,8 +129,8 @@ listeners:
     max_connections: 5000
     proxy: {{ upstreams: ["127.0.0.1:{upstream}"] }}
 """)
-    log = open(os.path.join(workdir, "pierd.log"), "w+")
-    proc = subprocess.Popen([PIERD, "--allow-root", "--config", config], stdout=log,
+    log = open(os.path.join(workdir, f"{name}.log"), "w+")
+    proc = subprocess.Popen([binary, "--allow-root", "--config", config], stdout=log,
                             stderr=subprocess.STDOUT, preexec_fn=on_cores(cores))
 
     def port():
@@ -133,7 +138,7 @@ listeners:
         match = re.search(r"listening listener=front addr=127\.0\.0\.1:(\d+)", log.read())
         return int(match.group(1)) if match else None
 
-    return proc, wait_for(port, "pierd listening")
+    return proc, wait_for(port, f"{name} listening")
 
 
 def start_haproxy(workdir, threads, upstream, cores, busy_polling):
@@ -189,6 +194,21 @@ def benchmark(port, test, clients, requests, pipeline, cores):
     return len(rates) * requests / sum(requests / r for r in rates), len(rates) * requests
 
 
+def print_ratios(results, cases, name, reference, rounds):
+    """Prints name / reference per (pipeline, test), round by round: median [worst]."""
+    print(f"\n# {name} / {reference}, per round: throughput (want >= 1.00), CPU per request "
+          f"(want <= 1.00); median of {rounds} rounds [worst round]")
+    for pipeline, test in cases:
+        pairs = zip(results[(name, pipeline, test)], results[(reference, pipeline, test)])
+        throughput, cpu = [], []
+        for (n_rps, n_cpu), (r_rps, r_cpu) in pairs:
+            throughput.append(n_rps / r_rps)
+            cpu.append(n_cpu / r_cpu if r_cpu > 0 else float("nan"))
+        print(f"P={pipeline:<3} {test:>5}: throughput {statistics.median(throughput):5.2f}x "
+              f"[{min(throughput):4.2f}], CPU/req {statistics.median(cpu):5.2f}x "
+              f"[{max(cpu):4.2f}]")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=200000)
@@ -203,6 +223,8 @@ def main():
                         help="proxies on the last --threads cores, redis and the client on the rest")
     parser.add_argument("--busy-polling", action="store_true",
                         help="both proxies poll instead of sleeping (use with --pin)")
+    parser.add_argument("--portable", metavar="PIERD",
+                        help="also a pierd built with edge_reader's portable path")
     args = parser.parse_args()
     proxy_cores = client_cores = None
     if args.pin:
@@ -215,6 +237,9 @@ def main():
         ensure_installed(program, package)
     if not os.access(PIERD, os.X_OK):
         raise SystemExit(f"proxy_bench: no pierd at {PIERD} (run scripts/setup.sh)")
+    if args.portable and not os.access(args.portable, os.X_OK):
+        raise SystemExit(f"proxy_bench: no pierd at {args.portable} "
+                         "(cmake --build --preset portable)")
 
     with tempfile.TemporaryDirectory(prefix="pier-proxy-bench.") as workdir:
         procs = []
@@ -229,6 +254,12 @@ def main():
             procs.append(haproxy)
             targets = [("redis", redis_port, None), ("pierd", pierd_port, pierd),
                        ("haproxy", haproxy_port, haproxy)]
+            if args.portable:
+                portable, portable_port = start_pierd(
+                    workdir, args.threads, args.scheduler, redis_port, proxy_cores,
+                    args.busy_polling, binary=args.portable, name="portable")
+                procs.append(portable)
+                targets.append(("portable", portable_port, portable))
             version = subprocess.run(["haproxy", "-v"], capture_output=True,
                                      text=True).stdout.splitlines()[0]
             print(f"# {version}; pierd and haproxy: {args.threads} thread(s)"
@@ -260,18 +291,9 @@ def main():
                         cpu_text = f"{per_request:16.2f}" if proc else f"{'-':>16}"
                         print(f"{name:8} {pipeline:8} {test:>5} {round_number:5} {rps:11.0f} "
                               f"{cpu_text}", flush=True)
-            print(f"\n# pierd / haproxy, per round: throughput (want >= 1.00), CPU per request "
-                  f"(want <= 1.00); median of {args.rounds} rounds [worst round]")
-            for pipeline, test in cases:
-                pairs = zip(results[("pierd", pipeline, test)],
-                            results[("haproxy", pipeline, test)])
-                throughput, cpu = [], []
-                for (p_rps, p_cpu), (h_rps, h_cpu) in pairs:
-                    throughput.append(p_rps / h_rps)
-                    cpu.append(p_cpu / h_cpu if h_cpu > 0 else float("nan"))
-                print(f"P={pipeline:<3} {test:>5}: throughput {statistics.median(throughput):5.2f}x "
-                      f"[{min(throughput):4.2f}], CPU/req {statistics.median(cpu):5.2f}x "
-                      f"[{max(cpu):4.2f}]")
+            print_ratios(results, cases, "pierd", "haproxy", args.rounds)
+            if args.portable:
+                print_ratios(results, cases, "portable", "pierd", args.rounds)
         finally:
             for proc in procs:
                 proc.send_signal(signal.SIGCONT)  # a stopped process would not see SIGTERM yet
