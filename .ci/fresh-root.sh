@@ -5,6 +5,7 @@
 # that the development machine hides, and a new release's Boost or compiler.
 #
 # usage: .ci/fresh-root.sh [codename]     (trixie (default) or bookworm; run as root)
+#        PIER_FRESH_ROOT_WARM=1 runs both commands a second time, for the warm times.
 #
 # The debootstrapped root is cached as a tarball (PIER_ROOT_CACHE, default /var/cache/pier-ci)
 # and unpacked afresh for every run; the run's root is removed at the end, whatever happens.
@@ -25,26 +26,9 @@ if ((EUID != 0)); then
     exit 1
 fi
 
-if [[ ! -s $cache ]]; then
-    if ! command -v debootstrap >/dev/null; then
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends debootstrap
-    fi
-    mkdir -p "$cache_dir"
-    staging=$(mktemp -d "$cache_dir/debootstrap.XXXXXX")
-    log "debootstrap --variant=minbase $codename (cached as $cache)"
-    if ! debootstrap --variant=minbase "$codename" "$staging/root" "$mirror" \
-        >"$staging/debootstrap.log" 2>&1; then
-        tail -20 "$staging/debootstrap.log" >&2
-        rm -rf "$staging"
-        exit 1
-    fi
-    tar -C "$staging/root" -cf "$cache.partial" .
-    mv "$cache.partial" "$cache"
-    rm -rf "$staging"
-fi
-
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/pier-fresh-root.XXXXXX")
 rootfs="$work/root"
+staging=""  # a debootstrap under way, until it is cached
 
 cleanup() {
     local status=$?
@@ -58,10 +42,34 @@ cleanup() {
     for mount in dev/pts dev proc sys; do
         umount -l "$rootfs/$mount" 2>/dev/null
     done
-    rm -rf "$work"
+    # Never delete through a mount still in place (/dev is the host's).
+    if grep -q " $rootfs/" /proc/mounts; then
+        echo "fresh-root: $rootfs still has mounts; left in place" >&2
+    else
+        rm -rf "$work"
+    fi
+    rm -rf "$staging"
     exit "$status"
 }
 trap cleanup EXIT
+
+if [[ ! -s $cache ]]; then
+    if ! command -v debootstrap >/dev/null; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends debootstrap
+    fi
+    mkdir -p "$cache_dir"
+    staging=$(mktemp -d "$cache_dir/debootstrap.XXXXXX")
+    log "debootstrap --variant=minbase $codename (cached as $cache)"
+    if ! debootstrap --variant=minbase "$codename" "$staging/root" "$mirror" \
+        >"$staging/debootstrap.log" 2>&1; then
+        tail -20 "$staging/debootstrap.log" >&2
+        exit 1
+    fi
+    tar -C "$staging/root" -cf "$cache.partial" .
+    mv "$cache.partial" "$cache"
+    rm -rf "$staging"
+    staging=""
+fi
 
 mkdir -p "$rootfs"
 tar -C "$rootfs" -xf "$cache"
@@ -82,46 +90,58 @@ log "$(git -C "$rootfs/root/pier" log -1 --format='%h %s')"
 in_root=(chroot "$rootfs" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin /bin/bash -c)
 
-# 1. The README's first command serves (it builds only pierd and pierload), its check step
-#    answers, and SIGTERM stops it with exit 0. The bundled config listens on 127.0.0.1:7000.
-began=$(date +%s)
-log "running ./scripts/run.sh in the fresh root"
-"${in_root[@]}" 'cd /root/pier && ./scripts/run.sh' >"$work/run.log" 2>&1 &
-run_pid=$!
-deadline=$((began + limit_minutes * 60))
-until grep -q "listening listener=echo" "$work/run.log"; do
-    if ! kill -0 "$run_pid" 2>/dev/null || (($(date +%s) > deadline)); then
-        tail -30 "$work/run.log" >&2
-        log "FAILED: run.sh did not serve"
+# The README's first command: it serves (having built only pierd and pierload), its check
+# step answers, and SIGTERM stops it with exit 0. The bundled config listens on port 7000.
+serve_and_stop() {
+    local when=$1 began run_pid status=0
+    began=$(date +%s)
+    log "running ./scripts/run.sh in the fresh root ($when)"
+    "${in_root[@]}" 'cd /root/pier && ./scripts/run.sh' >"$work/run.log" 2>&1 &
+    run_pid=$!
+    until grep -q "listening listener=echo" "$work/run.log"; do
+        if ! kill -0 "$run_pid" 2>/dev/null || (($(date +%s) > began + limit_minutes * 60)); then
+            tail -30 "$work/run.log" >&2
+            log "FAILED: run.sh did not serve"
+            exit 1
+        fi
+        sleep 1
+    done
+    log "run.sh served after $(($(date +%s) - began))s ($when)"
+    if ! "${in_root[@]}" 'cd /root/pier && timeout 60 build/release/loadtest/pierload -n 100 -q 127.0.0.1:7000'; then
+        log "FAILED: the README's check (pierload -n 100) against run.sh's pierd"
         exit 1
     fi
-    sleep 1
-done
-log "run.sh served after $(($(date +%s) - began))s (cold)"
-if ! "${in_root[@]}" 'cd /root/pier && timeout 60 build/release/loadtest/pierload -n 100 127.0.0.1:7000'; then
-    log "FAILED: the README's check (pierload -n 100) against run.sh's pierd"
-    exit 1
-fi
-for proc in /proc/[0-9]*; do  # pierd inside the root, not any other
-    if [[ $(readlink "$proc/root" 2>/dev/null) == "$rootfs" && $(cat "$proc/comm" 2>/dev/null) == pierd ]]; then
-        kill -TERM "${proc#/proc/}"
+    for proc in /proc/[0-9]*; do  # pierd inside the root, not any other
+        if [[ $(readlink "$proc/root" 2>/dev/null) == "$rootfs" &&
+            $(cat "$proc/comm" 2>/dev/null) == pierd ]]; then
+            kill -TERM "${proc#/proc/}"
+        fi
+    done
+    for _ in $(seq 60); do  # a drain with nothing connected: well within a minute
+        kill -0 "$run_pid" 2>/dev/null || break
+        sleep 1
+    done
+    wait "$run_pid" || status=$?
+    if ((status != 0)); then
+        tail -20 "$work/run.log" >&2
+        log "FAILED: pierd did not stop cleanly on SIGTERM (status $status)"
+        exit 1
     fi
-done
-for _ in $(seq 60); do  # a drain with nothing connected: well within a minute
-    kill -0 "$run_pid" 2>/dev/null || break
-    sleep 1
-done
-status=0
-wait "$run_pid" || status=$?
-if ((status != 0)); then
-    tail -20 "$work/run.log" >&2
-    log "FAILED: pierd did not stop cleanly on SIGTERM (status $status)"
-    exit 1
-fi
-log "run.sh: pierload check passed, SIGTERM stopped pierd with exit 0"
+    log "run.sh: pierload check passed, SIGTERM stopped pierd with exit 0"
+}
 
-# 2. The README's second command: the whole suite.
-began=$(date +%s)
-log "running ./scripts/test.sh in the fresh root"
-timeout --kill-after=30 $((limit_minutes * 60)) "${in_root[@]}" 'cd /root/pier && ./scripts/test.sh'
-log "test.sh passed in $(($(date +%s) - began))s"
+# The README's second command: the whole suite.
+run_suite() {
+    local when=$1 began
+    began=$(date +%s)
+    log "running ./scripts/test.sh in the fresh root ($when)"
+    timeout --kill-after=30 $((limit_minutes * 60)) "${in_root[@]}" 'cd /root/pier && ./scripts/test.sh'
+    log "test.sh passed in $(($(date +%s) - began))s ($when)"
+}
+
+serve_and_stop cold
+run_suite cold
+if [[ -n ${PIER_FRESH_ROOT_WARM:-} ]]; then  # the README's warm times
+    serve_and_stop warm
+    run_suite warm
+fi
