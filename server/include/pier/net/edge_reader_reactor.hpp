@@ -1,4 +1,4 @@
-// edge_reader on Asio's reactor internals: the fast path (edge_reader.hpp says what the class
+// edge_reader on Asio's reactor internals: the reactor path (edge_reader.hpp says what the class
 // does and when this path is used).
 //
 // Asio's reactor tries every read at once ("speculatively") unless the socket's last read
