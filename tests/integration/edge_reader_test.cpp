@@ -351,11 +351,10 @@ TEST_CASE("edge_reader: a cancelled forwarding read reports no bytes") {
             // The operators start the read first: it finds "one" at once, hands it over and
             // parks; the cancel comes from the other branch, after one turn of the executor.
             auto parked = co_await (
-                reader.async_forward(
-                    asio::buffer(buffer), false, sink.sink(),
-                    asio::bind_cancellation_slot(cancel.slot(),
-                                                 asio::as_tuple(asio::use_awaitable))) ||
-                [&]() -> asio::awaitable<void> {
+                reader.async_forward(asio::buffer(buffer), false, sink.sink(),
+                                     asio::bind_cancellation_slot(
+                                         cancel.slot(), asio::as_tuple(asio::use_awaitable))) ||
+                    [&]() -> asio::awaitable<void> {
                     co_await asio::post(executor, asio::use_awaitable);
                     CHECK(sink.kept == "one");
                     if (by_cancel_read) {

@@ -9,7 +9,8 @@
 // Either way nothing parks on a socket that already holds data, a FIN or a reset: Asio tries
 // each async_read_some at once unless the last read returned 0 bytes, and async_wait re-arms
 // the descriptor in epoll (EPOLL_CTL_MOD), which reports what is already there. So
-// cancel_read() has nothing to do here. The sink runs on the thread that runs the handler's executor.
+// cancel_read() has nothing to do here. The sink runs on the thread that runs the handler's
+// executor.
 #pragma once
 
 #include <cstddef>
@@ -88,7 +89,8 @@ private:
     /// it and it did not fill the buffer), false when the read completes with it.
     bool handed_over(std::size_t bytes, asio::mutable_buffer buffer) {
         if (sink_.take == nullptr) return false;  // a plain read
-        const bool taken = sink_.take(sink_.context, static_cast<const char*>(buffer.data()), bytes);
+        const bool taken =
+            sink_.take(sink_.context, static_cast<const char*>(buffer.data()), bytes);
         return taken && bytes < buffer.size();
     }
 
