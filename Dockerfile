@@ -22,21 +22,18 @@ ARG BASE_IMAGE=debian:trixie-slim
 # ---- build stage ---------------------------------------------------------------------------
 FROM ${BASE_IMAGE} AS build
 
-# Boost by release: Debian 12's default libboost-dev is 1.74 (too old) and conflicts with the
-# versioned 1.81 packages; Debian 13 and Ubuntu 24.04 have 1.83 as the unversioned packages
-# (CMake's find_package(Boost 1.81) rejects anything older). dpkg-dev (dpkg-shlibdeps) and
-# file are what cpack -G DEB needs to compute the package's library dependencies.
-RUN set -eu; \
-    . /etc/os-release; \
-    case "${VERSION_CODENAME:-}" in \
-        bookworm) boost="libboost1.81-dev libboost-program-options1.81-dev" ;; \
-        *) boost="libboost-dev libboost-program-options-dev" ;; \
-    esac; \
-    apt-get update; \
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        g++ cmake ninja-build $boost libspdlog-dev libfmt-dev libyaml-cpp-dev \
-        dpkg-dev file; \
-    rm -rf /var/lib/apt/lists/*
+# Boost's packages by release, from scripts/platform.sh (the one list of supported releases and
+# their package names; an unsupported base stops here with one line naming them). dpkg-dev
+# (dpkg-shlibdeps) and file are what cpack -G DEB needs to compute the package's library
+# dependencies.
+COPY scripts/platform.sh /tmp/platform.sh
+RUN bash -c 'set -euo pipefail \
+    && source /tmp/platform.sh && platform_detect \
+    && apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        g++ cmake ninja-build "${platform_boost[@]}" libspdlog-dev libfmt-dev libyaml-cpp-dev \
+        dpkg-dev file \
+    && rm -rf /var/lib/apt/lists/*'
 
 WORKDIR /src
 # What the binaries and the package are made from: the presets are not used (they need ccache
