@@ -55,6 +55,7 @@ trap cleanup EXIT
 
 if [[ ! -s $cache ]]; then
     if ! command -v debootstrap >/dev/null; then
+        apt-get update -q
         DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends debootstrap
     fi
     mkdir -p "$cache_dir"
