@@ -30,15 +30,22 @@ work=$(mktemp -d "${TMPDIR:-/var/tmp}/pier-fresh-root.XXXXXX")
 rootfs="$work/root"
 staging=""  # a debootstrap under way, until it is cached
 
+# Sends signal $1 to the processes running inside the root (only those named $2, if given).
+kill_in_root() {
+    local proc
+    for proc in /proc/[0-9]*; do
+        [[ $(readlink "$proc/root" 2>/dev/null) == "$rootfs" ]] || continue
+        [[ -z ${2:-} || $(cat "$proc/comm" 2>/dev/null) == "$2" ]] || continue
+        kill "-$1" "${proc#/proc/}" 2>/dev/null
+    done
+    return 0
+}
+
 cleanup() {
     local status=$?
     set +e
     # Whatever still runs inside the root (a test's leftover, a daemon) goes first.
-    for proc in /proc/[0-9]*; do
-        if [[ $(readlink "$proc/root" 2>/dev/null) == "$rootfs" ]]; then
-            kill -KILL "${proc#/proc/}" 2>/dev/null
-        fi
-    done
+    kill_in_root KILL
     for mount in dev/pts dev proc sys; do
         umount -l "$rootfs/$mount" 2>/dev/null
     done
@@ -112,12 +119,7 @@ serve_and_stop() {
         log "FAILED: the README's check (pierload -n 100) against run.sh's pierd"
         exit 1
     fi
-    for proc in /proc/[0-9]*; do  # pierd inside the root, not any other
-        if [[ $(readlink "$proc/root" 2>/dev/null) == "$rootfs" &&
-            $(cat "$proc/comm" 2>/dev/null) == pierd ]]; then
-            kill -TERM "${proc#/proc/}"
-        fi
-    done
+    kill_in_root TERM pierd  # run.sh's pierd, not one of the host's
     for _ in $(seq 60); do  # a drain with nothing connected: well within a minute
         kill -0 "$run_pid" 2>/dev/null || break
         sleep 1
