@@ -64,6 +64,24 @@ TEST_CASE("memory budget: the warning names each listener's arithmetic") {
                         "2KiB) = 1.2TiB") != std::string::npos);
 }
 
+// Proves the warning stays one readable line for a config with many listeners: the largest
+// ten terms, then a count of the rest.
+TEST_CASE("memory budget: the warning shows the ten largest listeners and counts the rest") {
+    std::string yaml = "listeners:\n";
+    for (int i = 0; i < 25; ++i) {
+        const bool big = i == 20;  // listed late, shown first
+        yaml += listener("l" + std::to_string(i), "echo",
+                         "    max_connections: 1000000\n    echo: { max_buffer: " +
+                             std::string(big ? "64MiB" : "1MiB") + " }\n");
+    }
+    const auto warning = buffer_memory_warning(parse(yaml), {1 * GiB, "m"});
+    REQUIRE(warning);
+    CHECK_MESSAGE(warning->find("listener \"l20\"") < warning->find("listener \"l0\""), *warning);
+    CHECK(warning->find("listener \"l8\"") != std::string::npos);
+    CHECK(warning->find("listener \"l9\"") == std::string::npos);  // l20 took its place
+    CHECK(warning->find("15 more listener(s)") != std::string::npos);
+}
+
 // Proves the defaults fit a small machine: the bundled limits are not themselves a warning.
 TEST_CASE("memory budget: default listeners fit in 1GiB") {
     const auto cfg = parse("listeners:\n" + listener("e", "echo", "") +

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <iterator>
 #include <limits>
+#include <vector>
 
 #include "pier/daemon/cgroup_memory.hpp"
 #include "pier/handlers/registry.hpp"
@@ -60,13 +61,27 @@ std::optional<std::string> buffer_memory_warning(const config::config& cfg,
                                                  const memory_ceiling& memory) {
     const auto worst = worst_case_buffer_memory(cfg);
     if (memory.bytes == 0 || worst <= memory.bytes) return std::nullopt;
+    // The largest terms first, and only the first few: the warning is one log line, and a
+    // config may list thousands of listeners.
+    constexpr std::size_t terms_shown = 10;
+    std::vector<const config::listener_config*> largest;
+    for (const auto& listener : cfg.listeners) largest.push_back(&listener);
+    const auto cost = [](const config::listener_config* listener) {
+        return times(listener->max_connections, handlers::connection_buffer_bound(*listener).bytes);
+    };
+    std::stable_sort(largest.begin(), largest.end(),
+                     [&](const auto* a, const auto* b) { return cost(a) > cost(b); });
     std::string terms;
-    for (const auto& listener : cfg.listeners) {
+    for (std::size_t i = 0; i < largest.size() && i < terms_shown; ++i) {
+        const auto& listener = *largest[i];
         const auto bound = handlers::connection_buffer_bound(listener);
         if (!terms.empty()) terms += "; ";
         terms += "listener \"" + listener.name + "\": max_connections " +
                  std::to_string(listener.max_connections) + " x " + bound.formula + " = " +
                  approximate(times(listener.max_connections, bound.bytes));
+    }
+    if (largest.size() > terms_shown) {
+        terms += "; " + std::to_string(largest.size() - terms_shown) + " more listener(s)";
     }
     if (cfg.limits.max_connections > 0) {
         terms += "; limits.max_connections " + std::to_string(cfg.limits.max_connections);
