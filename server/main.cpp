@@ -31,7 +31,8 @@ namespace exit_code = pier::daemon::exit_code;
 int run(const pier::daemon::cli_options& options) {
     auto loaded = pier::config::load_config(options.config_path);
     if (!loaded.ok()) {
-        for (const auto& error : loaded.errors) std::cerr << error.to_string() << '\n';
+        for (const auto& line : pier::config::report_lines(loaded.errors))
+            std::cerr << line << '\n';
         std::cerr << options.config_path.string() << ": " << loaded.errors.size()
                   << (loaded.errors.size() == 1 ? " error" : " errors") << '\n';
         return exit_code::config;

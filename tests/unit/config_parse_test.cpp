@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "pier/config/config.hpp"
+#include "pier/config/config_file.hpp"
 #include "pier/config/parse.hpp"
 #include "pier/config/units.hpp"
 
@@ -757,8 +758,65 @@ TEST_CASE("config: load_config reports an unreadable file") {
         const std::filesystem::path dir = std::filesystem::temp_directory_path();
         const parse_result result = load_config(dir);
         REQUIRE(result.errors.size() == 1);
-        CHECK(result.errors[0].to_string() == dir.string() + ": cannot read: Is a directory");
+        CHECK(result.errors[0].to_string() == dir.string() + ": not a regular file (a directory)");
     }
+}
+
+// Proves a file that is not UTF-8 is refused with the position of the first bad byte: before,
+// a leading NUL made yaml-cpp read the file as UTF-16 and report garbled text.
+TEST_CASE("config: text that is not UTF-8 is refused with a position") {
+    CHECK(only_error(std::string("\0listeners: []\n", 15)) ==
+          "t.yaml:1:1: not UTF-8 text: the config must be UTF-8 (got byte 0x00)");
+    CHECK(only_error(one_listener + "    name: caf\xe9\n") ==
+          "t.yaml:4:14: not UTF-8 text: the config must be UTF-8 (got byte 0xE9)");
+}
+
+// Proves nesting past yaml-cpp's limit says so: before, its message was "bad file".
+TEST_CASE("config: nesting past the parser's depth limit says so, with a position") {
+    std::string deep = "a:\n";
+    for (std::size_t level = 1; level < 600; ++level) deep += std::string(2 * level, ' ') + "a:\n";
+    const std::string error = only_error(deep);
+    CHECK_MESSAGE(error.find("nested deeper than ") != std::string::npos, error);
+    CHECK(error.find(" levels, the most the YAML parser reads") != std::string::npos);
+    CHECK(error.rfind("t.yaml:", 0) == 0);
+}
+
+// Proves the node count is checked before a tree is built: a small file of many nodes would
+// otherwise cost yaml-cpp a few hundred bytes each.
+TEST_CASE("config: more YAML nodes than max_config_nodes are refused before parsing") {
+    std::string many = "a: [";
+    for (std::size_t i = 0; i < max_config_nodes; ++i) many += "1,";
+    many += "1]\n";
+    // The map, "a" and the sequence come first: the node past the limit is the sequence's
+    // (max_config_nodes - 2)th entry, at column 5 + 2 * (max_config_nodes - 3).
+    CHECK(only_error(many) == "t.yaml:1:" + std::to_string(2 * max_config_nodes - 1) +
+                                  ": more than " + std::to_string(max_config_nodes) +
+                                  " YAML nodes (maps, sequences, values), the most a config may "
+                                  "hold");
+}
+
+// Proves a long value is shown by its start and length: a message stays one short line.
+TEST_CASE("config: a long value is shortened in messages") {
+    const std::string value(5000, 'x');
+    CHECK(only_error(one_listener + "    handler: " + value + "\n") ==
+          "t.yaml:4:14: listeners[0].handler: unknown handler (expected one of: echo, synthetic, "
+          "proxy) (got " +
+              std::string(60, 'x') + "... (5000 bytes))");
+}
+
+// Proves --check-config and a failed reload show at most errors_reported errors and count the
+// rest: before, a key repeated 100,000 times printed 100,001 lines.
+TEST_CASE("config: report_lines shows the first errors and counts the rest") {
+    std::vector<config_error> errors(errors_reported + 7);
+    for (std::size_t i = 0; i < errors.size(); ++i) errors[i].what = "e" + std::to_string(i);
+    const auto lines = report_lines(errors);
+    REQUIRE(lines.size() == errors_reported + 1);
+    CHECK(lines.front() == "e0");
+    CHECK(lines[errors_reported - 1] == "e" + std::to_string(errors_reported - 1));
+    CHECK(lines.back() == "... and 7 more errors, not shown");
+    CHECK(report_lines({errors.begin(), errors.begin() + 2}).size() == 2);
+    CHECK(report_lines(errors, 0) ==
+          std::vector<std::string>{"... and 107 more errors, not shown"});
 }
 
 TEST_CASE("config: the proxy section") {

@@ -7,6 +7,7 @@
 // read as text and parsed here.
 #include "pier/config/parse.hpp"
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
@@ -23,6 +24,7 @@
 #include <utility>
 #include <variant>
 
+#include "pier/config/config_file.hpp"
 #include "pier/config/units.hpp"
 
 namespace pier::config {
@@ -43,6 +45,18 @@ std::string config_error::to_string() const {
         out += " (got " + got + ")";
     }
     return out;
+}
+
+std::vector<std::string> report_lines(const std::vector<config_error>& errors, std::size_t limit) {
+    std::vector<std::string> lines;
+    const std::size_t shown = std::min(limit, errors.size());
+    lines.reserve(shown + 1);
+    for (std::size_t i = 0; i < shown; ++i) lines.push_back(errors[i].to_string());
+    if (const std::size_t rest = errors.size() - shown; rest > 0) {
+        lines.push_back("... and " + std::to_string(rest) +
+                        (rest == 1 ? " more error" : " more errors") + ", not shown");
+    }
+    return lines;
 }
 
 namespace {
@@ -131,6 +145,16 @@ std::string unknown_message(std::string_view noun, std::string_view word,
 
 // ---------------------------------------------------------------------------------------------
 // Scalars.
+
+/// A value as a message shows it: whole if short, else its start and its length (a message is
+/// one line, whatever the file holds).
+std::string shortened(const std::string& scalar) {
+    constexpr std::size_t shown = 60;
+    if (scalar.size() <= shown) return scalar;
+    std::size_t cut = shown;  // not inside a UTF-8 sequence
+    while (cut > 0 && (static_cast<unsigned char>(scalar[cut]) & 0xC0) == 0x80) --cut;
+    return scalar.substr(0, cut) + "... (" + std::to_string(scalar.size()) + " bytes)";
+}
 
 /// The value as an operator wrote it, for the "(got ...)" part of a message.
 std::string describe(const YAML::Node& node) {
@@ -306,36 +330,81 @@ std::vector<std::string_view> handler_candidates() {
 // ---------------------------------------------------------------------------------------------
 // The validator.
 
-/// Where the stream's second document starts, if it has one. yaml-cpp 0.7's LoadAll loops
+/// The line and column (0-based, in bytes, as yaml-cpp counts them) of `offset` in `text`.
+YAML::Mark mark_at(std::string_view text, std::size_t offset) {
+    YAML::Mark mark;
+    const std::string_view before = text.substr(0, offset);
+    const std::size_t last_newline = before.rfind('\n');
+    const std::size_t line_start = last_newline == std::string_view::npos ? 0 : last_newline + 1;
+    mark.pos = static_cast<int>(offset);
+    mark.line = static_cast<int>(std::count(before.begin(), before.end(), '\n'));
+    mark.column = static_cast<int>(offset - line_start);
+    return mark;
+}
+
+/// A byte as a message shows it: "byte 0x00".
+std::string byte_name(char c) {
+    static constexpr char digits[] = "0123456789ABCDEF";
+    const auto b = static_cast<unsigned char>(c);
+    return std::string("byte 0x") + digits[b >> 4] + digits[b & 0xF];
+}
+
+/// What a pass over the stream's events finds before any tree is built.
+struct stream_shape {
+    std::optional<YAML::Mark> second_document;  ///< where it starts, if there is one
+    std::optional<YAML::Mark> too_many_nodes;   ///< the node past max_config_nodes, if any
+};
+
+/// One pass over the YAML events, building nothing: it counts the first document's nodes and
+/// looks for a second document's start, stopping at either.
+///
+/// The count bounds what the tree may cost before YAML::Load builds it: yaml-cpp spends a few
+/// hundred bytes per node, so a 16 MiB flow sequence of one-digit numbers ("[1,1,1,...]") would
+/// take about 4 GB. The second document is looked for here because yaml-cpp 0.7's LoadAll loops
 /// forever, allocating, on some malformed streams (one starting with ','): each pass yields an
 /// empty document without consuming a token (yaml-cpp issue #1040, fixed upstream by PR #1319,
-/// after Debian 12's version). So the tree comes from Load (the first document alone), and
-/// this pass only looks for a second document start, stopping there.
-std::optional<YAML::Mark> second_document(const std::string& text) {
-    struct document_starts final : YAML::EventHandler {
-        int seen = 0;
-        YAML::Mark second = YAML::Mark::null_mark();
+/// after Debian 12's version). So the tree comes from Load (the first document alone).
+stream_shape scan_stream(const std::string& text) {
+    struct node_limit_reached {};
+    struct counter final : YAML::EventHandler {
+        int documents = 0;
+        std::size_t nodes = 0;
+        stream_shape shape;
+        void node(const YAML::Mark& mark) {
+            if (++nodes > max_config_nodes) {
+                shape.too_many_nodes = mark;
+                throw node_limit_reached{};  // yaml-cpp unwinds: it holds nothing but RAII
+            }
+        }
         void OnDocumentStart(const YAML::Mark& mark) override {
-            if (++seen == 2) second = mark;
+            if (++documents == 2) shape.second_document = mark;
         }
         void OnDocumentEnd() override {}
-        void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-        void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-        void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                      const std::string&) override {}
-        void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                             YAML::EmitterStyle::value) override {}
+        void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+        void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+        void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                      const std::string&) override {
+            node(mark);
+        }
+        void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                             YAML::EmitterStyle::value) override {
+            node(mark);
+        }
         void OnSequenceEnd() override {}
-        void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                        YAML::EmitterStyle::value) override {}
+        void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                        YAML::EmitterStyle::value) override {
+            node(mark);
+        }
         void OnMapEnd() override {}
-    } starts;
+    } events;
     std::istringstream stream(text);
     YAML::Parser parser(stream);
-    while (starts.seen < 2 && parser.HandleNextDocument(starts)) {
+    try {
+        while (events.documents < 2 && parser.HandleNextDocument(events)) {
+        }
+    } catch (const node_limit_reached&) {
     }
-    if (starts.seen < 2) return std::nullopt;
-    return starts.second;
+    return events.shape;
 }
 
 class validator {
@@ -343,12 +412,29 @@ public:
     explicit validator(std::string_view source) : source_(source) {}
 
     parse_result run(std::string_view text) {
+        if (const auto offset = find_non_text(text)) {
+            add(mark_at(text, *offset), "", "not UTF-8 text: the config must be UTF-8",
+                byte_name(text[*offset]));
+            return finish(std::nullopt);
+        }
         YAML::Node root;
-        std::optional<YAML::Mark> second;
+        stream_shape shape;
         try {
             const std::string owned(text);
+            shape = scan_stream(owned);
+            if (shape.too_many_nodes) {
+                add(*shape.too_many_nodes, "",
+                    "more than " + std::to_string(max_config_nodes) +
+                        " YAML nodes (maps, sequences, values), the most a config may hold");
+                return finish(std::nullopt);
+            }
             root = YAML::Load(owned);
-            if (root.IsDefined() && !root.IsNull()) second = second_document(owned);
+        } catch (const YAML::DeepRecursion& e) {
+            // yaml-cpp's own message for this is "bad file".
+            add(e.mark, "",
+                "nested deeper than " + std::to_string(e.depth() - 1) +
+                    " levels, the most the YAML parser reads");
+            return finish(std::nullopt);
         } catch (const YAML::Exception& e) {
             // A syntax error leaves no tree to validate: one error, and stop.
             add(e.mark, "", e.msg);
@@ -360,7 +446,9 @@ public:
                 "empty config (expected a map with at least \"listeners\")");
             return finish(std::nullopt);
         }
-        if (second) add(*second, "", "only one YAML document is allowed");
+        if (shape.second_document) {
+            add(*shape.second_document, "", "only one YAML document is allowed");
+        }
         if (!root.IsMap()) {
             add(root.Mark(), "", "expected a map at the top level", describe(root));
             return finish(std::nullopt);
@@ -389,7 +477,7 @@ private:
         }
         error.key_path = std::move(key_path);
         error.what = std::move(what);
-        error.got = std::move(got);
+        error.got = shortened(got);
         errors_.push_back(std::move(error));
     }
 
@@ -910,32 +998,16 @@ parse_result parse_config(std::string_view text, std::string_view source_name) {
 }
 
 parse_result load_config(const std::filesystem::path& path) {
-    const auto unreadable = [&path](int error_number) {
+    auto file = read_config_file(path);
+    if (file.error) {
         config_error error;
         error.source = path.string();
-        error.what = "cannot read: " + std::generic_category().message(error_number);
+        error.what = std::move(*file.error);
         parse_result result;
         result.errors.push_back(std::move(error));
         return result;
-    };
-
-    // stdio rather than ifstream: it reports why through errno, including EISDIR on read.
-    std::FILE* file = std::fopen(path.c_str(), "rb");
-    if (file == nullptr) {
-        return unreadable(errno);
     }
-    std::string text;
-    char buffer[8192];
-    std::size_t n = 0;
-    while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) {
-        text.append(buffer, n);
-    }
-    const int read_error = std::ferror(file) != 0 ? errno : 0;
-    std::fclose(file);
-    if (read_error != 0) {
-        return unreadable(read_error);
-    }
-    return parse_config(text, path.string());
+    return parse_config(file.text, path.string());
 }
 
 }  // namespace pier::config

@@ -33,7 +33,9 @@ bool apply_file(server& running, const std::filesystem::path& path,
         // Counted before the line that reports it: whoever reads that line (an operator, a
         // test) and then /metrics finds the failure counted.
         running.count_failed_reload();
-        for (const auto& error : loaded.errors) spdlog::error("reload: {}", error.to_string());
+        for (const auto& line : config::report_lines(loaded.errors)) {
+            spdlog::error("reload: {}", line);
+        }
         spdlog::error("reload failed, keeping the running config errors={}", loaded.errors.size());
         return false;
     }

@@ -35,6 +35,15 @@ struct parse_result {
     bool ok() const { return errors.empty(); }
 };
 
+/// How many errors --check-config prints and a failed reload logs. A file can hold a hundred
+/// thousand (one key repeated): an operator fixes the first ones, and the rest are counted.
+inline constexpr std::size_t errors_reported = 100;
+
+/// The lines reporting `errors`: the first `limit` (to_string()), then, when some were left
+/// out, one line counting them ("... and 99900 more errors, not shown").
+std::vector<std::string> report_lines(const std::vector<config_error>& errors,
+                                      std::size_t limit = errors_reported);
+
 /// Parses and validates YAML text. `source_name` is used as the file part of error positions.
 parse_result parse_config(std::string_view text, std::string_view source_name);
 

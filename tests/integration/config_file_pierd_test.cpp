@@ -1,0 +1,140 @@
+// The real pierd given a config path that names something other than a config: a FIFO, a
+// device, a file too large. Each is refused at once (exit 78, or a failed reload) and nothing
+// waits on it: not --check-config, not start-up, not SIGHUP, not the SIGTERM after.
+#include <sys/stat.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <doctest/doctest.h>
+
+#include "support/child_process.hpp"
+#include "support/http_client.hpp"
+#include "support/test_client.hpp"
+
+namespace pier::test {
+namespace {
+
+const std::string pierd = PIERD_PATH;
+constexpr auto line_timeout = std::chrono::seconds(20);
+
+std::string daemon_yaml() {
+    return "runtime:\n  threads: 2\nadmin:\n  listen: \"127.0.0.1:0\"\nlisteners:\n"
+           "  - name: echo\n    listen: \"127.0.0.1:0\"\n";
+}
+
+std::filesystem::path make_fifo(const temp_dir& dir, const std::string& name) {
+    const auto path = dir.path() / name;
+    REQUIRE(::mkfifo(path.c_str(), 0600) == 0);
+    return path;
+}
+
+/// A file of `bytes` comment characters: valid YAML, only too large.
+void write_large(const std::filesystem::path& path, std::size_t bytes) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    const std::string line(1023, '#');
+    for (std::size_t written = 0; written < bytes; written += 1024) out << line << '\n';
+}
+
+/// The process's peak resident set (VmHWM), in KiB.
+long peak_rss_kib(pid_t pid) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::string word;
+    while (status >> word) {
+        if (word == "VmHWM:") {
+            long kib = 0;
+            status >> kib;
+            return kib;
+        }
+    }
+    FAIL("no VmHWM in /proc/" << pid << "/status");
+    return 0;
+}
+
+// Proves a FIFO is refused, not waited on: before the fix both commands hung with no output.
+TEST_CASE("pierd: a FIFO as the config is refused at once by --check-config and at start") {
+    temp_dir dir;
+    const auto fifo = make_fifo(dir, "fifo.yaml");
+    for (const auto& args : {std::vector<std::string>{"--check-config", "--config", fifo.string()},
+                             pierd_serve_args(fifo)}) {
+        child_process child(pierd, args);
+        const auto code = child.wait_exit(std::chrono::seconds(20));
+        REQUIRE_MESSAGE(code.has_value(), child.output());
+        CHECK(*code == 78);
+        CHECK_MESSAGE(child.output().find(fifo.string() + ": not a regular file (a FIFO)") !=
+                          std::string::npos,
+                      child.output());
+    }
+}
+
+// Proves a file over the size cap is refused before it is read: before, /dev/zero was read
+// until memory ran out.
+TEST_CASE("pierd: --check-config refuses /dev/zero and a file over the size cap") {
+    temp_dir dir;
+    const auto large = dir.path() / "large.yaml";
+    write_large(large, 17 * 1024 * 1024);
+    child_process zero(pierd, {"--check-config", "--config", "/dev/zero"});
+    CHECK(zero.wait_exit(std::chrono::seconds(20)) == std::optional<int>(78));
+    CHECK(zero.output().find("/dev/zero: not a regular file (a character device)") !=
+          std::string::npos);
+    child_process too_large(pierd, {"--check-config", "--config", large.string()});
+    CHECK(too_large.wait_exit(std::chrono::seconds(20)) == std::optional<int>(78));
+    CHECK_MESSAGE(too_large.output().find(large.string() + ": larger than 16777216 bytes") !=
+                      std::string::npos,
+                  too_large.output());
+}
+
+// Proves SIGHUP with the config replaced by a link to a FIFO, then by a file over the cap, fails
+// each reload at once and counts it, the daemon's peak memory stays where it was, a corrected
+// file still applies, and SIGTERM exits. Before the fix the FIFO blocked the signal loop: no
+// later signal was handled, and the process did not exit.
+TEST_CASE("pierd: SIGHUP onto a FIFO or an oversized file fails the reload and blocks nothing") {
+    temp_dir dir;
+    const auto config = dir.write("pier.yaml", daemon_yaml());
+    child_process child(pierd, pierd_serve_args(config));
+    const auto admin_line = child.wait_for_line("admin listening", line_timeout);
+    REQUIRE_MESSAGE(admin_line.has_value(), child.output());
+    REQUIRE(child.wait_for_line("ready", line_timeout).has_value());
+    const auto admin = endpoint_from_log(*admin_line);
+    const long peak_before = peak_rss_kib(child.pid());
+
+    std::filesystem::remove(config);
+    std::filesystem::create_symlink(make_fifo(dir, "fifo.yaml"), config);
+    child.send_signal(SIGHUP);
+    const auto fifo_failure =
+        child.wait_for_line("reload: " + config.string() + ": ", line_timeout);
+    REQUIRE_MESSAGE(fifo_failure.has_value(), child.output());
+    CHECK(fifo_failure->find("not a regular file (a FIFO)") != std::string::npos);
+
+    std::filesystem::remove(config);
+    write_large(config, 64 * 1024 * 1024);
+    child.send_signal(SIGHUP);
+    const auto size_failure =
+        child.wait_for_line("reload: " + config.string() + ": ", line_timeout);
+    REQUIRE_MESSAGE(size_failure.has_value(), child.output());
+    CHECK(size_failure->find("larger than 16777216 bytes") != std::string::npos);
+    // Refused before reading: not even the file's 64 MiB were held.
+    CHECK(peak_rss_kib(child.pid()) - peak_before < 8 * 1024);
+
+    dir.write("pier.yaml", daemon_yaml());
+    child.send_signal(SIGHUP);
+    REQUIRE_MESSAGE(child.wait_for_line("reload complete", line_timeout).has_value(),
+                    child.output());
+    asio::io_context io;
+    run_with_timeout(
+        io,
+        [&]() -> asio::awaitable<void> {
+            const auto reply = co_await get(admin, "/metrics");
+            CHECK(has_line(reply.body, "pier_config_reloads_total{result=\"failure\"} 2"));
+            CHECK(has_line(reply.body, "pier_config_reloads_total{result=\"success\"} 1"));
+        },
+        20s);
+
+    child.send_signal(SIGTERM);
+    CHECK(child.wait_exit(std::chrono::seconds(20)) == std::optional<int>(0));
+}
+
+}  // namespace
+}  // namespace pier::test
