@@ -73,6 +73,26 @@ TEST_CASE("pierd: --check-config on a broken file prints positioned errors and e
     CHECK(out.find("2 errors") != std::string::npos);
 }
 
+// Proves --check-config prints the first 100 errors and counts the rest: before, a key repeated
+// 100,000 times printed 100,001 lines.
+TEST_CASE("pierd: --check-config prints at most 100 errors and counts the rest") {
+    temp_dir dir;
+    std::string yaml = echo_yaml(0);
+    for (int i = 0; i < 150; ++i) yaml += "unknown_" + std::to_string(i) + ": 1\n";
+    const auto config = dir.write("many.yaml", yaml);
+    child_process child(pierd, {"--check-config", "--config", config.string()});
+    REQUIRE(child.wait_exit(std::chrono::seconds(20)) == std::optional<int>(78));
+    const auto& out = child.output();
+    std::size_t shown = 0;
+    for (std::size_t at = out.find(": unknown key"); at != std::string::npos;
+         at = out.find(": unknown key", at + 1)) {
+        ++shown;
+    }
+    CHECK(shown == 100);
+    CHECK(out.find("... and 50 more errors, not shown") != std::string::npos);
+    CHECK(out.find(config.string() + ": 150 errors") != std::string::npos);
+}
+
 // Proves a config whose buffers could outgrow any machine passes --check-config (exit 0) with
 // a warning that shows the arithmetic: 10 million proxied connections x 2 x 64MiB is 1.2PiB.
 TEST_CASE("pierd: --check-config warns when buffers times connections exceed memory") {
