@@ -84,6 +84,11 @@ void server::start() {
                  config::to_string(pool_.kind()));
     for (auto& l : listeners_) l->start();
     if (admin_) admin_->start();
+    give_back_.emplace([this] {
+        std::size_t open = 0;
+        for (std::size_t i = 0; i < pool_.size(); ++i) open += pool_.live_connections(i);
+        return open;
+    });
     last_reload_success_time_.store(unix_time_now(), std::memory_order_relaxed);
     ready_.store(true, std::memory_order_release);
 }

@@ -27,6 +27,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -35,6 +36,7 @@
 #include "pier/admin/metrics.hpp"
 #include "pier/config/config.hpp"
 #include "pier/daemon/config_diff.hpp"
+#include "pier/daemon/memory_give_back.hpp"
 #include "pier/net/listener.hpp"
 #include "pier/runtime/io_pool.hpp"
 
@@ -129,6 +131,9 @@ private:
     std::atomic<bool> restart_pending_{false};
     bool started_ = false;
     bool stopped_ = false;
+    /// Returns memory to the kernel once a burst of connections has ended (from start() on).
+    /// Declared last: its thread reads the pool's counts, so it stops before anything goes.
+    std::optional<memory_give_back> give_back_;
 };
 
 /// runtime.threads resolved: the configured count, or one per hardware thread for "auto".
