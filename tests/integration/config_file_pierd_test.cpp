@@ -10,6 +10,7 @@
 
 #include <doctest/doctest.h>
 
+#include "pier/config/config_file.hpp"
 #include "support/child_process.hpp"
 #include "support/http_client.hpp"
 #include "support/test_client.hpp"
@@ -38,19 +39,27 @@ void write_large(const std::filesystem::path& path, std::size_t bytes) {
     for (std::size_t written = 0; written < bytes; written += 1024) out << line << '\n';
 }
 
-/// The process's peak resident set (VmHWM), in KiB.
-long peak_rss_kib(pid_t pid) {
+/// A field of /proc/PID/status in KiB: "VmHWM:" (the peak resident set) or "VmRSS:" (now).
+long status_kib(pid_t pid, const std::string& field) {
     std::ifstream status("/proc/" + std::to_string(pid) + "/status");
     std::string word;
     while (status >> word) {
-        if (word == "VmHWM:") {
+        if (word == field) {
             long kib = 0;
             status >> kib;
             return kib;
         }
     }
-    FAIL("no VmHWM in /proc/" << pid << "/status");
+    FAIL("no " << field << " in /proc/" << pid << "/status");
     return 0;
+}
+
+/// Valid YAML of `nodes` nodes that is not a valid config (an unknown key): the most a reload
+/// parses before it fails.
+std::string many_nodes_yaml(std::size_t nodes) {
+    std::string yaml = "unknown: [1";
+    for (std::size_t i = 4; i < nodes; ++i) yaml += ",1";
+    return yaml + "]\n";
 }
 
 // Proves a FIFO is refused, not waited on: before the fix both commands hung with no output.
@@ -87,8 +96,9 @@ TEST_CASE("pierd: --check-config refuses /dev/zero and a file over the size cap"
 }
 
 // Proves SIGHUP with the config replaced by a link to a FIFO, then by a file over the cap, fails
-// each reload at once and counts it, the daemon's peak memory stays where it was, a corrected
-// file still applies, and SIGTERM exits. Before the fix the FIFO blocked the signal loop: no
+// each reload at once and counts it, the daemon's peak memory stays where it was, a file at the
+// node limit that fails leaves no memory behind, a corrected file still applies, and SIGTERM
+// exits. Before the fix the FIFO blocked the signal loop: no
 // later signal was handled, and the process did not exit.
 TEST_CASE("pierd: SIGHUP onto a FIFO or an oversized file fails the reload and blocks nothing") {
     temp_dir dir;
@@ -98,7 +108,8 @@ TEST_CASE("pierd: SIGHUP onto a FIFO or an oversized file fails the reload and b
     REQUIRE_MESSAGE(admin_line.has_value(), child.output());
     REQUIRE(child.wait_for_line("ready", line_timeout).has_value());
     const auto admin = endpoint_from_log(*admin_line);
-    const long peak_before = peak_rss_kib(child.pid());
+    const long peak_before = status_kib(child.pid(), "VmHWM:");
+    const long rss_before = status_kib(child.pid(), "VmRSS:");
 
     std::filesystem::remove(config);
     std::filesystem::create_symlink(make_fifo(dir, "fifo.yaml"), config);
@@ -116,18 +127,28 @@ TEST_CASE("pierd: SIGHUP onto a FIFO or an oversized file fails the reload and b
     REQUIRE_MESSAGE(size_failure.has_value(), child.output());
     CHECK(size_failure->find("larger than 16777216 bytes") != std::string::npos);
     // Refused before reading: not even the file's 64 MiB were held.
-    CHECK(peak_rss_kib(child.pid()) - peak_before < 8 * 1024);
+    CHECK(status_kib(child.pid(), "VmHWM:") - peak_before < 8 * 1024);
+
+    // A file at the node limit is parsed (tens of MB), fails, and its memory is given back.
+    std::filesystem::remove(config);
+    dir.write("pier.yaml", many_nodes_yaml(pier::config::max_config_nodes));
+    child.send_signal(SIGHUP);
+    REQUIRE_MESSAGE(child.wait_for_line("reload failed", line_timeout).has_value(), child.output());
 
     dir.write("pier.yaml", daemon_yaml());
     child.send_signal(SIGHUP);
     REQUIRE_MESSAGE(child.wait_for_line("reload complete", line_timeout).has_value(),
                     child.output());
+    // The failed reload's parse peaked well above; what stays is within 4 MiB of the start
+    // (before the fix, 45 MB more stayed for good).
+    CHECK(status_kib(child.pid(), "VmHWM:") - peak_before > 16 * 1024);
+    CHECK(status_kib(child.pid(), "VmRSS:") - rss_before < 4 * 1024);
     asio::io_context io;
     run_with_timeout(
         io,
         [&]() -> asio::awaitable<void> {
             const auto reply = co_await get(admin, "/metrics");
-            CHECK(has_line(reply.body, "pier_config_reloads_total{result=\"failure\"} 2"));
+            CHECK(has_line(reply.body, "pier_config_reloads_total{result=\"failure\"} 3"));
             CHECK(has_line(reply.body, "pier_config_reloads_total{result=\"success\"} 1"));
         },
         20s);
