@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <exception>
 #include <iostream>
+#include <optional>
 
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
@@ -19,6 +20,7 @@
 #include "pier/daemon/resource_limits.hpp"
 #include "pier/daemon/sd_notify.hpp"
 #include "pier/daemon/server.hpp"
+#include "pier/daemon/signal_loop.hpp"
 #include "pier/daemon/signals.hpp"
 #include "pier/log/logging.hpp"
 #include "pier/log/rate_limiter.hpp"
@@ -81,38 +83,40 @@ int run(const pier::daemon::cli_options& options) {
         }
         // With WatchdogSec=, ping four times per period, each time only if every worker ran
         // the previous beat itself (heartbeat.hpp): a few late beats do not fail the watchdog,
-        // a stuck worker does.
+        // a stuck worker does. The beats keep their schedule whatever signals arrive
+        // (signal_loop.hpp).
         pier::daemon::heartbeat heartbeat(server.pool());
         const auto watchdog = notifier.watchdog_interval();
+        std::optional<std::chrono::steady_clock::duration> beat_period;
         if (watchdog) {
             spdlog::info("watchdog enabled interval={}ms",
                          std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog).count());
+            beat_period = *watchdog / 4;
         }
         pier::log::rate_limiter late_log(std::chrono::seconds(10));
-        for (;;) {
-            const int signal_number = watchdog ? pier::daemon::wait_for_signal(*watchdog / 4)
-                                               : pier::daemon::wait_for_signal();
-            if (signal_number == 0) {
-                if (heartbeat.beat()) {
-                    notifier.notify("WATCHDOG=1");
-                } else if (!heartbeat.late_workers().empty()) {
-                    if (const auto n = late_log.allow()) {
-                        spdlog::warn(
-                            "watchdog: worker(s) {} did not answer the last beat, not "
-                            "pinging occurrences={}",
-                            fmt::join(heartbeat.late_workers(), ","), n);
-                    }
+        pier::daemon::signal_loop_hooks hooks;
+        hooks.wait_for_signal = [](std::optional<std::chrono::steady_clock::duration> timeout) {
+            return timeout ? pier::daemon::wait_for_signal(*timeout)
+                           : pier::daemon::wait_for_signal();
+        };
+        hooks.beat = [&] {
+            if (heartbeat.beat()) {
+                notifier.notify("WATCHDOG=1");
+            } else if (!heartbeat.late_workers().empty()) {
+                if (const auto n = late_log.allow()) {
+                    spdlog::warn(
+                        "watchdog: worker(s) {} did not answer the last beat, not pinging "
+                        "occurrences={}",
+                        fmt::join(heartbeat.late_workers(), ","), n);
                 }
-                continue;
             }
-            if (signal_number == SIGHUP) {
-                pier::daemon::reload_from_file(server, options.config_path, options.log_level,
-                                               notifier);
-                continue;
-            }
-            spdlog::info("received signal={}, shutting down", strsignal(signal_number));
-            break;
-        }
+        };
+        hooks.reload = [&] {
+            pier::daemon::reload_from_file(server, options.config_path, options.log_level,
+                                           notifier);
+        };
+        const int signal_number = pier::daemon::run_signal_loop(beat_period, hooks);
+        spdlog::info("received signal={}, shutting down", strsignal(signal_number));
         if (notifier.enabled() && !notifier.notify("STOPPING=1\nSTATUS=draining connections")) {
             spdlog::warn("sd_notify STOPPING=1 could not be sent to NOTIFY_SOCKET");
         }

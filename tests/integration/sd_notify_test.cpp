@@ -5,6 +5,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -104,11 +105,12 @@ public:
 };
 
 /// pierd on `yaml`, started with the environment systemd gives a Type=notify service with a
-/// 200 ms watchdog (a ping every 50 ms).
-child_process start_under_systemd(const temp_dir& dir, const notify_socket& systemd,
-                                  const std::string& yaml) {
+/// `watchdog` interval (pierd pings four times per interval: every 50 ms by default).
+child_process start_under_systemd(
+    const temp_dir& dir, const notify_socket& systemd, const std::string& yaml,
+    std::chrono::microseconds watchdog = std::chrono::milliseconds(200)) {
     const auto config = dir.write("pier.yaml", yaml);
-    systemd_environment env(systemd, std::chrono::milliseconds(200));
+    systemd_environment env(systemd, watchdog);
     return child_process(pierd, pierd_serve_args(config));
 }
 
@@ -238,6 +240,59 @@ TEST_CASE("pierd: sd_notify RELOADING=1 then READY=1 around each SIGHUP") {
     const auto ready_again = systemd.wait_for("READY=1", deadline);
     REQUIRE(ready_again.has_value());
     CHECK(ready_again->find("last reload failed") != std::string::npos);
+
+    child.send_signal(SIGTERM);
+    CHECK(systemd.wait_for("STOPPING=1", deadline).has_value());
+    CHECK_MESSAGE(child.wait_exit(std::chrono::seconds(20)) == std::optional<int>(0),
+                  child.output());
+}
+
+// Proves the pings do not depend on how often signals arrive: with a SIGHUP (a reload of the
+// unchanged file) every 100 ms, more often than the 250 ms ping period of a 1 s watchdog, for
+// three watchdog intervals, WATCHDOG=1 keeps coming, never more than half the interval apart.
+// (Were the wait for a signal restarted after each one, no ping would come at all.)
+TEST_CASE("pierd: SIGHUPs more frequent than the pings do not delay the watchdog") {
+    using std::chrono::milliseconds;
+    temp_dir dir;
+    notify_socket systemd(dir.path() / "notify.sock");
+    const milliseconds watchdog(1000);
+    auto child = start_under_systemd(
+        dir, systemd, "listeners:\n  - name: echo\n    listen: \"127.0.0.1:0\"\n", watchdog);
+    const auto deadline = clock::now() + std::chrono::seconds(20);
+    REQUIRE_MESSAGE(systemd.wait_for("READY=1", deadline).has_value(), child.output());
+    REQUIRE(systemd.wait_for("WATCHDOG=1", deadline).has_value());
+
+    // The signals are load on a timer; what is checked is the pings received meanwhile.
+    const auto began = clock::now();
+    const auto ended = began + 3 * watchdog;
+    auto next_signal = began;
+    auto last_ping = began;
+    auto longest_gap = clock::duration::zero();
+    int signals = 0;
+    int reloads = 0;
+    int pings = 0;
+    while (clock::now() < ended) {
+        if (clock::now() >= next_signal) {
+            child.send_signal(SIGHUP);
+            ++signals;
+            next_signal += milliseconds(100);
+        }
+        const auto message = systemd.receive(std::min(next_signal, ended));
+        if (!message) continue;
+        if (message->rfind("RELOADING=1", 0) == 0) ++reloads;
+        if (*message != "WATCHDOG=1") continue;
+        const auto now = clock::now();
+        longest_gap = std::max(longest_gap, now - last_ping);
+        last_ping = now;
+        ++pings;
+    }
+    longest_gap = std::max(longest_gap, ended - last_ping);  // a silence at the end counts too
+    CAPTURE(std::chrono::duration_cast<milliseconds>(longest_gap).count());
+    CAPTURE(signals);
+    CAPTURE(reloads);
+    CAPTURE(pings);
+    CHECK(reloads >= 10);  // the signals did arrive and were acted on
+    CHECK(longest_gap <= watchdog / 2);
 
     child.send_signal(SIGTERM);
     CHECK(systemd.wait_for("STOPPING=1", deadline).has_value());

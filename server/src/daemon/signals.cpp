@@ -42,14 +42,13 @@ int wait_for_signal(std::chrono::nanoseconds timeout) {
     const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(timeout);
     const timespec wait{static_cast<time_t>(seconds.count()),
                         static_cast<long>((timeout - seconds).count())};
-    for (;;) {
-        const int signal_number = sigtimedwait(&set, nullptr, &wait);
-        if (signal_number > 0) return signal_number;
-        if (errno == EAGAIN) return 0;
-        // EINTR: another signal (not one of ours) interrupted the wait; the timeout restarts,
-        // which only delays the next heartbeat check.
-        if (errno != EINTR) throw std::system_error(errno, std::generic_category(), "sigtimedwait");
-    }
+    const int signal_number = sigtimedwait(&set, nullptr, &wait);
+    if (signal_number > 0) return signal_number;
+    // EINTR: another signal (not one of ours) interrupted the wait. Not restarted with the
+    // whole timeout, which would push the heartbeat back: the caller waits again for whatever
+    // time its schedule has left (signal_loop.hpp).
+    if (errno == EAGAIN || errno == EINTR) return 0;
+    throw std::system_error(errno, std::generic_category(), "sigtimedwait");
 }
 
 }  // namespace pier::daemon

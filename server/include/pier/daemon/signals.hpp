@@ -14,8 +14,9 @@ void block_daemon_signals();
 /// Waits for one of the blocked signals and returns its number.
 int wait_for_signal();
 
-/// Like wait_for_signal(), but gives up after `timeout` and returns 0 (the main thread's other
-/// periodic duty, the watchdog heartbeat, runs between waits).
+/// Like wait_for_signal(), but returns 0 once `timeout` has passed, or sooner if another
+/// signal interrupts the wait (the main thread's other duty, the watchdog heartbeat, runs
+/// between waits on a schedule of its own: signal_loop.hpp).
 int wait_for_signal(std::chrono::nanoseconds timeout);
 
 }  // namespace pier::daemon
