@@ -4,7 +4,8 @@
 // input is shorter than the longest header; invalid says why); a verdict on a whole input
 // does not change when bytes follow it (the parser decides on what it has read, so a header
 // split over several reads gets the same verdict); a parsed header encodes back to one that
-// parses to the same addresses.
+// parses to the same addresses; in an accepted v2 PROXY header with addresses, the TLVs after
+// them fill the header exactly (checked here independently of the parser).
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -35,6 +36,28 @@ void check_round_trip(const proxy_header& header) {
     }
 }
 
+/// proxy-protocol.txt 2.2: a v2 PROXY header of a family with an address block is followed by
+/// whole TLVs (type, 16-bit length, value) up to its last byte. LOCAL and UNSPEC blocks are
+/// discarded unread, and v1 has no TLVs.
+void check_v2_tlvs_fill(std::string_view header) {
+    if (header.size() < 16 || header.front() != '\r') return;
+    if ((static_cast<unsigned char>(header[12]) & 0x0F) != 0x1) return;  // not PROXY
+    std::size_t at = 16;
+    switch (static_cast<unsigned char>(header[13])) {
+        case 0x11: at += 12; break;   // TCP over IPv4
+        case 0x21: at += 36; break;   // TCP over IPv6
+        case 0x31: at += 216; break;  // UNIX stream
+        default: return;
+    }
+    FUZZ_CHECK(at <= header.size());
+    while (at < header.size()) {
+        FUZZ_CHECK(header.size() - at >= 3);
+        at += 3 + ((static_cast<std::size_t>(static_cast<unsigned char>(header[at + 1])) << 8) |
+                   static_cast<unsigned char>(header[at + 2]));
+    }
+    FUZZ_CHECK(at == header.size());
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -47,6 +70,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             FUZZ_CHECK(verdict.consumed > 0 && verdict.consumed <= size);
             FUZZ_CHECK(verdict.consumed <= max_proxy_header);
             check_round_trip(verdict.header);
+            check_v2_tlvs_fill(std::string_view(input.data(), verdict.consumed));
             break;
         case proxy_parse::status::invalid: FUZZ_CHECK(!verdict.error.empty()); break;
     }

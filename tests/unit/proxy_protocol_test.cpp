@@ -30,6 +30,19 @@ proxy_parse parse_whole(const std::string& header, const std::string& then = "")
     return parse_proxy_header(header + then);
 }
 
+/// A v2 PROXY header of `family` whose length field covers exactly `block` (addresses, TLVs).
+std::string v2_proxy(char family, const std::string& block) {
+    std::string header = std::string("\r\n\r\n\0\r\nQUIT\n", 12) + '\x21' + family;
+    header += static_cast<char>(block.size() >> 8);
+    header += static_cast<char>(block.size() & 0xFF);
+    return header + block;
+}
+
+/// The 12 address bytes of a v2 TCP/IPv4 header (client4 to server4).
+std::string ipv4_addresses() {
+    return encode_proxy_header(config::proxy_protocol::v2, client4, server4).substr(16);
+}
+
 std::string error_of(const std::string& bytes) {
     const auto result = parse_proxy_header(bytes);
     CHECK(result.state == status::invalid);
@@ -102,6 +115,66 @@ TEST_CASE("proxy protocol: v2 TLVs after the addresses are skipped") {
     REQUIRE(parsed.state == status::done);
     CHECK(parsed.consumed == header.size());
     CHECK(parsed.header.source == client4);
+}
+
+// Proves the TLVs after the addresses must fill the header exactly (proxy-protocol.txt 2.2):
+// a TLV whose length runs past the header's end (0xFFFF, or one byte too many) and bytes too
+// few for a TLV's 3-byte type and length are rejected, for every family that has TLVs, even
+// after a valid TLV; a zero-length TLV ending exactly at the end is fine.
+TEST_CASE("proxy protocol: v2 TLVs that do not fit the header are rejected") {
+    const std::string past_end = "v2: a TLV runs past the header's end";
+    const std::string cut_short = "v2: a TLV header cut short by the header's end";
+    const std::string noop = std::string("\x04\x00\x04", 3) + "abcd";  // a valid TLV
+    const auto ipv6 = encode_proxy_header(config::proxy_protocol::v2, client6, server6).substr(16);
+    const std::string unix_paths(216, 'p');
+    for (const auto& [family, addresses] :
+         {std::pair{'\x11', ipv4_addresses()}, std::pair{'\x21', ipv6},
+          std::pair{'\x31', unix_paths}}) {
+        CAPTURE(static_cast<int>(family));
+        // The case: a length of 0xFFFF with 4 bytes left.
+        CHECK(error_of(v2_proxy(family, addresses + std::string("\x04\xff\xff", 3) + "abcd")) ==
+              past_end);
+        CHECK(error_of(v2_proxy(family, addresses + std::string("\x04\x00\x05", 3) + "abcd")) ==
+              past_end);
+        CHECK(error_of(v2_proxy(family, addresses + noop + std::string("\x04\x00\x01", 3))) ==
+              past_end);
+        CHECK(error_of(v2_proxy(family, addresses + "\x04")) == cut_short);
+        CHECK(error_of(v2_proxy(family, addresses + std::string("\x04\x00", 2))) == cut_short);
+        CHECK(error_of(v2_proxy(family, addresses + noop + std::string("\x01\x00", 2))) ==
+              cut_short);
+
+        const auto fits = v2_proxy(family, addresses + noop + std::string("\x04\x00\x00", 3));
+        const auto parsed = parse_whole(fits, "client bytes");
+        CHECK(parsed.state == status::done);
+        CHECK(parsed.consumed == fits.size());
+    }
+}
+
+// Proves a UNIX address block shorter than its 216 bytes is rejected, like IPv4's and IPv6's
+// (the header's end cuts the addresses), rather than taken as a header without a client.
+TEST_CASE("proxy protocol: v2 UNIX addresses cut by the header's end are rejected") {
+    CHECK(error_of(v2_proxy('\x31', std::string(215, 'p'))) == "v2: UNIX addresses truncated");
+    CHECK(error_of(v2_proxy('\x31', "")) == "v2: UNIX addresses truncated");
+    auto ipv6 = encode_proxy_header(config::proxy_protocol::v2, client6, server6).substr(16);
+    CHECK(error_of(v2_proxy('\x21', ipv6.substr(0, 35))) == "v2: IPv6 addresses truncated");
+}
+
+// Proves LOCAL and UNSPEC blocks are discarded whatever they hold, as the specification says
+// for LOCAL (a health check from the proxy itself): there are no addresses to take from them,
+// so their bytes are not read as addresses or TLVs.
+TEST_CASE("proxy protocol: v2 LOCAL and UNSPEC skip their block whole") {
+    const std::string odd_block = std::string("\x04\xff\xff", 3) + "ab";
+    auto local = v2_proxy('\x11', odd_block);
+    local[12] = '\x20';  // LOCAL
+    const auto parsed_local = parse_whole(local);
+    CHECK(parsed_local.state == status::done);
+    CHECK(parsed_local.header.local);
+    CHECK(parsed_local.consumed == local.size());
+    const auto unspec = v2_proxy('\x00', odd_block);
+    const auto parsed_unspec = parse_whole(unspec);
+    CHECK(parsed_unspec.state == status::done);
+    CHECK(parsed_unspec.header.local);
+    CHECK(parsed_unspec.consumed == unspec.size());
 }
 
 TEST_CASE("proxy protocol: malformed v1 lines are rejected") {

@@ -167,6 +167,33 @@ proxy_parse parse_v1(std::string_view data) {
     return done(consumed, {false, {*source, *source_port}, {*destination, *destination_port}});
 }
 
+/// proxy-protocol.txt 2.2: the size of the address block of a PROXY command's family (after
+/// it come the TLVs), or nullopt for one that is not a stream. UNSPEC has none to read: its
+/// block, if any, is skipped whole, as LOCAL's is.
+std::optional<std::size_t> v2_address_length(unsigned char family) {
+    switch (family) {
+        case tcp_over_ipv4: return 12;
+        case tcp_over_ipv6: return 36;
+        case unix_stream: return 216;
+        default: return std::nullopt;
+    }
+}
+
+/// proxy-protocol.txt 2.2: what follows the addresses is a run of TLVs (a type byte, a
+/// 16-bit big-endian length, that many bytes of value) that fills the header exactly. Their
+/// values are not used, but a TLV cut by the header's end means the header is not what it
+/// claims to be: rejected (as HAProxy does), never skipped.
+std::optional<std::string> check_v2_tlvs(std::string_view tlvs) {
+    constexpr std::size_t tlv_header = 3;
+    while (!tlvs.empty()) {
+        if (tlvs.size() < tlv_header) return "v2: a TLV header cut short by the header's end";
+        const std::size_t value_length = read_u16(tlvs, 1);
+        if (value_length > tlvs.size() - tlv_header) return "v2: a TLV runs past the header's end";
+        tlvs.remove_prefix(tlv_header + value_length);
+    }
+    return std::nullopt;
+}
+
 proxy_parse parse_v2(std::string_view data) {
     const std::size_t prefix = std::min(data.size(), v2_signature.size());
     if (!std::equal(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(prefix),
@@ -187,11 +214,20 @@ proxy_parse parse_v2(std::string_view data) {
     if (fixed + length > max_proxy_header) return invalid("v2: header longer than 1040 bytes");
     if (data.size() < fixed + length) return incomplete();
     const std::size_t consumed = fixed + length;
-    // LOCAL: a health check from the proxy itself; the addresses, if any, are to be ignored.
-    if (command == v2_local_command) return done(consumed, {true, {}, {}});
+    // LOCAL: a health check from the proxy itself; the specification says to discard the
+    // block (addresses, TLVs) whatever it holds. An UNSPEC block is discarded the same way:
+    // it names no client, and its addresses have no defined size to find TLVs after.
+    if (command == v2_local_command || family == af_unspec) return done(consumed, {true, {}, {}});
+    const auto address_length = v2_address_length(family);
+    if (!address_length) return invalid("v2: not a stream protocol (UDP or unknown family)");
     const auto body = data.substr(fixed, length);
+    if (length < *address_length) {
+        return invalid(family == tcp_over_ipv4   ? "v2: IPv4 addresses truncated"
+                       : family == tcp_over_ipv6 ? "v2: IPv6 addresses truncated"
+                                                 : "v2: UNIX addresses truncated");
+    }
+    if (auto error = check_v2_tlvs(body.substr(*address_length))) return invalid(*error);
     if (family == tcp_over_ipv4) {
-        if (length < 12) return invalid("v2: IPv4 addresses truncated");
         boost::asio::ip::address_v4::bytes_type source{};
         boost::asio::ip::address_v4::bytes_type destination{};
         std::copy_n(body.begin(), 4, source.begin());
@@ -201,7 +237,6 @@ proxy_parse parse_v2(std::string_view data) {
                                {boost::asio::ip::address_v4(destination), read_u16(body, 10)}});
     }
     if (family == tcp_over_ipv6) {
-        if (length < 36) return invalid("v2: IPv6 addresses truncated");
         boost::asio::ip::address_v6::bytes_type source{};
         boost::asio::ip::address_v6::bytes_type destination{};
         std::copy_n(body.begin(), 16, source.begin());
@@ -210,9 +245,8 @@ proxy_parse parse_v2(std::string_view data) {
                                {boost::asio::ip::address_v6(source), read_u16(body, 32)},
                                {boost::asio::ip::address_v6(destination), read_u16(body, 34)}});
     }
-    // A client with no IP address (unspecified, or a UNIX socket in front): nothing to take.
-    if (family == af_unspec || family == unix_stream) return done(consumed, {true, {}, {}});
-    return invalid("v2: not a stream protocol (UDP or unknown family)");
+    // A client behind a UNIX socket has no IP address: nothing to take.
+    return done(consumed, {true, {}, {}});
 }
 
 }  // namespace

@@ -48,7 +48,7 @@ struct proxy_parse {
 };
 
 /// The longest header accepted: v1's 107-byte line, or a v2 header with up to 1 KiB of
-/// addresses and TLVs (which are skipped).
+/// addresses and TLVs (skipped, once checked to fill the header exactly).
 inline constexpr std::size_t max_proxy_header = 16 + 1024;
 
 /// Parses a v1 or v2 header at the start of `data` (the first bytes a client sent).
