@@ -6,7 +6,9 @@
 #include <doctest/doctest.h>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "pier/admin/admin_server.hpp"
 #include "pier/handlers/proxy/proxy_protocol.hpp"
+#include "support/http_client.hpp"
 #include "support/test_client.hpp"
 
 namespace pier::test {
@@ -76,6 +78,40 @@ TEST_CASE("accept_proxy: no valid header closes the connection, counted") {
         },
         20s);
     CHECK(server.listener().stats().proxy_header_errors.load() == 2);
+}
+
+// Proves a header cut short by the peer's FIN is a protocol error (the specification says to
+// reject partial headers): the connection is closed without an answer and
+// pier_proxy_protocol_errors_total, read from /metrics, counts it, for v1 and v2. A connection
+// closed before its first byte (a TCP health check) sent no header at all and is not counted.
+TEST_CASE("accept_proxy: a truncated header then FIN is counted in /metrics") {
+    auto cfg = behind_proxy_config();
+    cfg.admin.enabled = true;
+    cfg.admin.listen = {"127.0.0.1", 0};
+    running_server server(cfg);
+    REQUIRE(server.get().admin() != nullptr);
+    const auto admin = server.get().admin()->local_endpoint();
+    asio::io_context io;
+    run_with_timeout(
+        io,
+        [&]() -> asio::awaitable<void> {
+            for (const auto version : {config::proxy_protocol::v1, config::proxy_protocol::v2}) {
+                const auto header = header_for(version, "203.0.113.9", 4444, server.endpoint());
+                auto truncated = co_await connect_to(server.endpoint());
+                co_await write_all(truncated, header.substr(0, header.size() - 1));
+                truncated.shutdown(tcp::socket::shutdown_send);
+                CHECK(co_await closed_without_answer(truncated));
+            }
+            auto silent = co_await connect_to(server.endpoint());
+            silent.shutdown(tcp::socket::shutdown_send);
+            CHECK(co_await closed_without_answer(silent));
+            // Counted before the listener closes the connection, so the closes seen above
+            // come after the counts.
+            const auto metrics = co_await get(admin, "/metrics");
+            CHECK(metrics.status == 200);
+            CHECK(has_line(metrics.body, "pier_proxy_protocol_errors_total{listener=\"echo\"} 2"));
+        },
+        20s);
 }
 
 // Proves per-IP caps count the client the header names, not the proxy's address (every test

@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include <fmt/format.h>
+
 namespace pier::net {
 
 namespace proxy = handlers::proxy;
@@ -17,6 +19,14 @@ asio::awaitable<proxy_header_read> read_proxy_header(connection& conn) {
         const std::size_t n = socket.receive(asio::buffer(peeked.data(), received.size() - kept),
                                              tcp::socket::message_peek, ec);
         if (ec == asio::error::would_block) continue;
+        if (ec == asio::error::eof && kept > 0) {
+            // The peer ended its stream part way through: a partial header, which the
+            // specification says to reject like any malformed one.
+            co_return proxy_header_read{
+                status::invalid,
+                {},
+                fmt::format("truncated: the peer closed after {} bytes", kept)};
+        }
         if (ec || n == 0) co_return proxy_header_read{status::closed, {}, {}};
         std::copy_n(peeked.begin(), n, received.begin() + static_cast<std::ptrdiff_t>(kept));
         const auto parsed = proxy::parse_proxy_header(std::string_view(received.data(), kept + n));

@@ -21,9 +21,13 @@ namespace pier::net {
 
 struct proxy_header_read {
     enum class status {
-        ok,       ///< `header` was read; the socket is at the first byte after it
-        invalid,  ///< not a valid header: `error` says why (close the connection)
-        closed,   ///< the peer left, or a stop was requested, before a whole header
+        ok,  ///< `header` was read; the socket is at the first byte after it
+        /// not a valid header, or part of one and then the peer's FIN (a truncated header):
+        /// `error` says why (close the connection; the listener counts it)
+        invalid,
+        /// before a single byte of a header the peer closed (a TCP health check, say), or its
+        /// connection failed (reset), or a stop was requested (drain, request_timeout)
+        closed,
     };
     status state = status::closed;
     handlers::proxy::proxy_header header;
