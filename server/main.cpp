@@ -19,6 +19,7 @@
 #include "pier/daemon/reload.hpp"
 #include "pier/daemon/resource_limits.hpp"
 #include "pier/daemon/sd_notify.hpp"
+#include "pier/daemon/second_signal.hpp"
 #include "pier/daemon/server.hpp"
 #include "pier/daemon/signal_loop.hpp"
 #include "pier/daemon/signals.hpp"
@@ -120,7 +121,9 @@ int run(const pier::daemon::cli_options& options) {
         if (notifier.enabled() && !notifier.notify("STOPPING=1\nSTATUS=draining connections")) {
             spdlog::warn("sd_notify STOPPING=1 could not be sent to NOTIFY_SOCKET");
         }
-        server.shutdown();
+        // From here a second SIGTERM or SIGINT cuts the drain short (second_signal.hpp).
+        const pier::daemon::second_signal again;
+        server.shutdown(again.arrived());
     } catch (const pier::net::bind_error& e) {
         spdlog::error("{}", e.what());
         return exit_code::failure;

@@ -251,7 +251,7 @@ std::size_t server::open_connections() {
     return open;
 }
 
-void server::shutdown() {
+void server::shutdown(std::stop_token cut_drain) {
     if (stopped_) return;
     stopped_ = true;
     if (!started_) return;  // nothing runs; the destructors close the acceptors
@@ -273,11 +273,13 @@ void server::shutdown() {
     // 3. Wait, bounded by the drain timeout shared by all listeners.
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     bool drained = true;
-    for (auto* set : sets) drained = set->wait_drained_until(deadline) && drained;
+    for (auto* set : sets) drained = set->wait_drained_until(deadline, cut_drain) && drained;
 
     // 4. Cancel the rest.
     if (!drained) {
-        spdlog::info("shutdown: drain timeout passed, cancelling connections={}",
+        spdlog::info("shutdown: {}, cancelling connections={}",
+                     cut_drain.stop_requested() ? "drain cut short by a second signal"
+                                                : "drain timeout passed",
                      open_connections());
         for (auto* set : sets) set->request_stop_all(net::stop_reason::shutdown);
         const auto cancel_deadline = std::chrono::steady_clock::now() + cancel_grace;

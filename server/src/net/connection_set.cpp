@@ -75,19 +75,23 @@ void connection_set::recheck_quiet_relays(std::chrono::steady_clock::time_point 
     }
 }
 
-bool connection_set::wait_drained_until(std::chrono::steady_clock::time_point deadline) {
+bool connection_set::wait_drained_until(std::chrono::steady_clock::time_point deadline,
+                                        std::stop_token cut_short) {
     constexpr std::chrono::milliseconds recheck_every{250};
     for (;;) {
         const auto now = std::chrono::steady_clock::now();
-        if (wait_empty_until(std::min(deadline, now + recheck_every))) return true;
-        if (std::chrono::steady_clock::now() >= deadline) return false;
+        if (wait_empty_until(std::min(deadline, now + recheck_every), cut_short)) return true;
+        if (std::chrono::steady_clock::now() >= deadline || cut_short.stop_requested()) {
+            return false;
+        }
         recheck_quiet_relays(std::chrono::steady_clock::now());
     }
 }
 
-bool connection_set::wait_empty_until(std::chrono::steady_clock::time_point deadline) {
+bool connection_set::wait_empty_until(std::chrono::steady_clock::time_point deadline,
+                                      std::stop_token cut_short) {
     std::unique_lock lock(mutex_);
-    return empty_.wait_until(lock, deadline, [this] { return connections_.empty(); });
+    return empty_.wait_until(lock, cut_short, deadline, [this] { return connections_.empty(); });
 }
 
 }  // namespace pier::net

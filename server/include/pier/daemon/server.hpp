@@ -4,7 +4,8 @@
 //   1. Stop accepting: close every acceptor and wait for the accept loops and idle sweeps.
 //   2. Drain: ask every connection to finish what it has already received (handlers echo it
 //      back, then close); connections accepted meanwhile are asked too.
-//   3. Wait until every connection has ended or `shutdown.drain_timeout` has passed.
+//   3. Wait until every connection has ended or `shutdown.drain_timeout` has passed, or until
+//      the drain is cut short (a second SIGTERM: second_signal.hpp).
 //   4. Cancel what is left (stop_reason::shutdown aborts pending operations) and wait for those
 //      tasks to end; they end promptly since nothing they await can complete any more.
 //   5. Stop the workers: each io_context runs out of work and its thread is joined.
@@ -28,6 +29,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <vector>
@@ -55,8 +57,9 @@ public:
     /// Starts the workers, then every listener's accept loop.
     void start();
 
-    /// The graceful shutdown protocol above. Idempotent.
-    void shutdown();
+    /// The graceful shutdown protocol above. Idempotent. A stop request on `cut_drain` ends
+    /// step 3 at once, as if the drain timeout had passed.
+    void shutdown(std::stop_token cut_drain = {});
 
     /// What reload() did.
     struct reload_outcome {

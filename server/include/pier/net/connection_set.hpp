@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <mutex>
+#include <stop_token>
 
 #include <boost/intrusive/list.hpp>
 
@@ -67,17 +68,20 @@ public:
     static constexpr std::chrono::seconds relay_recheck_after{1};
 
     /// Blocks until the set is empty or `deadline` passes; true when empty.
-    bool wait_empty_until(std::chrono::steady_clock::time_point deadline);
+    bool wait_empty_until(std::chrono::steady_clock::time_point deadline,
+                          std::stop_token cut_short = {});
     /// wait_empty_until() for a drain: meanwhile quiet relays are rechecked as the listener's
     /// sweep (which has stopped) would, so a relay whose peer is gone ends before `deadline`.
-    bool wait_drained_until(std::chrono::steady_clock::time_point deadline);
+    /// `cut_short`: a stop request ends the wait at once (false, as at the deadline).
+    bool wait_drained_until(std::chrono::steady_clock::time_point deadline,
+                            std::stop_token cut_short = {});
 
 private:
     using list_type =
         boost::intrusive::list<connection, boost::intrusive::constant_time_size<true>>;
 
     mutable std::mutex mutex_;
-    std::condition_variable empty_;
+    std::condition_variable_any empty_;  // _any: it waits on a stop_token too
     list_type connections_;
     traffic_totals closed_traffic_;  ///< of connections removed so far
     bool draining_ = false;
