@@ -118,6 +118,8 @@ TEST_CASE("pierd: SIGHUP onto a FIFO or an oversized file fails the reload and b
         child.wait_for_line("reload: " + config.string() + ": ", line_timeout);
     REQUIRE_MESSAGE(fifo_failure.has_value(), child.output());
     CHECK(fifo_failure->find("not a regular file (a FIFO)") != std::string::npos);
+    // Each reload ends with one such line: the next SIGHUP must not merge into this one.
+    REQUIRE(child.wait_for_line("reload failed", line_timeout).has_value());
 
     std::filesystem::remove(config);
     write_large(config, 64 * 1024 * 1024);
@@ -126,6 +128,7 @@ TEST_CASE("pierd: SIGHUP onto a FIFO or an oversized file fails the reload and b
         child.wait_for_line("reload: " + config.string() + ": ", line_timeout);
     REQUIRE_MESSAGE(size_failure.has_value(), child.output());
     CHECK(size_failure->find("larger than 16777216 bytes") != std::string::npos);
+    REQUIRE(child.wait_for_line("reload failed", line_timeout).has_value());
     // Refused before reading: not even the file's 64 MiB were held.
     CHECK(status_kib(child.pid(), "VmHWM:") - peak_before < 8 * 1024);
 
