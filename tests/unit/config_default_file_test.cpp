@@ -38,6 +38,7 @@ void check_documented_values(const config& c) {
     CHECK(c.admin.listen.to_string() == "127.0.0.1:9090");
     CHECK(c.admin.max_connections == 16);
     CHECK(c.admin.timeout == 10s);
+    CHECK(c.admin.keepalive_timeout == 5s);
     REQUIRE(c.listeners.size() == 1);
     const listener_config& l = c.listeners[0];
     CHECK(l.name == "echo");

@@ -164,13 +164,17 @@ TEST_CASE("config: the admin endpoint is off without a section, on with one") {
     CHECK(empty.admin.listen.to_string() == "127.0.0.1:9090");
     CHECK(empty.admin.max_connections == 16);
     CHECK(empty.admin.timeout == 10s);
+    CHECK(empty.admin.keepalive_timeout == 5s);
 
     const config set = parse_ok(
-        "admin:\n  listen: \"[::1]:9191\"\n  max_connections: 4\n  timeout: 2s\n" + one_listener);
+        "admin:\n  listen: \"[::1]:9191\"\n  max_connections: 4\n  timeout: 2s\n"
+        "  keepalive_timeout: 300ms\n" +
+        one_listener);
     CHECK(set.admin.enabled);
     CHECK(set.admin.listen.to_string() == "[::1]:9191");
     CHECK(set.admin.max_connections == 4);
     CHECK(set.admin.timeout == 2s);
+    CHECK(set.admin.keepalive_timeout == 300ms);
 }
 
 TEST_CASE("config: admin errors name the admin key") {
@@ -186,6 +190,8 @@ TEST_CASE("config: admin errors name the admin key") {
           "t.yaml:2:20: admin.max_connections: must be between 1 and 1024 (got 0)");
     CHECK(only_error("admin:\n  timeout: 0\n" + one_listener) ==
           "t.yaml:2:12: admin.timeout: must be between 1ms and 10m (got 0)");
+    CHECK(only_error("admin:\n  keepalive_timeout: 11m\n" + one_listener) ==
+          "t.yaml:2:22: admin.keepalive_timeout: must be between 1ms and 10m (got 11m)");
 }
 
 TEST_CASE("config: log levels read back from their names") {

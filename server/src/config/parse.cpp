@@ -290,7 +290,8 @@ const std::vector<std::string_view> runtime_keys{"threads", "scheduler", "busy_p
 const std::vector<std::string_view> scheduler_names{"work_stealing", "pinned"};
 const std::vector<std::string_view> log_keys{"level", "format"};
 const std::vector<std::string_view> shutdown_keys{"drain_timeout"};
-const std::vector<std::string_view> admin_keys{"listen", "max_connections", "timeout"};
+const std::vector<std::string_view> admin_keys{"listen", "max_connections", "timeout",
+                                               "keepalive_timeout"};
 const std::vector<std::string_view> limits_keys{"max_connections"};
 const std::vector<std::string_view> echo_keys{"max_buffer"};
 const std::vector<std::string_view> synthetic_keys{"cpu", "delay", "response_bytes", "max_line"};
@@ -707,6 +708,7 @@ private:
         // 1..1024: a handful of scrapers and probes; the bound keeps a flood from holding fds.
         read_integer(s, "max_connections", 1, 1024, out.max_connections);
         read_duration(s, "timeout", 1ms, 10min, out.timeout);
+        read_duration(s, "keepalive_timeout", 1ms, 10min, out.keepalive_timeout);
     }
 
     void read_listeners(const section& top, std::vector<listener_config>& out) {

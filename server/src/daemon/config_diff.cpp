@@ -132,6 +132,8 @@ config_diff diff_configs(const config::config& running, const config::config& ne
         note(later, "admin.max_connections", running.admin.max_connections,
              next.admin.max_connections);
         note(later, "admin.timeout", running.admin.timeout, next.admin.timeout);
+        note(later, "admin.keepalive_timeout", running.admin.keepalive_timeout,
+             next.admin.keepalive_timeout);
     }
     return diff;
 }

@@ -14,10 +14,11 @@ std::uint64_t descriptors_needed(const config::config& cfg, std::size_t workers)
     if (cfg.limits.max_connections > 0) {
         connections = std::min(connections, cfg.limits.max_connections);
     }
-    // +1 per listening socket, +1 for the admin endpoint's and its own connection cap.
+    // +1 per listening socket; the admin endpoint's listening socket, its two reserve
+    // descriptors (admin/reserve_descriptor.hpp) and its own connection cap.
     std::uint64_t needed =
         64 + 3 * static_cast<std::uint64_t>(workers) + connections + cfg.listeners.size();
-    if (cfg.admin.enabled) needed += 1 + cfg.admin.max_connections;
+    if (cfg.admin.enabled) needed += 3 + cfg.admin.max_connections;
     return needed;
 }
 

@@ -2,20 +2,26 @@
 //
 // Its own thread and io_context, not a worker's: health probes and scrapes are answered even
 // when every worker is busy, and they never take a worker's time. Each admin connection is a
-// coroutine on that thread: keep-alive, one request at a time, headers bounded (8 KiB, else
-// 431), no request bodies (400), `admin.timeout` on every read and write, at most
-// `admin.max_connections` at once (more are closed at once). What it answers is routes.hpp's.
+// coroutine on that thread: keep-alive, one request at a time, the request head bounded as a
+// whole (8 KiB, else 431), no request bodies (400), `admin.timeout` on every request and
+// response, `admin.keepalive_timeout` for the next request on a kept-alive connection. Probes
+// get through however the endpoint is held: at most `admin.max_connections` at once, a new
+// connection taking the slot of the one that has gone longest without progress
+// (connection_slots.hpp), and a descriptor kept back for a probe when the process has none
+// left (reserve_descriptor.hpp). What it answers is routes.hpp's.
 //
 // Threads: construct, start() and stop() from the owner's thread (the server's).
 #pragma once
 
-#include <cstddef>
+#include <optional>
 #include <thread>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "pier/admin/connection_slots.hpp"
+#include "pier/admin/reserve_descriptor.hpp"
 #include "pier/admin/routes.hpp"
 #include "pier/config/config.hpp"
 #include "pier/log/rate_limiter.hpp"
@@ -43,16 +49,25 @@ public:
 
 private:
     asio::awaitable<void> accept_loop();
-    asio::awaitable<void> serve(tcp::socket socket);
+    /// The connection waiting to be accepted, on the reserved descriptor; nullopt if none is
+    /// held or the accept fails after all.
+    std::optional<tcp::socket> accept_on_reserve();
+    /// Serves one connection; one on the reserve answers one request and gives its descriptor
+    /// back to the reserve.
+    asio::awaitable<void> serve(tcp::socket socket, bool on_reserve);
 
     const config::admin_config config_;
     const admin_sources sources_;
+    // Before io_: destroying io_ destroys the connections' suspended coroutines, whose slots
+    // leave slots_ as they go.
+    connection_slots slots_;      ///< admin thread only
+    reserve_descriptor reserve_;  ///< admin thread only
     asio::io_context io_{1};
     tcp::acceptor acceptor_;
     tcp::endpoint local_;
     std::thread thread_;
-    std::size_t active_ = 0;  ///< connections being served; admin thread only
-    log::rate_limiter reject_log_{std::chrono::seconds(10)};
+    log::rate_limiter reclaim_log_{std::chrono::seconds(10)};
+    log::rate_limiter reserve_log_{std::chrono::seconds(10)};
 };
 
 }  // namespace pier::admin

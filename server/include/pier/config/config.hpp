@@ -87,12 +87,17 @@ struct admin_config {
     bool enabled = false;
     /// Loopback by default: pierd warns when it is bound anywhere else.
     listen_address listen{"127.0.0.1", 9090};
-    /// Admin connections served at once; more are closed at once. 16: monitoring scrapers and
-    /// health probes, never a crowd; a flood of them cannot take memory from the listeners.
+    /// Admin connections held at once. 16: monitoring scrapers and health probes, never a
+    /// crowd; a flood of them cannot take memory from the listeners. When all are held, a new
+    /// connection takes the slot of the one that has gone longest without progress.
     unsigned max_connections = 16;
-    /// Longest wait for a request's headers (also the keep-alive idle time) and for a response
-    /// to be written. 10s: Prometheus' default scrape timeout.
+    /// Longest wait for a request's head once it has begun (from the connection's start for
+    /// its first request) and for a response to be written. 10s: Prometheus' default scrape
+    /// timeout.
     std::chrono::nanoseconds timeout = 10s;
+    /// Longest a kept-alive connection may wait, idle, for its next request to begin. 5s:
+    /// HAProxy's usual `timeout http-keep-alive`; a scraper reconnects for its next scrape.
+    std::chrono::nanoseconds keepalive_timeout = 5s;
 
     bool operator==(const admin_config&) const = default;
 };
