@@ -37,6 +37,24 @@ TEST_CASE("connection caps: a global cap set later counts the connections taken 
     CHECK(cap.in_use() == 2);
 }
 
+TEST_CASE("connection caps: take_peak reports the most in use since the last call") {
+    connection_cap cap(0);
+    CHECK(cap.take_peak() == 0);
+    for (int i = 0; i < 3; ++i) CHECK(cap.try_take());
+    for (int i = 0; i < 3; ++i) cap.give_back();
+    CHECK(cap.in_use() == 0);
+    CHECK(cap.take_peak() == 3);  // a burst that came and went between two calls
+    CHECK(cap.take_peak() == 0);
+    CHECK(cap.try_take());
+    CHECK(cap.take_peak() == 1);  // starts over from what is in use, not from 0
+    cap.give_back();
+    CHECK(cap.take_peak() == 1);
+    connection_cap full(1);
+    CHECK(full.try_take());
+    CHECK_FALSE(full.try_take());
+    CHECK(full.take_peak() == 1);  // a refused attempt never counts
+}
+
 TEST_CASE("connection caps: the per-address cap counts each address on its own") {
     per_address_cap cap(2);
     const auto a = make_address("10.0.0.1");

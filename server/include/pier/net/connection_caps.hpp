@@ -31,10 +31,16 @@ public:
     void set_limit(std::uint64_t limit) { limit_.store(limit, std::memory_order_relaxed); }
     std::uint64_t limit() const { return limit_.load(std::memory_order_relaxed); }
     std::uint64_t in_use() const { return taken_.load(std::memory_order_relaxed); }
+    /// The most slots in use at once since the last call (or since construction), then starts
+    /// over from the slots in use now. For the memory give-back (daemon/memory_give_back.hpp):
+    /// a burst can open and close 10,000 connections between two of its once-a-second looks
+    /// at in_use(), which then never shows the burst at all.
+    std::uint64_t take_peak();
 
 private:
     std::atomic<std::uint64_t> limit_;
     std::atomic<std::uint64_t> taken_{0};
+    std::atomic<std::uint64_t> peak_{0};  ///< the most of taken_ since take_peak()
 };
 
 /// At most `limit` slots per client address at once (0: no cap). Addresses are tracked only
