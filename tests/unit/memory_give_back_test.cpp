@@ -17,13 +17,25 @@ using time_point = give_back_policy::clock::time_point;
 
 const time_point t0{};
 
+/// A tick that sees `open` connections, and no more than that since the previous tick.
+connection_counts steady(std::size_t open) { return {.open = open, .most_open = open}; }
+
 // Proves a burst that ends is given back at the first tick after the count falls.
 TEST_CASE("memory_give_back: due once a burst ends") {
     give_back_policy policy;
-    CHECK_FALSE(policy.due(0, t0));
-    CHECK_FALSE(policy.due(10000, t0 + 1s));
-    CHECK(policy.due(0, t0 + 2s));
-    CHECK_FALSE(policy.due(0, t0 + 60s));  // nothing more was freed since
+    CHECK_FALSE(policy.due(steady(0), t0));
+    CHECK_FALSE(policy.due(steady(10000), t0 + 1s));
+    CHECK(policy.due(steady(0), t0 + 2s));
+    CHECK_FALSE(policy.due(steady(0), t0 + 60s));  // nothing more was freed since
+}
+
+// Proves a burst that opens and closes between two ticks is given back: its peak comes from
+// most_open, which the count at each tick never shows.
+TEST_CASE("memory_give_back: due after a burst seen only through its peak") {
+    give_back_policy policy;
+    CHECK_FALSE(policy.due(steady(0), t0));
+    CHECK(policy.due({.open = 0, .most_open = 10000}, t0 + 1s));
+    CHECK_FALSE(policy.due(steady(0), t0 + 60s));
 }
 
 // Proves a steady load, even a large one with churn, never pays for a trim.
@@ -32,7 +44,7 @@ TEST_CASE("memory_give_back: not due under a steady load") {
     for (int tick = 0; tick < 600; ++tick) {
         // 10,000 connections, a few dozen more or fewer from one tick to the next.
         const std::size_t open = 10000 - static_cast<std::size_t>(tick % 7) * 10;
-        CHECK_FALSE(policy.due(open, t0 + std::chrono::seconds(tick)));
+        CHECK_FALSE(policy.due(steady(open), t0 + std::chrono::seconds(tick)));
     }
 }
 
@@ -40,14 +52,14 @@ TEST_CASE("memory_give_back: not due under a steady load") {
 TEST_CASE("memory_give_back: small drops are not due") {
     SUBCASE("a small load that ends") {
         give_back_policy policy;
-        CHECK_FALSE(policy.due(50, t0));
-        CHECK_FALSE(policy.due(0, t0 + 1s));  // 50 < min_drop 64
+        CHECK_FALSE(policy.due(steady(50), t0));
+        CHECK_FALSE(policy.due(steady(0), t0 + 1s));  // 50 < min_drop 64
     }
     SUBCASE("a large load that falls by less than a quarter") {
         give_back_policy policy;
-        CHECK_FALSE(policy.due(10000, t0));
-        CHECK_FALSE(policy.due(7600, t0 + 1s));  // 2,400 < 10,000 / 4
-        CHECK(policy.due(7400, t0 + 2s));
+        CHECK_FALSE(policy.due(steady(10000), t0));
+        CHECK_FALSE(policy.due(steady(7600), t0 + 1s));  // 2,400 < 10,000 / 4
+        CHECK(policy.due(steady(7400), t0 + 2s));
     }
 }
 
@@ -55,13 +67,13 @@ TEST_CASE("memory_give_back: small drops are not due") {
 // starts a new peak.
 TEST_CASE("memory_give_back: at most once per interval") {
     give_back_policy policy({.min_drop = 64, .drop_divisor = 4, .min_interval = 5s});
-    CHECK_FALSE(policy.due(1000, t0));
-    CHECK(policy.due(0, t0 + 1s));
-    CHECK_FALSE(policy.due(1000, t0 + 2s));
-    CHECK_FALSE(policy.due(0, t0 + 3s));  // 2 s after the last one
-    CHECK_FALSE(policy.due(0, t0 + 5s));
-    CHECK(policy.due(0, t0 + 6s));  // 5 s after it: the burst of t0 + 2s is given back
-    CHECK_FALSE(policy.due(0, t0 + 20s));
+    CHECK_FALSE(policy.due(steady(1000), t0));
+    CHECK(policy.due(steady(0), t0 + 1s));
+    CHECK_FALSE(policy.due(steady(1000), t0 + 2s));
+    CHECK_FALSE(policy.due(steady(0), t0 + 3s));  // 2 s after the last one
+    CHECK_FALSE(policy.due(steady(0), t0 + 5s));
+    CHECK(policy.due(steady(0), t0 + 6s));  // 5 s after it: the burst of t0 + 2s is given back
+    CHECK_FALSE(policy.due(steady(0), t0 + 20s));
 }
 
 // Proves the thread reads the count each tick and gives back when the policy says so.
@@ -73,7 +85,7 @@ TEST_CASE("memory_give_back: the thread gives back after the count falls") {
     memory_give_back give_back(
         [&] {
             if (++reads == 3) open = 0;  // the burst ends at the third tick
-            return open.load();
+            return steady(open.load());
         },
         [&] {
             if (!once.exchange(true)) given.set_value();

@@ -13,8 +13,9 @@
 
 namespace pier::daemon {
 
-bool give_back_policy::due(std::size_t open_connections, clock::time_point now) {
-    peak_ = std::max(peak_, open_connections);
+bool give_back_policy::due(connection_counts counts, clock::time_point now) {
+    const std::size_t open_connections = counts.open;
+    peak_ = std::max({peak_, counts.most_open, open_connections});
     const std::size_t drop = peak_ - open_connections;
     if (drop < settings_.min_drop || drop < peak_ / std::max(settings_.drop_divisor, 1U)) {
         return false;
@@ -25,7 +26,7 @@ bool give_back_policy::due(std::size_t open_connections, clock::time_point now) 
     return true;
 }
 
-memory_give_back::memory_give_back(std::function<std::size_t()> open_connections,
+memory_give_back::memory_give_back(std::function<connection_counts()> open_connections,
                                    std::function<void()> give_back,
                                    give_back_policy::settings settings,
                                    std::chrono::nanoseconds tick)
@@ -50,11 +51,11 @@ void memory_give_back::run(std::stop_token stop) {
     while (!stop.stop_requested()) {
         wake.wait_for(lock, stop, tick_, [] { return false; });
         if (stop.stop_requested()) break;
-        const std::size_t open = open_connections_();
-        if (!policy_.due(open, give_back_policy::clock::now())) continue;
+        const auto counts = open_connections_();
+        if (!policy_.due(counts, give_back_policy::clock::now())) continue;
         const auto start = std::chrono::steady_clock::now();
         give_back_();
-        spdlog::debug("memory given back connections={} took_us={}", open,
+        spdlog::debug("memory given back connections={} took_us={}", counts.open,
                       std::chrono::duration_cast<std::chrono::microseconds>(
                           std::chrono::steady_clock::now() - start)
                           .count());

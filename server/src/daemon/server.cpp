@@ -84,10 +84,11 @@ void server::start() {
                  config::to_string(pool_.kind()));
     for (auto& l : listeners_) l->start();
     if (admin_) admin_->start();
+    // Every listener takes a slot of the global cap per connection (counted with or without
+    // a limit), so it sees the peak of a burst that came and went between two ticks.
     give_back_.emplace([this] {
-        std::size_t open = 0;
-        for (std::size_t i = 0; i < pool_.size(); ++i) open += pool_.live_connections(i);
-        return open;
+        return connection_counts{.open = global_cap_.in_use(),
+                                 .most_open = global_cap_.take_peak()};
     });
     last_reload_success_time_.store(unix_time_now(), std::memory_order_relaxed);
     ready_.store(true, std::memory_order_release);

@@ -7,7 +7,7 @@
 // its RSS before them; after 2,000 slow readers, 1.7x (bench/README.md, burst_rss.py).
 //
 // give_back_policy decides when (pure: the caller supplies the time and the connection
-// count); memory_give_back runs it once a second on a thread of its own, off the workers:
+// counts); memory_give_back runs it once a second on a thread of its own, off the workers:
 // malloc_trim takes each arena's lock while it walks that arena's free chunks (a few ms after
 // 10,000 connections), and a worker allocating meanwhile would wait.
 //
@@ -22,6 +22,14 @@
 #include <thread>
 
 namespace pier::daemon {
+
+/// The open connections, as the give-back reads them once per tick.
+struct connection_counts {
+    std::size_t open = 0;  ///< open now
+    /// The most open at once since the previous read. The count now is not enough: a burst of
+    /// 10,000 connections can open and close between two ticks (0.7 s in bench/burst_rss.py).
+    std::size_t most_open = 0;
+};
 
 /// When to give memory back: after the open connection count has fallen well below its peak
 /// since the last time, and not more often than min_interval. A steady load never triggers it
@@ -44,13 +52,13 @@ public:
     give_back_policy() = default;
     explicit give_back_policy(settings s) : settings_(s) {}
 
-    /// Called once per tick with the open connection count; true when memory should be given
-    /// back now (the caller then does so: the policy counts it as done).
-    bool due(std::size_t open_connections, clock::time_point now);
+    /// Called once per tick with the connection counts; true when memory should be given back
+    /// now (the caller then does so: the policy counts it as done).
+    bool due(connection_counts counts, clock::time_point now);
 
 private:
     settings settings_;
-    std::size_t peak_ = 0;  ///< most connections open at a tick since the last give-back
+    std::size_t peak_ = 0;  ///< most connections open at once since the last give-back
     std::optional<clock::time_point> last_;
 };
 
@@ -59,7 +67,7 @@ class memory_give_back {
 public:
     /// `open_connections` is read once per tick; `give_back` is called when the policy says
     /// (default: malloc_trim(0) where glibc provides it, else nothing).
-    memory_give_back(std::function<std::size_t()> open_connections,
+    memory_give_back(std::function<connection_counts()> open_connections,
                      std::function<void()> give_back = release_free_memory,
                      give_back_policy::settings settings = {},
                      std::chrono::nanoseconds tick = std::chrono::seconds(1));
@@ -75,7 +83,7 @@ public:
 private:
     void run(std::stop_token stop);
 
-    std::function<std::size_t()> open_connections_;
+    std::function<connection_counts()> open_connections_;
     std::function<void()> give_back_;
     give_back_policy policy_;
     std::chrono::nanoseconds tick_;
