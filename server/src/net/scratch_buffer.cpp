@@ -2,20 +2,25 @@
 
 #include <algorithm>
 #include <exception>
-#include <vector>
+#include <memory>
 
 namespace pier::net::edge_read_detail {
 
 boost::asio::mutable_buffer scratch_buffer(std::size_t size) noexcept {
-    thread_local std::vector<char> scratch;
-    if (scratch.size() < size) {
+    // Not zero-filled (not a std::vector): a page of it becomes resident only when a read
+    // writes there, so after idle connections that each sent a byte it holds one page, not
+    // max_buffer (64KiB by default) per worker thread.
+    thread_local std::unique_ptr<char[]> scratch;
+    thread_local std::size_t capacity = 0;
+    if (capacity < size) {
         try {
-            scratch.resize(size);
+            scratch = std::make_unique_for_overwrite<char[]>(size);
+            capacity = size;
         } catch (const std::exception&) {  // bad_alloc (this is noexcept: a reactor operation)
             // Read in smaller pieces with what there is (none at all: the read fails).
         }
     }
-    return boost::asio::buffer(scratch.data(), std::min(size, scratch.size()));
+    return boost::asio::buffer(scratch.get(), std::min(size, capacity));
 }
 
 }  // namespace pier::net::edge_read_detail

@@ -45,11 +45,13 @@ private:
         free_slot* next;
     };
     struct slab_deleter {
+        std::size_t bytes;
         void operator()(std::byte* slab) const noexcept;
     };
 
     const std::size_t slot_size_;
     const std::size_t slots_per_slab_;
+    const std::size_t slab_bytes_;  ///< mapped per slab: its slots, rounded up to a page
     mutable std::mutex mutex_;
     std::vector<std::unique_ptr<std::byte, slab_deleter>> slabs_;
     free_slot* free_ = nullptr;    ///< slots freed, reused first (LIFO)
