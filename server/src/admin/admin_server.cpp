@@ -7,6 +7,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <fmt/ostream.h>
@@ -247,6 +248,10 @@ asio::awaitable<void> admin_server::accept_loop() {
 }
 
 std::optional<tcp::socket> admin_server::accept_on_reserve() {
+    // Out of descriptors, accept() fails whether or not a connection waits: give the reserve's
+    // number up only for one that does (each time it is given up, a worker could take it).
+    pollfd waiting{acceptor_.native_handle(), POLLIN, 0};
+    if (::poll(&waiting, 1, 0) != 1) return std::nullopt;
     if (!reserve_.release()) return std::nullopt;
     tcp::socket socket(io_);
     boost::system::error_code ec;
