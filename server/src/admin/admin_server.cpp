@@ -170,9 +170,10 @@ admin_server::admin_server(const config::admin_config& cfg, admin_sources source
     // rather than waiting a second for its retransmission (Linux caps it at somaxconn).
     acceptor_.listen(1024, ec);
     if (ec) fail("listen on", ec);
-    // Accept a connection only once its first bytes have arrived (HAProxy's defer-accept,
-    // nginx's `deferred`): every admin client speaks first, so connections that never send
-    // stay in the kernel and take no slot, and a probe is accepted with its request in hand.
+    // Accept a connection once its first bytes have arrived (HAProxy's defer-accept, nginx's
+    // `deferred`), or after admin.timeout without any: every admin client speaks first, so a
+    // connection that sends nothing stays in the kernel meanwhile and takes no slot, and a
+    // probe is accepted with its request in hand.
     const int defer_seconds =
         static_cast<int>(std::chrono::ceil<std::chrono::seconds>(cfg.timeout).count());
     if (::setsockopt(acceptor_.native_handle(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_seconds,
