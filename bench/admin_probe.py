@@ -15,9 +15,7 @@ usage: bench/admin_probe.py [--pierd build/release/server/pierd] [--flood 1000] 
 """
 import argparse
 import os
-import re
 import resource
-import select
 import selectors
 import signal
 import socket
@@ -26,6 +24,8 @@ import sys
 import tempfile
 import threading
 import time
+
+from idle_rss import wait_for_port
 
 CONFIG = """runtime:
   threads: 2
@@ -38,22 +38,6 @@ listeners:
 PROBE = b"GET /healthz HTTP/1.1\r\nHost: pier\r\nConnection: close\r\n\r\n"
 KEEP_ALIVE = b"GET /healthz HTTP/1.1\r\nHost: pier\r\n\r\n"
 PARTIAL = b"GET /metrics HTTP/1.1\r\n"
-
-
-def admin_port(proc, deadline):
-    buffered = b""
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stderr], [], [], deadline - time.monotonic())
-        if not ready:
-            break
-        chunk = os.read(proc.stderr.fileno(), 4096)
-        if not chunk:
-            break
-        buffered += chunk
-        match = re.search(rb"admin listening addr=127\.0\.0\.1:(\d+)", buffered)
-        if match:
-            return int(match.group(1))
-    raise RuntimeError("pierd did not report its admin port:\n" + buffered.decode(errors="replace"))
 
 
 def keep_alive_client(port, stop):
@@ -129,7 +113,8 @@ def main():
     proc = subprocess.Popen([args.pierd, "--allow-root", "--config", config.name],
                             stderr=subprocess.PIPE)
     try:
-        port = admin_port(proc, time.monotonic() + 20)
+        port = wait_for_port(proc, time.monotonic() + 20,
+                             rb"admin listening addr=127\.0\.0\.1:(\d+)")
         stop = threading.Event()
         holders = [threading.Thread(target=keep_alive_client, args=(port, stop))
                    for _ in range(16)]

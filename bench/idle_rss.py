@@ -47,7 +47,8 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def wait_for_port(proc, deadline):
+def wait_for_port(proc, deadline, pattern=rb"listening .*addr=127\.0\.0\.1:(\d+)"):
+    """The port in the first line of pierd's log that matches `pattern` (a listener's, by default)."""
     buffered = b""
     while time.monotonic() < deadline:
         ready, _, _ = select.select([proc.stderr], [], [], deadline - time.monotonic())
@@ -57,7 +58,7 @@ def wait_for_port(proc, deadline):
         if not chunk:
             break
         buffered += chunk
-        match = re.search(rb"listening .*addr=127\.0\.0\.1:(\d+)", buffered)
+        match = re.search(pattern, buffered)
         if match:
             return int(match.group(1))
     raise RuntimeError("pierd did not report its port:\n" + buffered.decode(errors="replace"))
