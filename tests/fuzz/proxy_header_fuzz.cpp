@@ -12,11 +12,11 @@
 #include <string_view>
 
 #include "fuzz_check.hpp"
-#include "pier/handlers/proxy/proxy_protocol.hpp"
+#include "pier/net/proxy_protocol.hpp"
 
 namespace {
 
-using namespace pier::handlers::proxy;
+using namespace pier::net;
 
 void check_round_trip(const proxy_header& header) {
     if (header.local) return;

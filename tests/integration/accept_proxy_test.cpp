@@ -7,7 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "pier/admin/admin_server.hpp"
-#include "pier/handlers/proxy/proxy_protocol.hpp"
+#include "pier/net/proxy_protocol.hpp"
 #include "support/http_client.hpp"
 #include "support/test_client.hpp"
 
@@ -23,8 +23,8 @@ config::config behind_proxy_config() {
 /// A header announcing a client at `client_ip`:`port` connected to `server`.
 std::string header_for(config::proxy_protocol version, const std::string& client_ip,
                        std::uint16_t port, const tcp::endpoint& server) {
-    return handlers::proxy::encode_proxy_header(
-        version, tcp::endpoint(asio::ip::make_address(client_ip), port), server);
+    return net::encode_proxy_header(version, tcp::endpoint(asio::ip::make_address(client_ip), port),
+                                    server);
 }
 
 // Proves the header is taken off the stream and only the client's bytes reach the handler, for
@@ -152,7 +152,7 @@ TEST_CASE("accept_proxy: behind pier's own proxy with send_proxy") {
     auto cfg = echo_config();
     auto& front = cfg.listeners[0];
     front.name = "front";
-    front.handler = "proxy";
+    front.handler = pier::config::handler_kind::proxy;
     front.proxy.upstreams.push_back({{"127.0.0.1", upstream.endpoint().port()}, 1});
     front.proxy.send_proxy = config::proxy_protocol::v1;
     running_server proxy(cfg);

@@ -69,7 +69,7 @@ TEST_CASE("proxy: redis-benchmark through the proxy, then with one redis killed"
     auto cfg = echo_config();
     auto& front = cfg.listeners[0];
     front.name = "front";
-    front.handler = "proxy";
+    front.handler = pier::config::handler_kind::proxy;
     for (const auto& e : {first.endpoint(), second.endpoint()}) {
         front.proxy.upstreams.push_back({{e.address().to_string(), e.port()}, 1});
     }

@@ -11,7 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "pier/handlers/proxy/proxy_protocol.hpp"
+#include "pier/net/proxy_protocol.hpp"
 #include "support/child_process.hpp"
 #include "support/proxy_fixture.hpp"
 #include "support/test_client.hpp"
@@ -290,8 +290,8 @@ TEST_CASE("proxy: send_proxy v1 and v2 announce the client before its bytes") {
                 auto client = co_await connect_to(proxy.endpoint("front"));
                 auto server = co_await upstream.async_accept(asio::use_awaitable);
                 co_await write_all(client, "payload");
-                const auto expected = handlers::proxy::encode_proxy_header(
-                    version, client.local_endpoint(), proxy.endpoint("front"));
+                const auto expected = net::encode_proxy_header(version, client.local_endpoint(),
+                                                               proxy.endpoint("front"));
                 CHECK(co_await read_exactly(server, expected.size()) == expected);
                 CHECK(co_await read_exactly(server, 7) == "payload");
             },
@@ -450,7 +450,7 @@ TEST_CASE("proxy: a reload changes the upstreams without dropping relayed connec
     auto upstreams_cfg = echo_config();
     auto synthetic = upstreams_cfg.listeners[0];
     synthetic.name = "synthetic";
-    synthetic.handler = "synthetic";
+    synthetic.handler = pier::config::handler_kind::synthetic;
     upstreams_cfg.listeners.push_back(synthetic);
     running_server upstreams(upstreams_cfg);
     auto cfg = front_config({upstreams.endpoint("echo")});

@@ -26,7 +26,7 @@ config::listener_config echo_listener(const std::string& name,
     config::listener_config l;
     l.name = name;
     l.listen = {host, 0};
-    l.handler = "echo";
+    l.handler = pier::config::handler_kind::echo;
     return l;
 }
 
@@ -103,7 +103,7 @@ TEST_CASE("reload: a changed listener keeps its connections; new settings apply 
             CHECK(co_await echo_exchange(early, payload) == payload);
 
             auto changed = echo_listener("svc", "127.0.0.2");  // another loopback address
-            changed.handler = "synthetic";
+            changed.handler = pier::config::handler_kind::synthetic;
             const auto outcome = server.get().reload(with_listeners({changed}));
             REQUIRE(outcome.applied);
             const auto new_endpoint = server.endpoint("svc");

@@ -16,7 +16,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "pier/handlers/proxy/proxy_protocol.hpp"
+#include "pier/net/proxy_protocol.hpp"
 #include "support/test_client.hpp"
 
 namespace pier::test {
@@ -30,7 +30,7 @@ constexpr auto request_timeout = 1s;
 /// would have postponed an idle timeout.
 constexpr auto trickle_interval = 100ms;
 
-config::config slowloris_target(const std::string& handler,
+config::config slowloris_target(config::handler_kind handler,
                                 std::chrono::nanoseconds timeout = request_timeout) {
     auto cfg = echo_config();
     cfg.listeners[0].handler = handler;
@@ -91,7 +91,7 @@ clock::duration median(std::vector<clock::duration> samples) {
 // before the flood (within a margin for the 2,000 bytes a second the flood costs).
 TEST_CASE("slowloris: trickled request lines are cut by request_timeout, others keep latency") {
     constexpr unsigned connections = 200;
-    running_server server(slowloris_target("synthetic"));
+    running_server server(slowloris_target(config::handler_kind::synthetic));
     asio::io_context io;
     run_with_timeout(
         io,
@@ -152,7 +152,7 @@ TEST_CASE("slowloris: trickled request lines are cut by request_timeout, others 
 // request's 600 ms of pieces stay far inside it on a loaded machine.)
 TEST_CASE("slowloris: request_timeout spares requests that arrive in time") {
     constexpr auto timeout = 3s;
-    running_server server(slowloris_target("synthetic", timeout));
+    running_server server(slowloris_target(config::handler_kind::synthetic, timeout));
     asio::io_context io;
     run_with_timeout(
         io,
@@ -181,7 +181,7 @@ TEST_CASE("slowloris: request_timeout spares requests that arrive in time") {
 // request_timeout, counted as such (not as a bad header), and the listener serves the next
 // client whose header arrives whole.
 TEST_CASE("slowloris: a trickled PROXY header is cut by request_timeout") {
-    auto cfg = slowloris_target("echo");
+    auto cfg = slowloris_target(config::handler_kind::echo);
     cfg.listeners[0].accept_proxy = true;
     running_server server(cfg);
     asio::io_context io;
@@ -189,7 +189,7 @@ TEST_CASE("slowloris: a trickled PROXY header is cut by request_timeout") {
         io,
         [&]() -> asio::awaitable<void> {
             const auto endpoint = server.endpoint();
-            const auto header = handlers::proxy::encode_proxy_header(
+            const auto header = net::encode_proxy_header(
                 config::proxy_protocol::v1,
                 tcp::endpoint(asio::ip::make_address("198.51.100.7"), 40000), endpoint);
             // About ten of its ~50 bytes are in when request_timeout ends it.

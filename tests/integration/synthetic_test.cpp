@@ -16,7 +16,7 @@ config::config synthetic_config(unsigned threads = 2, std::uint64_t max_line = 4
     auto cfg = echo_config();
     cfg.runtime.threads = threads;
     cfg.listeners[0].name = "synthetic";
-    cfg.listeners[0].handler = "synthetic";
+    cfg.listeners[0].handler = pier::config::handler_kind::synthetic;
     cfg.listeners[0].synthetic.max_line = max_line;
     return cfg;
 }

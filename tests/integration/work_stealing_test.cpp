@@ -35,7 +35,7 @@ TEST_CASE("work stealing: a long request does not stall its worker's other conne
 
     auto cfg = echo_config();  // two workers
     cfg.runtime.scheduler = kind;
-    cfg.listeners[0].handler = "synthetic";
+    cfg.listeners[0].handler = pier::config::handler_kind::synthetic;
     running_server server(cfg);
     asio::io_context io;
     run_with_timeout(

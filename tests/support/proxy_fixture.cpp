@@ -8,7 +8,7 @@ config::config front_config(const endpoints& upstreams) {
     auto cfg = echo_config();
     auto& front = cfg.listeners[0];
     front.name = "front";
-    front.handler = "proxy";
+    front.handler = pier::config::handler_kind::proxy;
     for (const auto& e : upstreams) {
         front.proxy.upstreams.push_back({{e.address().to_string(), e.port()}, 1});
     }

@@ -29,7 +29,7 @@ config::config echo_config() {
     config::listener_config listener;
     listener.name = "echo";
     listener.listen = {"127.0.0.1", 0};
-    listener.handler = "echo";
+    listener.handler = pier::config::handler_kind::echo;
     cfg.listeners.push_back(listener);
     return cfg;
 }

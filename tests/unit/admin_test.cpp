@@ -19,7 +19,7 @@ metrics_snapshot sample_snapshot() {
     s.ready = true;
     listener_snapshot l;
     l.name = "edge";
-    l.handler = "echo";
+    l.handler = pier::config::handler_kind::echo;
     l.active = 3;
     l.accepted = 10;
     l.rejected = 2;

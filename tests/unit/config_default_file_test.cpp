@@ -44,7 +44,7 @@ void check_documented_values(const config& c) {
     CHECK(l.name == "echo");
     CHECK(l.listen.to_string() == "0.0.0.0:7000");
     CHECK(l.backlog == 1024);
-    CHECK(l.handler == "echo");
+    CHECK(l.handler == pier::config::handler_kind::echo);
     CHECK(l.max_connections == 10000);
     CHECK(l.idle_timeout == 5min);
     CHECK(l.write_timeout == 60s);

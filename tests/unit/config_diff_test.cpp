@@ -54,7 +54,7 @@ TEST_CASE("config diff: a changed listener lists each changed key, old and new")
     auto next = running;
     auto& l = next.listeners[0];
     l.idle_timeout = 1min;
-    l.handler = "synthetic";
+    l.handler = pier::config::handler_kind::synthetic;
     l.synthetic.delay = 10ms;
     l.max_connections_per_ip = 8;
     auto diff = daemon::diff_configs(running, next);

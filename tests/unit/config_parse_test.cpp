@@ -2,6 +2,7 @@
 // message and position. Positions are 1-based; each YAML snippet notes the lines it spans.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <string>
@@ -76,7 +77,7 @@ TEST_CASE("config: a minimal file yields the defaults") {
     CHECK(l.listen.host == "127.0.0.1");
     CHECK(l.listen.port == 7000);
     CHECK(l.backlog == 1024);
-    CHECK(l.handler == "echo");
+    CHECK(l.handler == pier::config::handler_kind::echo);
     CHECK(l.max_connections == 10000);
     CHECK(l.max_connections_per_ip == 0);
     CHECK(c.limits.max_connections == 0);
@@ -134,7 +135,7 @@ TEST_CASE("config: every key round-trips with a non-default value") {
     CHECK(first.listen.port == 7443);
     CHECK(first.listen.to_string() == "[::1]:7443");
     CHECK(first.backlog == 128);
-    CHECK(first.handler == "echo");
+    CHECK(first.handler == pier::config::handler_kind::echo);
     CHECK(first.max_connections == 42);
     CHECK(first.max_connections_per_ip == 7);
     CHECK(c.limits.max_connections == 500);
@@ -147,7 +148,7 @@ TEST_CASE("config: every key round-trips with a non-default value") {
     CHECK(format_size(first.synthetic.response_bytes) == "1KiB");
     CHECK(format_size(first.synthetic.max_line) == "64KiB");
     const listener_config& second = c.listeners[1];
-    CHECK(second.handler == "synthetic");
+    CHECK(second.handler == pier::config::handler_kind::synthetic);
     CHECK(second.name == "second");
     CHECK(second.listen.to_string() == "10.0.0.1:0");
     CHECK(second.idle_timeout == 24h);
@@ -207,12 +208,59 @@ TEST_CASE("config: log levels read back from their names") {
 }
 
 TEST_CASE("config: listen addresses format with brackets around IPv6") {
-    // Proves listen_address::to_string writes what parse_config reads, and handler_names lists
-    // the echo handler.
+    // Proves listen_address::to_string writes what parse_config reads.
     CHECK(listen_address{"0.0.0.0", 7000}.to_string() == "0.0.0.0:7000");
     CHECK(listen_address{"::", 0}.to_string() == "[::]:0");
     CHECK(listen_address{"fe80::1", 65535}.to_string() == "[fe80::1]:65535");
-    CHECK(handler_names() == std::vector<std::string>{"echo", "synthetic", "proxy"});
+}
+
+namespace {
+
+/// Every value of `Enum` in its names table has a distinct name that reads back as itself,
+/// and the YAML reader accepts exactly those names for `key`.
+template <typename Enum>
+void check_names_round_trip(const std::string& key_line,
+                            void (*check_parsed)(const config&, Enum)) {
+    std::vector<std::string_view> seen;
+    for (const auto& entry : names_of(Enum{})) {
+        CAPTURE(entry.name);
+        CHECK(to_string(entry.value) == entry.name);
+        CHECK(from_string<Enum>(entry.name) == entry.value);
+        CHECK(std::find(seen.begin(), seen.end(), entry.name) == seen.end());
+        seen.push_back(entry.name);
+        auto yaml = key_line;
+        yaml.replace(yaml.find("@"), 1, entry.name);
+        check_parsed(parse_ok(yaml), entry.value);
+    }
+    CHECK(!from_string<Enum>("no-such-name"));
+}
+
+}  // namespace
+
+TEST_CASE("config: each choice's names come from one table and read back as written") {
+    // Proves to_string, from_string and the YAML reader agree for every value of every enum.
+    check_names_round_trip<log_level>("log: {level: @}\n" + one_listener,
+                                      [](const auto& c, log_level v) { CHECK(c.log.level == v); });
+    check_names_round_trip<log_format>(
+        "log: {format: @}\n" + one_listener,
+        [](const auto& c, log_format v) { CHECK(c.log.format == v); });
+    check_names_round_trip<scheduler_kind>(
+        "runtime: {scheduler: @}\n" + one_listener,
+        [](const auto& c, scheduler_kind v) { CHECK(c.runtime.scheduler == v); });
+    const std::string listener =
+        "listeners:\n  - name: a\n    listen: \"127.0.0.1:0\"\n"
+        "    proxy: {upstreams: [\"127.0.0.1:1\"]}\n";
+    check_names_round_trip<handler_kind>(
+        listener + "    handler: @\n",
+        [](const auto& c, handler_kind v) { CHECK(c.listeners.at(0).handler == v); });
+    check_names_round_trip<balance_policy>(
+        "listeners:\n  - name: a\n    listen: \"127.0.0.1:0\"\n"
+        "    proxy: {upstreams: [\"127.0.0.1:1\"], balance: @}\n",
+        [](const auto& c, balance_policy v) { CHECK(c.listeners.at(0).proxy.balance == v); });
+    check_names_round_trip<proxy_protocol>(
+        "listeners:\n  - name: a\n    listen: \"127.0.0.1:0\"\n"
+        "    proxy: {upstreams: [\"127.0.0.1:1\"], send_proxy: @}\n",
+        [](const auto& c, proxy_protocol v) { CHECK(c.listeners.at(0).proxy.send_proxy == v); });
 }
 
 TEST_CASE("config: errors format as file:line:col: key.path: what (got value)") {

@@ -5,10 +5,10 @@
 
 #include <string>
 
-#include "pier/handlers/proxy/proxy_protocol.hpp"
+#include "pier/net/proxy_protocol.hpp"
 
 using namespace pier;
-using namespace pier::handlers::proxy;
+using namespace pier::net;
 using boost::asio::ip::make_address;
 using endpoint = boost::asio::ip::tcp::endpoint;
 using status = proxy_parse::status;

@@ -103,7 +103,7 @@ void write_listeners(family_writer& w, const std::vector<listener_snapshot>& lis
     w.begin("pier_sent_bytes_total", "counter", "Bytes written to clients.");
     for (const auto& l : listeners) w.sample(listener_labels(l), l.traffic.bytes_out);
     const auto handler_labels = [](const listener_snapshot& l) {
-        return listener_labels(l) + fmt::format(",handler=\"{}\"", escape_label(l.handler));
+        return listener_labels(l) + fmt::format(",handler=\"{}\"", config::to_string(l.handler));
     };
     w.begin("pier_requests_total", "counter",
             "Requests served (echo: reads echoed; synthetic: request lines).");

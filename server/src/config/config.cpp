@@ -1,4 +1,4 @@
-// The non-parsing parts of config.hpp: names and formatting.
+// The non-parsing parts of config.hpp: formatting and derived settings.
 #include "pier/config/config.hpp"
 
 #include <string_view>
@@ -22,54 +22,14 @@ std::string listen_address::to_string() const {
     return out;
 }
 
-const std::vector<std::string>& handler_names() {
-    // One entry per handler section a listener accepts; parse.cpp reads the sections by name.
-    static const std::vector<std::string> names{"echo", "synthetic", "proxy"};
-    return names;
-}
-
-std::string_view to_string(scheduler_kind kind) {
-    return kind == scheduler_kind::pinned ? "pinned" : "work_stealing";
-}
-
-std::string_view to_string(log_level level) {
-    switch (level) {
-        case log_level::trace: return "trace";
-        case log_level::debug: return "debug";
-        case log_level::info: return "info";
-        case log_level::warn: return "warn";
-        case log_level::error: return "error";
-        case log_level::critical: return "critical";
-        case log_level::off: return "off";
-    }
-    return "unknown";
-}
-
-std::string_view to_string(balance_policy policy) {
-    switch (policy) {
-        case balance_policy::round_robin: return "round_robin";
-        case balance_policy::least_connections: return "least_connections";
-        case balance_policy::random_two: return "random_two";
-    }
-    return "round_robin";
-}
-
-std::string_view to_string(proxy_protocol version) {
-    switch (version) {
-        case proxy_protocol::none: return "none";
-        case proxy_protocol::v1: return "v1";
-        case proxy_protocol::v2: return "v2";
-    }
-    return "none";
-}
-
 std::chrono::nanoseconds effective_idle_timeout(const listener_config& cfg) {
-    if (cfg.handler == "proxy" && cfg.proxy.idle_timeout) return *cfg.proxy.idle_timeout;
+    if (cfg.handler == handler_kind::proxy && cfg.proxy.idle_timeout)
+        return *cfg.proxy.idle_timeout;
     return cfg.idle_timeout;
 }
 
 std::chrono::nanoseconds effective_half_close_timeout(const listener_config& cfg) {
-    if (cfg.handler == "proxy" && cfg.proxy.half_close_timeout) {
+    if (cfg.handler == handler_kind::proxy && cfg.proxy.half_close_timeout) {
         return *cfg.proxy.half_close_timeout;
     }
     return std::chrono::nanoseconds::zero();

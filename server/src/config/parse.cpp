@@ -286,8 +286,6 @@ struct section {
 const std::vector<std::string_view> root_keys{"runtime", "log",   "shutdown",
                                               "limits",  "admin", "listeners"};
 const std::vector<std::string_view> runtime_keys{"threads", "scheduler", "busy_polling"};
-// In scheduler_kind's order.
-const std::vector<std::string_view> scheduler_names{"work_stealing", "pinned"};
 const std::vector<std::string_view> log_keys{"level", "format"};
 const std::vector<std::string_view> shutdown_keys{"drain_timeout"};
 const std::vector<std::string_view> admin_keys{"listen", "max_connections", "timeout",
@@ -302,15 +300,8 @@ const std::vector<std::string_view> proxy_keys{"upstreams",  "balance",      "co
 const std::vector<std::string_view> health_check_keys{"interval", "timeout", "rise",
                                                       "fall",     "send",    "expect"};
 const std::vector<std::string_view> upstream_keys{"address", "weight"};
-// In balance_policy's and proxy_protocol's order.
-const std::vector<std::string_view> balance_names{"round_robin", "least_connections", "random_two"};
-const std::vector<std::string_view> proxy_protocol_names{"none", "v1", "v2"};
 // Strict: YAML 1.1's yes/no/on/off are not booleans here (a typo would turn into one).
 const std::vector<std::string_view> boolean_names{"false", "true"};
-
-const std::vector<std::string_view> log_level_names{"trace", "debug",    "info", "warn",
-                                                    "error", "critical", "off"};
-const std::vector<std::string_view> log_format_names{"text", "json"};
 
 /// Listener keys: its own settings, then one section per handler.
 std::vector<std::string_view> listener_keys() {
@@ -318,14 +309,18 @@ std::vector<std::string_view> listener_keys() {
                                        "handler",      "max_connections", "max_connections_per_ip",
                                        "idle_timeout", "write_timeout",   "request_timeout",
                                        "accept_proxy"};
-    for (const auto& handler : handler_names()) {
-        keys.emplace_back(handler);
+    for (const auto& handler : names_of(handler_kind{})) {
+        keys.emplace_back(handler.name);
     }
     return keys;
 }
 
-std::vector<std::string_view> handler_candidates() {
-    return {handler_names().begin(), handler_names().end()};
+/// The names of `Enum`'s values, in its table's order (config.hpp).
+template <named_enum Enum>
+std::vector<std::string_view> names_list() {
+    std::vector<std::string_view> names;
+    for (const auto& entry : names_of(Enum{})) names.push_back(entry.name);
+    return names;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -642,10 +637,17 @@ private:
         return static_cast<std::size_t>(it - names.begin());
     }
 
-    void read_runtime(const section& s, runtime_config& out) {
-        if (const auto kind = read_choice(s, "scheduler", "scheduler", scheduler_names)) {
-            out.scheduler = static_cast<scheduler_kind>(*kind);
+    /// One of `Enum`'s names (enum_names.hpp) into `out`; an unknown name is an error.
+    template <named_enum Enum>
+    void read_enum(const section& s, std::string_view key, std::string_view noun, Enum& out) {
+        static const std::vector<std::string_view> names = names_list<Enum>();
+        if (const auto index = read_choice(s, key, noun, names)) {
+            out = names_of(Enum{})[*index].value;
         }
+    }
+
+    void read_runtime(const section& s, runtime_config& out) {
+        read_enum(s, "scheduler", "scheduler", out.scheduler);
         if (const auto busy = read_choice(s, "busy_polling", "boolean", boolean_names)) {
             out.busy_polling = *busy == 1;
         }
@@ -681,12 +683,8 @@ private:
     }
 
     void read_log(const section& s, log_config& out) {
-        if (const auto level = read_choice(s, "level", "log level", log_level_names)) {
-            out.level = static_cast<log_level>(*level);  // names are in enum order
-        }
-        if (const auto format = read_choice(s, "format", "log format", log_format_names)) {
-            out.format = static_cast<log_format>(*format);
-        }
+        read_enum(s, "level", "log level", out.level);
+        read_enum(s, "format", "log format", out.format);
     }
 
     void read_shutdown(const section& s, shutdown_config& out) {
@@ -760,10 +758,7 @@ private:
         // 65535: the kernel stores the backlog in 16 bits (and caps it at somaxconn anyway).
         read_integer(s, "backlog", 1, 65535, out.backlog);
 
-        const std::vector<std::string_view> handlers = handler_candidates();
-        if (const auto handler = read_choice(s, "handler", "handler", handlers)) {
-            out.handler = handler_names()[*handler];
-        }
+        read_enum(s, "handler", "handler", out.handler);
 
         // 10 million: a sanity bound; each connection needs a file descriptor and memory.
         read_integer(s, "max_connections", 1, 10'000'000, out.max_connections);
@@ -784,13 +779,13 @@ private:
         const section proxy = sub_section(s, "proxy", proxy_keys);
         read_proxy(proxy, out.proxy);
         for (const auto& u : out.proxy.upstreams) {
-            if (out.handler == "proxy" && u.address == out.listen) {
+            if (out.handler == handler_kind::proxy && u.address == out.listen) {
                 add(proxy.find("upstreams")->mark(), s.path_of("proxy.upstreams"),
                     "the listener's own address: the proxy would connect to itself",
                     u.address.to_string());
             }
         }
-        if (out.handler == "proxy" && proxy.find("upstreams") == nullptr) {
+        if (out.handler == handler_kind::proxy && proxy.find("upstreams") == nullptr) {
             add(s.find("handler")->mark(), s.path_of("proxy.upstreams"),
                 "required when the handler is proxy (at least one \"host:port\")");
         }
@@ -800,9 +795,7 @@ private:
     void read_proxy(const section& s, proxy_config& out) {
         using namespace std::chrono_literals;
         read_upstreams(s, out.upstreams);
-        if (const auto policy = read_choice(s, "balance", "balance", balance_names)) {
-            out.balance = static_cast<balance_policy>(*policy);
-        }
+        read_enum(s, "balance", "balance", out.balance);
         read_duration(s, "connect_timeout", 1ms, 10min, out.connect_timeout);
         // 0..100: each retry is one more connect a client waits for.
         read_integer(s, "retries", 0, 100, out.retries);
@@ -820,10 +813,7 @@ private:
         read_size(s, "max_buffer", 2048, 64 * 1024 * 1024, out.max_buffer);
         read_integer(s, "max_fails", 0, 1000, out.max_fails);
         read_duration(s, "fail_timeout", 1ms, 1h, out.fail_timeout);
-        if (const auto version =
-                read_choice(s, "send_proxy", "PROXY protocol version", proxy_protocol_names)) {
-            out.send_proxy = static_cast<proxy_protocol>(*version);
-        }
+        read_enum(s, "send_proxy", "PROXY protocol version", out.send_proxy);
         // The section's presence turns the checks on, even with every key commented out.
         if (s.find("health_check") != nullptr) {
             out.health_check.emplace();

@@ -37,15 +37,6 @@ po::options_description describe_options() {
     return options;
 }
 
-std::optional<config::log_level> parse_level(const std::string& text) {
-    for (auto level : {config::log_level::trace, config::log_level::debug, config::log_level::info,
-                       config::log_level::warn, config::log_level::error,
-                       config::log_level::critical, config::log_level::off}) {
-        if (config::to_string(level) == text) return level;
-    }
-    return std::nullopt;
-}
-
 }  // namespace
 
 std::filesystem::path default_config_path() {
@@ -97,7 +88,7 @@ cli_result parse_cli(std::span<const char* const> args) {
     options.allow_root = vm.count("allow-root") > 0;
     if (vm.count("log-level") > 0) {
         const auto& text = vm["log-level"].as<std::string>();
-        options.log_level = parse_level(text);
+        options.log_level = config::from_string<config::log_level>(text);
         if (!options.log_level) {
             return {std::nullopt, "invalid --log-level \"" + text +
                                       "\" (expected one of: trace, debug, info, warn, error, "

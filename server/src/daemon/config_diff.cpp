@@ -19,10 +19,10 @@ std::string text(std::uint64_t v) { return std::to_string(v); }
 std::string text(bool v) { return v ? "true" : "false"; }
 std::string text(std::chrono::nanoseconds v) { return config::format_duration(v); }
 std::string text(const config::listen_address& v) { return v.to_string(); }
-std::string text(config::scheduler_kind v) { return std::string(config::to_string(v)); }
-std::string text(config::log_level v) { return std::string(config::to_string(v)); }
-std::string text(config::balance_policy v) { return std::string(config::to_string(v)); }
-std::string text(config::proxy_protocol v) { return std::string(config::to_string(v)); }
+template <config::named_enum Enum>
+std::string text(Enum v) {
+    return std::string(config::to_string(v));
+}
 std::string text(const std::optional<std::chrono::nanoseconds>& v) {
     return v ? text(*v) : "unset";
 }
@@ -41,7 +41,6 @@ std::string text(const std::optional<config::health_check_config>& v) {
         "{{interval {}, timeout {}, rise {}, fall {}, send {} bytes, expect {} bytes}}",
         text(v->interval), text(v->timeout), v->rise, v->fall, v->send.size(), v->expect.size());
 }
-std::string text(config::log_format v) { return v == config::log_format::json ? "json" : "text"; }
 
 /// Appends "key: old -> new" when the values differ.
 template <typename T>

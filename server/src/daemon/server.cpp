@@ -126,7 +126,7 @@ server::reload_outcome server::reload(config::config next) {
     for (std::size_t i = 0; i < diff.changed.size(); ++i) {
         const auto& change = diff.changed[i];
         auto& l = listener(change.after.name);
-        l.reconfigure(change.after, handlers::make_handler(change.after, l.handler().get()),
+        l.reconfigure(change.after, handlers::make_handler(change.after, l.current_handler().get()),
                       std::move(replacements[i]));
         spdlog::info("reload: listener changed listener={} addr={} changes=\"{}\"", l.name(),
                      fmt::streamed(l.local_endpoint()), fmt::join(change.changes, "; "));
@@ -331,7 +331,7 @@ admin::metrics_snapshot server::metrics_snapshot() {
         const auto& stats = l->stats();
         admin::listener_snapshot s;
         s.name = l->name();
-        s.handler = l->handler_name();
+        s.handler = l->handler_kind();
         const auto load = [](const std::atomic<std::uint64_t>& c) {
             return c.load(std::memory_order_relaxed);
         };
@@ -352,8 +352,9 @@ admin::metrics_snapshot server::metrics_snapshot() {
                              s.closed_drain + s.closed_shutdown;
         s.closed_by_peer = closed > by_stop ? closed - by_stop : 0;
         s.traffic = l->connections().traffic();
-        if (const auto handler = l->handler(); handler && handler->upstreams) {
-            auto& group = *handler->upstreams;
+        const auto handler = l->current_handler();
+        if (auto* upstreams = handlers::upstreams_of(*handler)) {
+            auto& group = *upstreams;
             s.proxy = true;
             s.upstreams = group.snapshot(std::chrono::steady_clock::now());
             s.proxy_no_upstream = group.counters().no_upstream.load(std::memory_order_relaxed);

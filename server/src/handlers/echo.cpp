@@ -103,8 +103,6 @@ asio::awaitable<void> echo_received_then_close(net::connection& conn, echo_back&
     co_await conn.shutdown_and_linger();
 }
 
-}  // namespace
-
 asio::awaitable<void> run_echo(net::connection& conn, config::echo_config cfg) {
     const auto limit = static_cast<std::size_t>(cfg.max_buffer);
     net::edge_reader reader(conn.socket());
@@ -130,6 +128,12 @@ asio::awaitable<void> run_echo(net::connection& conn, config::echo_config cfg) {
     if (conn.stop_requested() == net::stop_reason::drain) {
         co_await echo_received_then_close(conn, back, limit);
     }
+}
+
+}  // namespace
+
+asio::awaitable<void> echo_handler::serve(net::connection& conn) const {
+    return run_echo(conn, cfg_);
 }
 
 }  // namespace pier::handlers

@@ -1,5 +1,6 @@
 #include "pier/handlers/registry.hpp"
 
+#include <array>
 #include <stdexcept>
 
 #include "pier/config/units.hpp"
@@ -8,45 +9,77 @@
 #include "pier/handlers/synthetic.hpp"
 
 namespace pier::handlers {
+namespace {
 
-handler_instance make_handler(const config::listener_config& cfg,
-                              const handler_instance* previous) {
-    if (cfg.handler == "echo") {
-        return {[echo = cfg.echo](net::connection& conn) { return run_echo(conn, echo); }, {}};
+using config::format_size;
+using config::handler_kind;
+using config::listener_config;
+
+struct kind_entry {
+    handler_kind kind;
+    std::shared_ptr<const net::handler> (*make)(const listener_config& cfg,
+                                                const net::handler* previous);
+    buffer_bound (*bound)(const listener_config& cfg);
+};
+
+/// Every handler kind: one row each.
+constexpr std::array kinds{
+    kind_entry{
+        handler_kind::echo,
+        [](const listener_config& cfg, const net::handler*) -> std::shared_ptr<const net::handler> {
+            return std::make_shared<echo_handler>(cfg.echo);
+        },
+        // Bytes kept only while a write to a slow reader is stuck, at most max_buffer.
+        [](const listener_config& cfg) -> buffer_bound {
+            return {cfg.echo.max_buffer, "max_buffer " + format_size(cfg.echo.max_buffer)};
+        }},
+    kind_entry{
+        handler_kind::synthetic,
+        [](const listener_config& cfg, const net::handler*) -> std::shared_ptr<const net::handler> {
+            return std::make_shared<synthetic_handler>(cfg.synthetic);
+        },
+        // A partial request line up to max_line, plus the read that shows it is too long.
+        [](const listener_config& cfg) -> buffer_bound {
+            return {cfg.synthetic.max_line + synthetic_read_chunk,
+                    "max_line " + format_size(cfg.synthetic.max_line) + " + " +
+                        format_size(synthetic_read_chunk)};
+        }},
+    kind_entry{handler_kind::proxy,
+               [](const listener_config& cfg,
+                  const net::handler* previous) -> std::shared_ptr<const net::handler> {
+                   return std::make_shared<proxy::proxy_handler>(
+                       cfg.proxy, dynamic_cast<const proxy::proxy_handler*>(previous));
+               },
+               // Per direction: its read buffer, and what the other side has not taken yet.
+               [](const listener_config& cfg) -> buffer_bound {
+                   return {2 * (cfg.proxy.max_buffer + proxy::relay_read_size),
+                           "2 x (max_buffer " + format_size(cfg.proxy.max_buffer) + " + " +
+                               format_size(proxy::relay_read_size) + ")"};
+               }},
+};
+
+const kind_entry& entry_for(handler_kind kind) {
+    for (const auto& entry : kinds) {
+        if (entry.kind == kind) return entry;
     }
-    if (cfg.handler == "synthetic") {
-        return {[synthetic = cfg.synthetic](net::connection& conn) {
-                    return run_synthetic(conn, synthetic);
-                },
-                {}};
-    }
-    if (cfg.handler == "proxy") {
-        auto group = std::make_shared<proxy::upstream_group>(
-            cfg.proxy, previous != nullptr ? previous->upstreams.get() : nullptr);
-        return {[group](net::connection& conn) { return proxy::run_proxy(conn, group); }, group};
-    }
-    throw std::invalid_argument("unknown handler \"" + cfg.handler + "\"");
+    throw std::invalid_argument("no handler registered for \"" +
+                                std::string(config::to_string(kind)) + "\"");
 }
 
-buffer_bound connection_buffer_bound(const config::listener_config& cfg) {
-    using config::format_size;
-    if (cfg.handler == "echo") {
-        // Bytes kept only while a write to a slow reader is stuck, at most max_buffer.
-        return {cfg.echo.max_buffer, "max_buffer " + format_size(cfg.echo.max_buffer)};
-    }
-    if (cfg.handler == "synthetic") {
-        // A partial request line up to max_line, plus the read that shows it is too long.
-        return {cfg.synthetic.max_line + synthetic_read_chunk,
-                "max_line " + format_size(cfg.synthetic.max_line) + " + " +
-                    format_size(synthetic_read_chunk)};
-    }
-    if (cfg.handler == "proxy") {
-        // Per direction: its read buffer, and what the other side has not taken yet.
-        return {2 * (cfg.proxy.max_buffer + proxy::relay_read_size),
-                "2 x (max_buffer " + format_size(cfg.proxy.max_buffer) + " + " +
-                    format_size(proxy::relay_read_size) + ")"};
-    }
-    throw std::invalid_argument("unknown handler \"" + cfg.handler + "\"");
+}  // namespace
+
+std::shared_ptr<const net::handler> make_handler(const listener_config& cfg,
+                                                 const net::handler* previous) {
+    return entry_for(cfg.handler).make(cfg, previous);
+}
+
+buffer_bound connection_buffer_bound(const listener_config& cfg) {
+    return entry_for(cfg.handler).bound(cfg);
+}
+
+proxy::upstream_group* upstreams_of(const net::handler& handler) {
+    const auto* proxy = dynamic_cast<const proxy::proxy_handler*>(&handler);
+    return proxy != nullptr ? &proxy->upstreams() : nullptr;
 }
 
 }  // namespace pier::handlers

@@ -169,8 +169,6 @@ private:
     std::string pending_;  ///< received, not yet answered; at most one partial line between reads
 };
 
-}  // namespace
-
 asio::awaitable<void> run_synthetic(net::connection& conn, config::synthetic_config cfg) {
     const synthetic_request defaults{cfg.cpu, cfg.delay, cfg.response_bytes};
     request_reader reader(conn, cfg);
@@ -185,6 +183,12 @@ asio::awaitable<void> run_synthetic(net::connection& conn, config::synthetic_con
     const bool more = reader.read_available();
     if (!co_await reader.answer_complete_lines(defaults) || !more) co_return;
     co_await conn.shutdown_and_linger();
+}
+
+}  // namespace
+
+asio::awaitable<void> synthetic_handler::serve(net::connection& conn) const {
+    return run_synthetic(conn, cfg_);
 }
 
 }  // namespace pier::handlers

@@ -60,10 +60,11 @@ constexpr unsigned max_accept_batch = 64;
 /// it (and by at most 1s for long timeouts; at least 10ms apart for tiny ones), and at least
 /// every second, when it also rechecks quiet relays (connection_set::recheck_quiet_relays).
 /// One sweep per listener serves every connection: no timer per connection.
-std::chrono::nanoseconds sweep_interval(const config::listener_config& cfg) {
+std::chrono::nanoseconds sweep_interval(const config::listener_config& cfg,
+                                        const handler& serving) {
     auto shortest = std::chrono::nanoseconds::max();
-    // request_timeout matters only where requests are read: a PROXY header, synthetic lines.
-    const bool reads_requests = cfg.accept_proxy || cfg.handler == "synthetic";
+    // request_timeout matters only where requests are read: a PROXY header, the handler's.
+    const bool reads_requests = cfg.accept_proxy || serving.reads_requests();
     const auto request_timeout = reads_requests ? cfg.request_timeout : 0ns;
     for (const auto timeout : {config::effective_idle_timeout(cfg), cfg.write_timeout,
                                request_timeout, config::effective_half_close_timeout(cfg)}) {
@@ -79,10 +80,11 @@ tcp::endpoint to_endpoint(const config::listen_address& address) {
 }  // namespace
 
 listener::listener(const config::listener_config& cfg, runtime::io_pool& pool,
-                   handlers::handler_instance handler, connection_cap* global_cap, int adopted_fd)
+                   std::shared_ptr<const handler> handler, connection_cap* global_cap,
+                   int adopted_fd)
     : name_(cfg.name),
-      handler_name_(cfg.handler),
-      published_handler_(std::make_shared<const handlers::handler_instance>(std::move(handler))),
+      handler_kind_(cfg.handler),
+      published_handler_(std::move(handler)),
       config_(cfg),
       pool_(pool),
       handler_(published_handler_),
@@ -150,22 +152,23 @@ tcp::acceptor listener::bind_replacement(const config::listener_config& cfg) {
     return acceptor;
 }
 
-void listener::reconfigure(const config::listener_config& cfg, handlers::handler_instance handler,
+void listener::reconfigure(const config::listener_config& cfg,
+                           std::shared_ptr<const handler> next_handler,
                            std::optional<tcp::acceptor> replacement) {
-    auto next_handler = std::make_shared<const handlers::handler_instance>(std::move(handler));
     {
         std::lock_guard lock(published_mutex_);
-        handler_name_ = cfg.handler;
+        handler_kind_ = cfg.handler;
         published_handler_ = next_handler;
     }
     std::promise<void> applied;
     asio::post(strand_, [&] {
         const bool backlog_changed = cfg.backlog != config_.backlog;
         config_ = cfg;
-        // On this strand, in one step: the old checker reports nothing after the new starts.
-        if (handler_->upstreams) handler_->upstreams->stop_health_checks();
+        // On this strand, in one step: the old handler's background work (the proxy's health
+        // checks) reports nothing after the new one's starts.
+        handler_->stop_background();
         handler_ = std::move(next_handler);
-        if (handler_->upstreams) handler_->upstreams->start_health_checks(strand_);
+        handler_->start_background(strand_);
         per_address_cap_.set_limit(cfg.max_connections_per_ip);
         boost::system::error_code ec;
         if (replacement) {
@@ -215,11 +218,9 @@ void listener::start() {
     };
     asio::co_spawn(strand_, accept_loop(), done);
     asio::co_spawn(strand_, sweep(), done);
-    asio::post(strand_, [this] {
-        if (handler_->upstreams) handler_->upstreams->start_health_checks(strand_);
-    });
+    asio::post(strand_, [this] { handler_->start_background(strand_); });
     spdlog::info("listening listener={} addr={} handler={} max_connections={}{}", name_,
-                 fmt::streamed(local_), config_.handler, config_.max_connections,
+                 fmt::streamed(local_), config::to_string(config_.handler), config_.max_connections,
                  adopted_ ? " socket=inherited" : "");
 }
 
@@ -262,8 +263,9 @@ void listener::stop_accepting() {
         acceptor_.close(ignored);
         backoff_timer_.cancel();
         sweep_timer_.cancel();
-        // No new connection will pick an upstream: the probes are over too.
-        if (handler_->upstreams) handler_->upstreams->stop_health_checks();
+        // No new connection will be served: the handler's background work is over too (no
+        // new connection will pick an upstream the proxy's health checks report on).
+        handler_->stop_background();
     });
     std::unique_lock lock(loops_mutex_);
     loops_done_.wait(lock, [this] { return loops_running_ == 0; });
@@ -355,8 +357,8 @@ bool listener::take_address_slot(connection& conn) {
     return true;
 }
 
-asio::awaitable<void> listener::serve_behind_proxy(
-    std::shared_ptr<connection> conn, std::shared_ptr<const handlers::handler_instance> handler) {
+asio::awaitable<void> listener::serve_behind_proxy(std::shared_ptr<connection> conn,
+                                                   std::shared_ptr<const handler> handler) {
     auto read = co_await read_proxy_header(*conn);
     if (read.state == proxy_header_read::status::invalid) {
         stats_.proxy_header_errors.fetch_add(1, std::memory_order_relaxed);
@@ -380,7 +382,7 @@ asio::awaitable<void> listener::sweep() {
     while (!stopping_) {
         // Every listener sweeps, timeouts or not: connections relayed before a reload changed
         // the handler still need the relay recheck.
-        sweep_timer_.expires_after(sweep_interval(config_));
+        sweep_timer_.expires_after(sweep_interval(config_, *handler_));
         co_await sweep_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
         if (stopping_) break;
         const auto now = std::chrono::steady_clock::now();

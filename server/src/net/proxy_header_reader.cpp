@@ -6,14 +6,12 @@
 
 namespace pier::net {
 
-namespace proxy = handlers::proxy;
-
 asio::awaitable<proxy_header_read> read_proxy_header(connection& conn) {
     using status = proxy_header_read::status;
     auto& socket = conn.socket();
-    std::array<char, proxy::max_proxy_header> received{};  // the header's bytes so far
+    std::array<char, max_proxy_header> received{};  // the header's bytes so far
     std::size_t kept = 0;
-    std::array<char, proxy::max_proxy_header> peeked{};
+    std::array<char, max_proxy_header> peeked{};
     while (co_await conn.wait_readable()) {
         boost::system::error_code ec;
         const std::size_t n = socket.receive(asio::buffer(peeked.data(), received.size() - kept),
@@ -29,11 +27,11 @@ asio::awaitable<proxy_header_read> read_proxy_header(connection& conn) {
         }
         if (ec || n == 0) co_return proxy_header_read{status::closed, {}, {}};
         std::copy_n(peeked.begin(), n, received.begin() + static_cast<std::ptrdiff_t>(kept));
-        const auto parsed = proxy::parse_proxy_header(std::string_view(received.data(), kept + n));
+        const auto parsed = parse_proxy_header(std::string_view(received.data(), kept + n));
         switch (parsed.state) {
-            case proxy::proxy_parse::status::invalid:
+            case proxy_parse::status::invalid:
                 co_return proxy_header_read{status::invalid, {}, parsed.error};
-            case proxy::proxy_parse::status::done: {
+            case proxy_parse::status::done: {
                 // Only the header's own bytes leave the socket; the rest is the handler's.
                 const std::size_t header_part = parsed.consumed - kept;
                 const auto taken = socket.receive(asio::buffer(peeked.data(), header_part), 0, ec);
@@ -43,7 +41,7 @@ asio::awaitable<proxy_header_read> read_proxy_header(connection& conn) {
                 conn.end_request();
                 co_return proxy_header_read{status::ok, parsed.header, {}};
             }
-            case proxy::proxy_parse::status::incomplete: {
+            case proxy_parse::status::incomplete: {
                 // Every byte seen belongs to the header: take them, wait for the rest.
                 const auto taken = socket.receive(asio::buffer(peeked.data(), n), 0, ec);
                 if (ec || taken != n) co_return proxy_header_read{status::closed, {}, {}};

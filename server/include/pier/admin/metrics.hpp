@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "pier/config/config.hpp"
 #include "pier/handlers/proxy/upstream.hpp"
 #include "pier/net/listener_stats.hpp"
 #include "pier/runtime/scheduler.hpp"
@@ -19,7 +20,7 @@ namespace pier::admin {
 
 struct listener_snapshot {
     std::string name;
-    std::string handler;
+    config::handler_kind handler = config::handler_kind::echo;
     std::uint64_t active = 0;
     std::uint64_t accepted = 0;
     std::uint64_t rejected = 0;         ///< max_connections

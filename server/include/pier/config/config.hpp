@@ -13,20 +13,41 @@
 #include <string_view>
 #include <vector>
 
+#include "pier/config/enum_names.hpp"
+
 namespace pier::config {
 
 using namespace std::chrono_literals;
 
 /// Log verbosity, ordered as spdlog orders it.
 enum class log_level { trace, debug, info, warn, error, critical, off };
+constexpr auto names_of(log_level) {
+    using enum log_level;
+    return std::to_array<enum_name<log_level>>({{trace, "trace"},
+                                                {debug, "debug"},
+                                                {info, "info"},
+                                                {warn, "warn"},
+                                                {error, "error"},
+                                                {critical, "critical"},
+                                                {off, "off"}});
+}
 
 /// text: human-readable lines; json: one JSON object per line for log shippers.
 enum class log_format { text, json };
+constexpr auto names_of(log_format) {
+    using enum log_format;
+    return std::to_array<enum_name<log_format>>({{text, "text"}, {json, "json"}});
+}
 
 /// How connections are spread over the workers.
 /// work_stealing: each connection lives on a strand; idle workers take queued work and serve a
 /// stuck worker's reactor. pinned: a connection runs on the worker that accepted it, always.
 enum class scheduler_kind { work_stealing, pinned };
+constexpr auto names_of(scheduler_kind) {
+    using enum scheduler_kind;
+    return std::to_array<enum_name<scheduler_kind>>(
+        {{work_stealing, "work_stealing"}, {pinned, "pinned"}});
+}
 
 /// `runtime:` — the worker pool.
 struct runtime_config {
@@ -139,9 +160,19 @@ struct synthetic_config {
 /// least_connections: the one with the fewest active connections per unit of weight.
 /// random_two: the less loaded of two picked at random (power of two choices).
 enum class balance_policy { round_robin, least_connections, random_two };
+constexpr auto names_of(balance_policy) {
+    using enum balance_policy;
+    return std::to_array<enum_name<balance_policy>>({{round_robin, "round_robin"},
+                                                     {least_connections, "least_connections"},
+                                                     {random_two, "random_two"}});
+}
 
 /// PROXY protocol version the proxy sends upstream (HAProxy's proxy-protocol.txt).
 enum class proxy_protocol { none, v1, v2 };
+constexpr auto names_of(proxy_protocol) {
+    using enum proxy_protocol;
+    return std::to_array<enum_name<proxy_protocol>>({{none, "none"}, {v1, "v1"}, {v2, "v2"}});
+}
 
 /// `listeners[].proxy.upstreams[]`: "host:port" or {address, weight}.
 struct upstream_config {
@@ -211,14 +242,23 @@ struct proxy_config {
     bool operator==(const proxy_config&) const = default;
 };
 
+/// What serves a listener's connections (handlers/registry.cpp makes it). Each name is also
+/// the key of that handler's section in the listener.
+enum class handler_kind { echo, synthetic, proxy };
+constexpr auto names_of(handler_kind) {
+    using enum handler_kind;
+    return std::to_array<enum_name<handler_kind>>(
+        {{echo, "echo"}, {synthetic, "synthetic"}, {proxy, "proxy"}});
+}
+
 /// `listeners[]:` — one bound address and what it serves.
 struct listener_config {
     std::string name;       ///< unique, used in logs and metrics
     listen_address listen;  ///< unique unless port is 0
     /// Kernel accept queue length (connections). 1024: absorbs bursts; capped by somaxconn.
     unsigned backlog = 1024;
-    /// Handler name; one of handler_names().
-    std::string handler = "echo";
+    /// What serves each connection; the listener's section of the same name configures it.
+    handler_kind handler = handler_kind::echo;
     /// Live connections this listener serves at once; beyond it a new connection is accepted
     /// and closed immediately. 10000 fits the default open-file limit of a systemd service.
     std::uint64_t max_connections = 10000;
@@ -268,20 +308,5 @@ struct config {
 
     bool operator==(const config&) const = default;
 };
-
-/// Handler names a listener may use, in the order documented.
-const std::vector<std::string>& handler_names();
-
-/// "work_stealing" or "pinned", as written in YAML.
-std::string_view to_string(scheduler_kind kind);
-
-/// "info", "debug", ... as written in YAML.
-std::string_view to_string(log_level level);
-
-/// "round_robin", ... as written in YAML.
-std::string_view to_string(balance_policy policy);
-
-/// "none", "v1", "v2" as written in YAML.
-std::string_view to_string(proxy_protocol version);
 
 }  // namespace pier::config

@@ -13,10 +13,18 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "pier/config/config.hpp"
-#include "pier/net/connection.hpp"
+#include "pier/net/handler.hpp"
 
 namespace pier::handlers {
 
-boost::asio::awaitable<void> run_echo(net::connection& conn, config::echo_config cfg);
+class echo_handler final : public net::handler {
+public:
+    explicit echo_handler(const config::echo_config& cfg) : cfg_(cfg) {}
+    boost::asio::awaitable<void> serve(net::connection& conn) const override;
+    bool reads_requests() const override { return false; }
+
+private:
+    config::echo_config cfg_;
+};
 
 }  // namespace pier::handlers

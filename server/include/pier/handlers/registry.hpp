@@ -1,5 +1,7 @@
-// Handlers by name: turns a listener's `handler:` key and its section into what the listener
-// runs. Safe from any thread.
+// The handler kinds, in one table (registry.cpp): what a listener's `handler:` key turns into,
+// and what each kind's settings bound. Adding a handler: its kind and name (config.hpp's
+// handler_kind), its section's keys (config/parse.cpp), a net::handler (handlers/), one row
+// in registry.cpp. Safe from any thread.
 #pragma once
 
 #include <cstdint>
@@ -7,26 +9,16 @@
 #include <string>
 
 #include "pier/config/config.hpp"
-#include "pier/handlers/handler.hpp"
 #include "pier/handlers/proxy/upstream_group.hpp"
+#include "pier/net/handler.hpp"
 
 namespace pier::handlers {
 
-/// What a listener runs for each connection, and the state behind it that outlives one
-/// connection.
-struct handler_instance {
-    handler_fn serve;
-    /// The proxy's upstreams (null for other handlers): /metrics reads them, and a reload
-    /// hands them to the next instance.
-    std::shared_ptr<proxy::upstream_group> upstreams;
-};
-
 /// The handler `cfg.handler` names, configured from its section of `cfg`. `previous` (may be
-/// null) is the instance a reload replaces: state worth keeping is taken over from it (the
-/// proxy's upstream health and counters). Throws std::invalid_argument for a name config
-/// validation would have rejected.
-handler_instance make_handler(const config::listener_config& cfg,
-                              const handler_instance* previous = nullptr);
+/// null) is the handler a reload replaces: state worth keeping is taken over from it when it
+/// is of the same kind (the proxy's upstream health and counters).
+std::shared_ptr<const net::handler> make_handler(const config::listener_config& cfg,
+                                                 const net::handler* previous = nullptr);
 
 /// The most buffer memory one connection of `cfg` can hold, as its handler's settings bound
 /// it, and the arithmetic for messages ("2 x (max_buffer 16KiB + 2KiB)"). Kernel socket
@@ -36,5 +28,8 @@ struct buffer_bound {
     std::string formula;
 };
 buffer_bound connection_buffer_bound(const config::listener_config& cfg);
+
+/// The upstreams of a proxy handler (/metrics reports them); null for other kinds.
+proxy::upstream_group* upstreams_of(const net::handler& handler);
 
 }  // namespace pier::handlers

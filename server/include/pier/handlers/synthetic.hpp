@@ -26,7 +26,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "pier/config/config.hpp"
-#include "pier/net/connection.hpp"
+#include "pier/net/handler.hpp"
 
 namespace pier::handlers {
 
@@ -34,6 +34,14 @@ namespace pier::handlers {
 /// hold a partial line of up to max_line plus one such read before the line is judged.
 inline constexpr std::size_t synthetic_read_chunk = 16 * 1024;
 
-boost::asio::awaitable<void> run_synthetic(net::connection& conn, config::synthetic_config cfg);
+class synthetic_handler final : public net::handler {
+public:
+    explicit synthetic_handler(const config::synthetic_config& cfg) : cfg_(cfg) {}
+    boost::asio::awaitable<void> serve(net::connection& conn) const override;
+    bool reads_requests() const override { return true; }
+
+private:
+    config::synthetic_config cfg_;
+};
 
 }  // namespace pier::handlers

@@ -29,10 +29,10 @@
 #include <boost/asio/strand.hpp>
 
 #include "pier/config/config.hpp"
-#include "pier/handlers/registry.hpp"
 #include "pier/log/rate_limiter.hpp"
 #include "pier/net/connection_caps.hpp"
 #include "pier/net/connection_set.hpp"
+#include "pier/net/handler.hpp"
 #include "pier/net/listener_stats.hpp"
 #include "pier/runtime/io_pool.hpp"
 
@@ -51,7 +51,7 @@ public:
     /// `adopted_fd`, if not -1, is a listening socket systemd passed (socket activation):
     /// it is taken as it is instead of binding cfg.listen.
     listener(const config::listener_config& cfg, runtime::io_pool& pool,
-             handlers::handler_instance handler, connection_cap* global_cap = nullptr,
+             std::shared_ptr<const handler> handler, connection_cap* global_cap = nullptr,
              int adopted_fd = -1);
     ~listener();
     listener(const listener&) = delete;
@@ -59,12 +59,12 @@ public:
 
     const std::string& name() const { return name_; }
     /// Any thread (a reload may change it meanwhile).
-    std::string handler_name() const {
+    config::handler_kind handler_kind() const {
         std::lock_guard lock(published_mutex_);
-        return handler_name_;
+        return handler_kind_;
     }
-    /// The handler instance new connections get. Any thread.
-    std::shared_ptr<const handlers::handler_instance> handler() const {
+    /// The handler new connections get. Any thread.
+    std::shared_ptr<const handler> current_handler() const {
         std::lock_guard lock(published_mutex_);
         return published_handler_;
     }
@@ -84,7 +84,7 @@ public:
     /// next accepted connection on, timeouts for open connections too. With `replacement`,
     /// the clients already waiting on the old socket are admitted, then it is closed and
     /// `replacement` accepts from now on. Blocks until applied.
-    void reconfigure(const config::listener_config& cfg, handlers::handler_instance handler,
+    void reconfigure(const config::listener_config& cfg, std::shared_ptr<const handler> handler,
                      std::optional<tcp::acceptor> replacement = std::nullopt);
     /// Closes the acceptor and waits for the accept loop and the sweep to return. Open
     /// connections are untouched: ask them to stop through connections().
@@ -110,9 +110,8 @@ private:
     bool take_address_slot(connection& conn);
     /// accept_proxy: reads the PROXY header (the peer becomes the client it names), takes the
     /// per-address slot for that client, then runs the handler. Any thread.
-    asio::awaitable<void> serve_behind_proxy(
-        std::shared_ptr<connection> conn,
-        std::shared_ptr<const handlers::handler_instance> handler);
+    asio::awaitable<void> serve_behind_proxy(std::shared_ptr<connection> conn,
+                                             std::shared_ptr<const handler> handler);
     void reject(std::atomic<std::uint64_t>& counter, std::string_view reason, std::uint64_t limit);
     /// The end of a connection's task: counts, logs, closes and unlinks it.
     void finish_connection(connection& conn, std::exception_ptr error);
@@ -125,13 +124,13 @@ private:
     const std::string name_;
     /// What other threads may read of what reconfigure() changes.
     mutable std::mutex published_mutex_;
-    std::string handler_name_;                                             ///< guarded
-    std::shared_ptr<const handlers::handler_instance> published_handler_;  ///< guarded
+    config::handler_kind handler_kind_;                 ///< guarded
+    std::shared_ptr<const handler> published_handler_;  ///< guarded
     /// Touched on strand_ only once start() has run (reconfigure() posts its changes there).
     config::listener_config config_;
     runtime::io_pool& pool_;
     /// Shared with the connections being started: a reload may swap it meanwhile. strand_ only.
-    std::shared_ptr<const handlers::handler_instance> handler_;
+    std::shared_ptr<const handler> handler_;
     runtime::worker_lease home_;  ///< the worker running the accept loop and the sweep
     /// Serializes the accept loop, the sweep and stop_accepting(): under work stealing an idle
     /// worker may run the home worker's handlers while that worker is stuck in a long task.

@@ -1,7 +1,7 @@
 // Reading the PROXY protocol header a proxy in front of pier sends first (accept_proxy).
 //
 // Takes exactly the header's bytes off the socket: it peeks, parses (the sans-io parser in
-// handlers/proxy/proxy_protocol.hpp), and consumes only bytes the parser has placed in the
+// net/proxy_protocol.hpp), and consumes only bytes the parser has placed in the
 // header, so whatever the client sent after it is left for the handler. Bytes of an incomplete
 // header are consumed as they come (they are header bytes either way), so a slow sender is
 // waited for without spinning on data already seen. Bounded: at most max_proxy_header bytes
@@ -14,8 +14,8 @@
 
 #include <boost/asio/awaitable.hpp>
 
-#include "pier/handlers/proxy/proxy_protocol.hpp"
 #include "pier/net/connection.hpp"
+#include "pier/net/proxy_protocol.hpp"
 
 namespace pier::net {
 
@@ -30,7 +30,7 @@ struct proxy_header_read {
         closed,
     };
     status state = status::closed;
-    handlers::proxy::proxy_header header;
+    proxy_header header;
     std::string error;
 };
 

@@ -18,9 +18,9 @@
 #include <boost/asio/write.hpp>
 
 #include "pier/config/units.hpp"
-#include "pier/handlers/proxy/proxy_protocol.hpp"
 #include "pier/handlers/worker_buffer.hpp"
 #include "pier/net/edge_reader.hpp"
+#include "pier/net/proxy_protocol.hpp"
 
 namespace pier::handlers::proxy {
 namespace {
@@ -327,8 +327,6 @@ private:
     bool lost_upstream_ = false;  ///< lose() cancelled the upstream socket
 };
 
-}  // namespace
-
 asio::awaitable<void> run_proxy(net::connection& conn, std::shared_ptr<upstream_group> group) {
     tcp::socket upstream_socket(conn.socket().get_executor());
     const link_guard linked(conn, upstream_socket);
@@ -343,8 +341,8 @@ asio::awaitable<void> run_proxy(net::connection& conn, std::shared_ptr<upstream_
 
     const auto& cfg = group->settings();
     if (cfg.send_proxy != config::proxy_protocol::none) {
-        const auto header = encode_proxy_header(cfg.send_proxy, conn.remote_endpoint(),
-                                                conn.socket().local_endpoint(ec));
+        const auto header = net::encode_proxy_header(cfg.send_proxy, conn.remote_endpoint(),
+                                                     conn.socket().local_endpoint(ec));
         const net::connection::write_scope writing(conn);
         auto [write_ec, written] = co_await asio::async_write(upstream_socket, asio::buffer(header),
                                                               asio::as_tuple(asio::use_awaitable));
@@ -354,5 +352,22 @@ asio::awaitable<void> run_proxy(net::connection& conn, std::shared_ptr<upstream_
     relay session(conn, upstream_socket, target, cfg);
     co_await session.run();
 }
+
+}  // namespace
+
+proxy_handler::proxy_handler(const config::proxy_config& cfg, const proxy_handler* previous)
+    : group_(std::make_shared<upstream_group>(
+          cfg, previous != nullptr ? previous->group_.get() : nullptr)) {}
+
+asio::awaitable<void> proxy_handler::serve(net::connection& conn) const {
+    // The group by value: connections keep the group they started with across a reload.
+    return run_proxy(conn, group_);
+}
+
+void proxy_handler::start_background(const asio::any_io_executor& strand) const {
+    group_->start_health_checks(strand);
+}
+
+void proxy_handler::stop_background() const { group_->stop_health_checks(); }
 
 }  // namespace pier::handlers::proxy

@@ -24,7 +24,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "pier/handlers/proxy/upstream_group.hpp"
-#include "pier/net/connection.hpp"
+#include "pier/net/handler.hpp"
 
 namespace pier::handlers::proxy {
 
@@ -32,7 +32,22 @@ namespace pier::handlers::proxy {
 /// buffer. 2KiB: a typical request or reply of a database or cache protocol fits in one read.
 inline constexpr std::size_t relay_read_size = 2048;
 
-boost::asio::awaitable<void> run_proxy(net::connection& conn,
-                                       std::shared_ptr<upstream_group> group);
+class proxy_handler final : public net::handler {
+public:
+    /// `previous` (may be null): the handler a reload replaces; its upstreams' health and
+    /// counters carry over (upstream_group).
+    proxy_handler(const config::proxy_config& cfg, const proxy_handler* previous);
+    boost::asio::awaitable<void> serve(net::connection& conn) const override;
+    bool reads_requests() const override { return false; }
+    /// The health checks, when configured.
+    void start_background(const boost::asio::any_io_executor& strand) const override;
+    void stop_background() const override;
+
+    /// /metrics reads them.
+    upstream_group& upstreams() const { return *group_; }
+
+private:
+    std::shared_ptr<upstream_group> group_;
+};
 
 }  // namespace pier::handlers::proxy

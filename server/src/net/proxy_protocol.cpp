@@ -1,4 +1,4 @@
-#include "pier/handlers/proxy/proxy_protocol.hpp"
+#include "pier/net/proxy_protocol.hpp"
 
 #include <algorithm>
 #include <array>
@@ -10,7 +10,7 @@
 
 #include <fmt/format.h>
 
-namespace pier::handlers::proxy {
+namespace pier::net {
 namespace {
 
 // proxy-protocol.txt section 2.2: the v2 signature, then version 2 with command PROXY (0x21)
@@ -269,4 +269,4 @@ std::string encode_proxy_header(config::proxy_protocol version,
     return {};
 }
 
-}  // namespace pier::handlers::proxy
+}  // namespace pier::net

@@ -15,7 +15,7 @@
 
 #include "pier/config/config.hpp"
 
-namespace pier::handlers::proxy {
+namespace pier::net {
 
 /// The header announcing a TCP connection from `source` (the client) to `destination` (the
 /// address the client connected to). v1 is one text line ("PROXY TCP4 ...\r\n"); v2 is binary.
@@ -54,4 +54,4 @@ inline constexpr std::size_t max_proxy_header = 16 + 1024;
 /// Parses a v1 or v2 header at the start of `data` (the first bytes a client sent).
 proxy_parse parse_proxy_header(std::string_view data);
 
-}  // namespace pier::handlers::proxy
+}  // namespace pier::net
