@@ -1,4 +1,4 @@
-# Which of edge_reader's two paths pier_core builds (include/pier/net/edge_reader.hpp), in
+# Which of edge_reader's two paths pier_net builds (net/include/pier/net/edge_reader.hpp), in
 # PIER_EDGE_READER: reactor or portable.
 #
 # The reactor path is built on Asio's internals (asio::detail: reactor_op's perform/complete

@@ -25,6 +25,7 @@
 #include "pier/daemon/signals.hpp"
 #include "pier/log/logging.hpp"
 #include "pier/log/rate_limiter.hpp"
+#include "pier/runtime/open_file_limit.hpp"
 #include "pier/version.hpp"
 
 namespace {
@@ -69,7 +70,7 @@ int run(const pier::daemon::cli_options& options) {
     spdlog::info("starting version={} config={} boost={} edge_reader={}", pier::version,
                  options.config_path.string(), pier::boost_version, pier::edge_reader_path);
 
-    pier::daemon::raise_open_file_limit();
+    pier::runtime::raise_open_file_limit();
     pier::daemon::warn_if_open_file_limit_short(cfg, pier::daemon::worker_count(cfg.runtime));
     if (memory_warning) spdlog::warn("{}", *memory_warning);
     const auto notifier = pier::daemon::sd_notifier::from_environment();

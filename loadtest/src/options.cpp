@@ -5,8 +5,8 @@
 #include <charconv>
 #include <sstream>
 
+#include "pier/config/safe_parse_error.hpp"
 #include "pier/config/units.hpp"
-#include "pier/daemon/safe_parse_error.hpp"
 
 namespace pierload {
 namespace {
@@ -224,7 +224,7 @@ parse_result parse_options(std::span<const char* const> args) {
         parse(args);
     } catch (const po::error&) {
         vm.clear();
-        return {std::nullopt, pier::daemon::safe_parse_error(args, parse)};  // never e.what()
+        return {std::nullopt, pier::config::safe_parse_error(args, parse)};  // never e.what()
     }
     if (vm.count("help") > 0) return {std::nullopt, {}, true};
 

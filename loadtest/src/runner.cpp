@@ -4,7 +4,7 @@
 #include <thread>
 
 #include "client_thread.hpp"
-#include "pier/daemon/resource_limits.hpp"
+#include "pier/runtime/open_file_limit.hpp"
 
 namespace pierload {
 namespace {
@@ -55,7 +55,7 @@ second_sample summarize(const interval_stats& interval, double elapsed_s, double
 
 void ensure_descriptor_limit(std::size_t needed) {
     // The same raise pierd does at start: soft limit up to the hard one.
-    const auto limit = pier::daemon::raise_open_file_limit();
+    const auto limit = pier::runtime::raise_open_file_limit();
     if (limit >= needed) return;
     throw setup_error("cannot open " + std::to_string(needed) +
                       " descriptors: the open-file limit is " + std::to_string(limit) +

@@ -4,9 +4,9 @@
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
-#include "pier/daemon/resource_limits.hpp"
+#include "pier/runtime/open_file_limit.hpp"
 
 int main(int argc, char** argv) {
-    pier::daemon::raise_open_file_limit();
+    pier::runtime::raise_open_file_limit();
     return doctest::Context(argc, argv).run();
 }

@@ -22,17 +22,6 @@ std::uint64_t descriptors_needed(const config::config& cfg, std::size_t workers)
     return needed;
 }
 
-std::uint64_t raise_open_file_limit() {
-    rlimit limit{};
-    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
-    if (limit.rlim_cur < limit.rlim_max) {
-        rlimit raised = limit;
-        raised.rlim_cur = limit.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
-    }
-    return limit.rlim_cur;
-}
-
 void warn_if_open_file_limit_short(const config::config& cfg, std::size_t workers) {
     rlimit limit{};
     if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;

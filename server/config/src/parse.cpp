@@ -11,8 +11,10 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include <arpa/inet.h>
+
 #include <algorithm>
-#include <boost/asio/ip/address.hpp>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -198,9 +200,50 @@ bool is_name_char(char c) {
            c == '.' || c == '-';
 }
 
+/// An IP literal as the kernel reads it: the family, the address's bytes and an IPv6 zone
+/// ("%eth0") as written. inet_pton decides, as it does for Asio's make_address, which binds
+/// the address later (net/listener.cpp), so what passes here binds there.
+struct ip_literal {
+    int family = AF_UNSPEC;
+    std::array<unsigned char, 16> bytes{};
+    std::string zone;
+
+    bool operator==(const ip_literal&) const = default;
+
+    /// The canonical text ("0::1" is "::1"), as inet_ntop writes it.
+    std::string to_string() const {
+        std::array<char, INET6_ADDRSTRLEN> text{};
+        inet_ntop(family, bytes.data(), text.data(), static_cast<socklen_t>(text.size()));
+        return zone.empty() ? std::string(text.data()) : std::string(text.data()) + "%" + zone;
+    }
+    /// 0.0.0.0 or ::
+    bool is_unspecified() const {
+        return std::all_of(bytes.begin(), bytes.end(), [](unsigned char b) { return b == 0; });
+    }
+    /// 224.0.0.0/4 or ff00::/8
+    bool is_multicast() const {
+        return family == AF_INET ? (bytes[0] & 0xF0) == 0xE0 : bytes[0] == 0xFF;
+    }
+};
+
+std::optional<ip_literal> parse_ip_literal(const std::string& host) {
+    ip_literal ip;
+    if (inet_pton(AF_INET, host.c_str(), ip.bytes.data()) == 1) {
+        ip.family = AF_INET;
+        return ip;
+    }
+    const std::size_t percent = host.find('%');
+    if (inet_pton(AF_INET6, host.substr(0, percent).c_str(), ip.bytes.data()) == 1) {
+        ip.family = AF_INET6;
+        if (percent != std::string::npos) ip.zone = host.substr(percent + 1);
+        return ip;
+    }
+    return std::nullopt;
+}
+
 struct parsed_listen {
     listen_address address;
-    boost::asio::ip::address ip;  ///< for duplicate detection: "::1" and "0::1" are one address
+    ip_literal ip;  ///< for duplicate detection: "::1" and "0::1" are one address
 };
 
 /// "host:port" with an IP literal host (IPv6 in brackets), or why not.
@@ -231,14 +274,13 @@ std::variant<parsed_listen, std::string> parse_listen(std::string_view text) {
         return expected;
     }
 
-    boost::system::error_code ec;
-    const auto ip = boost::asio::ip::make_address(std::string(host), ec);
-    if (ec) {
+    const auto ip = parse_ip_literal(std::string(host));
+    if (!ip) {
         // Names are not resolved: resolution at start-up would make the bound address depend
         // on DNS, and a name with several addresses has no single socket to bind.
         return std::string("host must be an IP address, e.g. \"127.0.0.1\" or \"[::1]\"");
     }
-    if (bracketed && !ip.is_v6()) {
+    if (bracketed && ip->family != AF_INET6) {
         return std::string("brackets are only for IPv6 addresses");
     }
     const int_result port_number = parse_uint(port, 0, std::numeric_limits<std::uint16_t>::max());
@@ -246,7 +288,7 @@ std::variant<parsed_listen, std::string> parse_listen(std::string_view text) {
         return std::string("port must be between 0 and 65535");
     }
     return parsed_listen{
-        listen_address{std::string(host), static_cast<std::uint16_t>(port_number.value)}, ip};
+        listen_address{std::string(host), static_cast<std::uint16_t>(port_number.value)}, *ip};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -972,7 +1014,7 @@ private:
     }
 
     struct seen_address {
-        boost::asio::ip::address ip;
+        ip_literal ip;
         std::uint16_t port;
         YAML::Mark mark;
     };

@@ -1,6 +1,6 @@
 // Where Asio's epoll reactor takes its per-socket states from: a slot_arena of their own, so
 // that the states it keeps for reuse after a burst of connections do not hold the rest of the
-// heap (the why is in server/src/asio_impl.cpp, which does it). Any thread.
+// heap (the why is in server/runtime/src/asio_impl.cpp, which does it). Any thread.
 #pragma once
 
 #include <cstddef>

@@ -1,10 +1,11 @@
 // Process-wide logging set-up on top of spdlog.
 //
-// Messages follow STYLE.md: a lowercase message, then key=value fields
-// (`spdlog::info("listening name={} addr={}", ...)`). In text format that line is printed as is;
-// in json format each record becomes one object per line: {"ts","level","msg",<fields>...}, the
-// fields taken from the key=value tokens. Under systemd (JOURNAL_STREAM set) text lines carry a
-// syslog priority prefix and no timestamp, since journald adds both.
+// Messages follow the house style (ARCHITECTURE.md, "Conventions"): a lowercase message, then
+// key=value fields (`spdlog::info("listening name={} addr={}", ...)`). In text format that line
+// is printed as is; in json format each record becomes one object per line:
+// {"ts","level","msg",<fields>...}, the fields taken from the key=value tokens. Under systemd
+// (JOURNAL_STREAM set) text lines carry a syslog priority prefix and no timestamp, since journald
+// adds both.
 //
 // configure_logging() installs the default logger from main before threads start;
 // reconfigure_logging() changes its level and format in place at a reload.

@@ -15,7 +15,7 @@
 
 #include <boost/program_options/errors.hpp>
 
-namespace pier::daemon {
+namespace pier::config {
 
 /// `parse` runs the same parse as the one that failed, on the arguments given to it.
 template <typename Parse>
@@ -36,4 +36,4 @@ std::string safe_parse_error(std::span<const char* const> args, Parse&& parse) {
     return "invalid command line";  // not reached: the copy fails as the original did
 }
 
-}  // namespace pier::daemon
+}  // namespace pier::config

@@ -4,8 +4,8 @@
 
 #include <boost/program_options.hpp>
 
+#include "pier/config/safe_parse_error.hpp"
 #include "pier/config/units.hpp"
-#include "pier/daemon/safe_parse_error.hpp"
 
 namespace pier::daemon {
 namespace {
@@ -78,7 +78,7 @@ cli_result parse_cli(std::span<const char* const> args) {
         parse(args);
     } catch (const po::error&) {
         vm.clear();
-        return {std::nullopt, safe_parse_error(args, parse)};  // never e.what(): see there
+        return {std::nullopt, config::safe_parse_error(args, parse)};  // never e.what(): see there
     }
 
     cli_options options;

@@ -17,8 +17,9 @@
 // most half the workers search at once). Then it parks in its own reactor (epoll_wait).
 //
 // I/O stealing: a socket's events only become runnable when its home worker runs its reactor,
-// so while a worker is stuck in one long task, task stealing finds nothing to take (DESIGN.md,
-// "Measured facts"). Every worker therefore watches the others with a timer of its own (every
+// so while a worker is stuck in one long task, task stealing finds nothing to take: the
+// completions wait in that worker's io_context, which only a thread running it runs. Every
+// worker therefore watches the others with a timer of its own (every
 // `io_steal_interval` while they make progress, backing off to `max_watch_interval` while
 // nothing moves, then sleeping until a worker runs a task again; a busy worker's timer simply
 // fires late): it checks whether a worker has sat in

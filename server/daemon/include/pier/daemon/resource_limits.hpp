@@ -1,8 +1,8 @@
 // The process's open-file limit against what the config may need.
 //
-// pierd raises its soft RLIMIT_NOFILE to the hard limit at start (systemd's LimitNOFILE= or
-// `ulimit -Hn` set the hard one) and warns, with the arithmetic, when the configured
-// connection limits cannot fit. Call raise_open_file_limit() from main before threads start.
+// pierd raises its soft RLIMIT_NOFILE to the hard limit at start
+// (runtime/open_file_limit.hpp) and warns, with the arithmetic, when the configured
+// connection limits cannot fit.
 #pragma once
 
 #include <cstdint>
@@ -15,10 +15,6 @@ namespace pier::daemon {
 /// listener, three per worker's reactor (epoll, eventfd, timerfd), and 64 for the process
 /// itself (stdio, logs, resolver, admin).
 std::uint64_t descriptors_needed(const config::config& cfg, std::size_t workers);
-
-/// Raises the soft open-file limit as far as the hard limit allows; returns the soft limit
-/// now in force.
-std::uint64_t raise_open_file_limit();
 
 /// Warns, with the arithmetic, when the soft open-file limit is below descriptors_needed().
 /// At start and after each reload (a reload may raise the connection limits).
