@@ -376,7 +376,7 @@ admin::metrics_snapshot server::metrics_snapshot() {
 
 void server::log_dispatcher_totals() {
     // What the work-stealing dispatcher did over the process's life: how often work moved
-    // between workers shows whether stealing paid (the admin endpoint will export these live).
+    // between workers shows whether stealing paid (/metrics has the same figures live).
     auto* dispatcher = pool_.dispatcher();
     if (dispatcher == nullptr) return;
     for (std::size_t i = 0; i < dispatcher->size(); ++i) {

@@ -40,7 +40,7 @@ constexpr auto names_of(log_format) {
 }
 
 /// How connections are spread over the workers.
-/// work_stealing: each connection lives on a strand; idle workers take queued work and serve a
+/// work_stealing: each connection runs on a serializer; idle workers take queued work and serve a
 /// stuck worker's reactor. pinned: a connection runs on the worker that accepted it, always.
 enum class scheduler_kind { work_stealing, pinned };
 constexpr auto names_of(scheduler_kind) {
