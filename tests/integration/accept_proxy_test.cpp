@@ -142,7 +142,8 @@ TEST_CASE("accept_proxy: max_connections_per_ip counts the announced client") {
             CHECK(co_await read_exactly(other_client, payload.size()) == payload);
         },
         20s);
-    CHECK(server.listener().stats().rejected_per_ip.load() == 1);
+    CHECK(server.listener().stats().rejected_for(
+              pier::net::reject_reason::max_connections_per_ip) == 1);
 }
 
 // Proves pier behind pier: a proxy listener sending PROXY v1 to an accept_proxy echo listener

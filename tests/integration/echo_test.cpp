@@ -87,7 +87,7 @@ TEST_CASE("echo: a client resetting right behind its last bytes is closed") {
             }
         },
         60s);
-    CHECK(stats.idle_closed == 0);
+    CHECK(stats.closed_for(pier::net::stop_reason::idle_timeout) == 0);
 }
 
 // Proves 1,000 connections are served at once: all are open before any exchange starts, and

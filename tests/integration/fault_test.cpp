@@ -95,7 +95,7 @@ TEST_CASE("faults: a connect-and-close flood leaves nothing behind") {
             CHECK(co_await eventually(
                 [&] { return stats.accepted == flood + 1 && stats.active == 1; }));
             CHECK(stats.closed == flood);
-            CHECK(stats.rejected == 0);
+            CHECK(stats.rejected_for(pier::net::reject_reason::max_connections) == 0);
             CHECK(stats.accept_errors == 0);
             auto newcomer = co_await connect_to(ep);
             co_await still_served(newcomer, 2000);
@@ -126,7 +126,11 @@ TEST_CASE("faults: a client that never reads holds at most max_buffer") {
                           figures.traffic.bytes_in, " echoed ", figures.traffic.bytes_out);
             // Nothing more is read while the write is stuck, and write_timeout then cuts it.
             CHECK(co_await eventually(
-                [&] { return server.listener().stats().write_timeout_closed == 1; }, 10s));
+                [&] {
+                    return server.listener().stats().closed_for(
+                               pier::net::stop_reason::write_timeout) == 1;
+                },
+                10s));
             CHECK(echo_figures(server).traffic.bytes_in == figures.traffic.bytes_in);
         },
         30s);
@@ -181,7 +185,7 @@ TEST_CASE("faults: a flood beyond max_connections is rejected, the admitted are 
                 ++round;
             }
             CHECK(flood->refused == excess);
-            CHECK(stats.rejected == excess);
+            CHECK(stats.rejected_for(pier::net::reject_reason::max_connections) == excess);
             CHECK(stats.accepted == admitted);
             for (unsigned i = 0; i < admitted; ++i) co_await still_served(members[i], 5000 + i);
             // Room again once some leave.
@@ -192,7 +196,7 @@ TEST_CASE("faults: a flood beyond max_connections is rejected, the admitted are 
                 co_await still_served(newcomer, 9000 + i);
                 members[i] = std::move(newcomer);
             }
-            CHECK(stats.rejected == excess);
+            CHECK(stats.rejected_for(pier::net::reject_reason::max_connections) == excess);
         },
         60s);
 }

@@ -37,7 +37,7 @@ TEST_CASE("limits: idle_timeout closes a silent connection") {
             CHECK(waited >= 200ms);
         },
         10s);
-    CHECK(server.listener().stats().idle_closed.load() == 1);
+    CHECK(server.listener().stats().closed_for(pier::net::stop_reason::idle_timeout) == 1);
 }
 
 // Proves activity postpones the idle timeout: a client that talks every 50ms for a second
@@ -60,7 +60,7 @@ TEST_CASE("limits: idle_timeout spares a connection that keeps talking") {
             }
         },
         10s);
-    CHECK(server.listener().stats().idle_closed.load() == 0);
+    CHECK(server.listener().stats().closed_for(pier::net::stop_reason::idle_timeout) == 0);
 }
 
 /// Connects from `source` (a loopback address of this machine, port chosen by the kernel).
@@ -97,7 +97,7 @@ TEST_CASE("limits: max_connections rejects the extra connection and keeps the ot
             }
         },
         10s);
-    CHECK(server.listener().stats().rejected.load() == 1);
+    CHECK(server.listener().stats().rejected_for(pier::net::reject_reason::max_connections) == 1);
     CHECK(server.listener().stats().accepted.load() == 3);
 }
 
@@ -133,8 +133,8 @@ TEST_CASE("limits: write_timeout closes a connection whose peer stopped reading"
             CHECK(std::chrono::steady_clock::now() - *stalled >= 300ms);
         },
         20s);
-    CHECK(server.listener().stats().write_timeout_closed.load() == 1);
-    CHECK(server.listener().stats().idle_closed.load() == 0);
+    CHECK(server.listener().stats().closed_for(pier::net::stop_reason::write_timeout) == 1);
+    CHECK(server.listener().stats().closed_for(pier::net::stop_reason::idle_timeout) == 0);
 }
 
 // Proves max_connections_per_ip: a third connection from 127.0.0.1 is closed at once, while
@@ -168,8 +168,9 @@ TEST_CASE("limits: max_connections_per_ip caps each client address on its own") 
             CHECK(co_await echo_exchange(again, payload) == payload);
         },
         20s);
-    CHECK(server.listener().stats().rejected_per_ip.load() == 1);
-    CHECK(server.listener().stats().rejected.load() == 0);
+    CHECK(server.listener().stats().rejected_for(
+              pier::net::reject_reason::max_connections_per_ip) == 1);
+    CHECK(server.listener().stats().rejected_for(pier::net::reject_reason::max_connections) == 0);
 }
 
 // Proves limits.max_connections is shared by the listeners: with a cap of 2, one connection to
@@ -197,8 +198,10 @@ TEST_CASE("limits: limits.max_connections caps connections across listeners") {
             CHECK(co_await echo_exchange(a, payload) == payload);
         },
         20s);
-    CHECK(server.listener("echo").stats().rejected_global.load() == 1);
-    CHECK(server.listener("second").stats().rejected_global.load() == 1);
+    CHECK(server.listener("echo").stats().rejected_for(
+              pier::net::reject_reason::global_max_connections) == 1);
+    CHECK(server.listener("second").stats().rejected_for(
+              pier::net::reject_reason::global_max_connections) == 1);
 }
 
 }  // namespace

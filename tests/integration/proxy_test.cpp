@@ -124,7 +124,7 @@ TEST_CASE("proxy: an upstream that does not read holds the client back, memory b
             CHECK(co_await closed_without_answer(client));
         },
         30s);
-    CHECK(proxy.listener("front").stats().write_timeout_closed.load() == 1);
+    CHECK(proxy.listener("front").stats().closed_for(pier::net::stop_reason::write_timeout) == 1);
 }
 
 // Proves connect_timeout: an upstream whose accept queue is full never answers the SYN; the
@@ -317,7 +317,7 @@ TEST_CASE("proxy: proxy.idle_timeout closes an idle relayed connection on both s
             CHECK((co_await read_to_end(server, ended)).empty());
         },
         20s);
-    CHECK(proxy.listener("front").stats().idle_closed.load() == 1);
+    CHECK(proxy.listener("front").stats().closed_for(pier::net::stop_reason::idle_timeout) == 1);
 }
 
 // Proves a reset from the upstream ends the client's connection too, also when it comes right
@@ -441,7 +441,7 @@ TEST_CASE("proxy: half_close_timeout closes a half-closed relay that goes quiet"
             CHECK(co_await read_exactly(open_client, 1) == "b");
         },
         20s);
-    CHECK(proxy.listener("front").stats().idle_closed.load() == 1);
+    CHECK(proxy.listener("front").stats().closed_for(pier::net::stop_reason::idle_timeout) == 1);
 }
 
 // Proves a reload that changes the upstream list keeps established relays on the upstream they

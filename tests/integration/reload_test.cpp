@@ -120,7 +120,7 @@ TEST_CASE("reload: a changed listener keeps its connections; new settings apply 
             CHECK(co_await closed_without_answer(early));
         },
         20s);
-    CHECK(server.listener("svc").stats().idle_closed.load() >= 1);
+    CHECK(server.listener("svc").stats().closed_for(pier::net::stop_reason::idle_timeout) >= 1);
     CHECK(server.listener("svc").stats().closed.load() >= 1);
 }
 
@@ -151,8 +151,10 @@ TEST_CASE("reload: a lower max_connections keeps the open connections and reject
             CHECK(co_await closed_without_answer(over_global));
         },
         20s);
-    CHECK(server.listener("svc").stats().rejected.load() == 1);
-    CHECK(server.listener("svc").stats().rejected_global.load() == 1);
+    CHECK(server.listener("svc").stats().rejected_for(pier::net::reject_reason::max_connections) ==
+          1);
+    CHECK(server.listener("svc").stats().rejected_for(
+              pier::net::reject_reason::global_max_connections) == 1);
 }
 
 // Proves a reload is all or nothing: a new listener whose address is taken fails it, and the

@@ -129,8 +129,10 @@ TEST_CASE("slowloris: trickled request lines are cut by request_timeout, others 
                 CHECK(r.lasted < 5 * request_timeout);
             }
             const auto& stats = server.listener().stats();
-            CHECK(co_await eventually([&] { return stats.request_timeout_closed == connections; }));
-            CHECK(stats.idle_closed == 0);
+            CHECK(co_await eventually([&] {
+                return stats.closed_for(pier::net::stop_reason::request_timeout) == connections;
+            }));
+            CHECK(stats.closed_for(pier::net::stop_reason::idle_timeout) == 0);
             REQUIRE(during.size() >= 10);
             const auto usual = median(before);
             const auto flooded = median(during);
@@ -172,7 +174,8 @@ TEST_CASE("slowloris: request_timeout spares requests that arrive in time") {
             const auto began = clock::now();
             CHECK(co_await ask(client, "delay=3500ms size=2\n") == "O\n");
             CHECK(clock::now() - began >= 3500ms);
-            CHECK(server.listener().stats().request_timeout_closed == 0);
+            CHECK(server.listener().stats().closed_for(pier::net::stop_reason::request_timeout) ==
+                  0);
         },
         30s);
 }
@@ -198,7 +201,8 @@ TEST_CASE("slowloris: a trickled PROXY header is cut by request_timeout") {
             CHECK(r.bytes_answered == 0);
             CHECK(r.lasted >= request_timeout);
             const auto& stats = server.listener().stats();
-            CHECK(co_await eventually([&] { return stats.request_timeout_closed == 1; }));
+            CHECK(co_await eventually(
+                [&] { return stats.closed_for(pier::net::stop_reason::request_timeout) == 1; }));
             CHECK(stats.proxy_header_errors == 0);
 
             auto whole = co_await connect_to(endpoint);

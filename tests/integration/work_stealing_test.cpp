@@ -1,4 +1,4 @@
-// What the work-stealing dispatcher buys, end to end: a connection stuck in a long request no
+// What the work-stealing scheduler buys, end to end: a connection stuck in a long request no
 // longer stalls the other connections of its worker. The same test in pinned mode shows the
 // stall it removes.
 #include <doctest/doctest.h>
@@ -69,7 +69,7 @@ TEST_CASE("work stealing: a long request does not stall its worker's other conne
             CHECK(heavy_done >= 1s);
             if (kind == config::scheduler_kind::work_stealing) {
                 CHECK(light_done < heavy_done);
-                CHECK(server.get().pool().dispatcher()->metrics(1).io_steals > 0);
+                CHECK(server.get().pool().stealing_scheduler()->metrics(1).io_steals > 0);
             } else {
                 CHECK(light_done >= heavy_done - 50ms);  // B was served only after A
             }

@@ -1,6 +1,7 @@
 // Unit tests for what the admin endpoint answers: the Prometheus rendering of a snapshot and
 // the routing of request lines. No sockets (tests/integration/admin_test.cpp has those).
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <sstream>
 
@@ -22,11 +23,14 @@ metrics_snapshot sample_snapshot() {
     l.handler = pier::config::handler_kind::echo;
     l.active = 3;
     l.accepted = 10;
-    l.rejected = 2;
-    l.closed_by_peer = 4;
-    l.closed_idle = 2;
-    l.closed_request_timeout = 5;
-    l.closed_drain = 1;
+    l.rejected_by[static_cast<std::size_t>(pier::net::reject_reason::max_connections)] = 2;
+    const auto closed = [&](pier::net::stop_reason reason) -> std::uint64_t& {
+        return l.closed_by[static_cast<std::size_t>(reason)];
+    };
+    closed(pier::net::stop_reason::none) = 4;
+    closed(pier::net::stop_reason::idle_timeout) = 2;
+    closed(pier::net::stop_reason::request_timeout) = 5;
+    closed(pier::net::stop_reason::drain) = 1;
     l.traffic = {100, 90, 7, 1};
     s.listeners.push_back(l);
     worker_snapshot w;
@@ -35,7 +39,7 @@ metrics_snapshot sample_snapshot() {
     m.tasks_run = 55;
     m.io_steals = 6;
     m.local_queue_depth = 2;
-    w.dispatcher = m;
+    w.scheduler_metrics = m;
     s.workers.push_back(w);
     s.workers.push_back(worker_snapshot{0, pier::runtime::worker_metrics{}});
     s.process.open_fds = 12;
@@ -75,6 +79,18 @@ TEST_CASE("admin metrics: a snapshot renders as Prometheus text") {
     CHECK(has_line(
         text, "pier_connections_closed_total{listener=\"edge\",reason=\"request_timeout\"} 5"));
     CHECK(has_line(text, "pier_connections_closed_total{listener=\"edge\",reason=\"drain\"} 1"));
+    // The label values operators scrape stay as they were, zeros included.
+    for (const auto* reason : {"write_timeout", "drain_timeout"}) {
+        CHECK(has_line(
+            text, fmt::format("pier_connections_closed_total{{listener=\"edge\",reason=\"{}\"}} 0",
+                              reason)));
+    }
+    for (const auto* reason : {"global_max_connections", "max_connections_per_ip"}) {
+        CHECK(has_line(
+            text,
+            fmt::format("pier_connections_rejected_total{{listener=\"edge\",reason=\"{}\"}} 0",
+                        reason)));
+    }
     CHECK(has_line(text, "pier_received_bytes_total{listener=\"edge\"} 100"));
     CHECK(has_line(text, "pier_sent_bytes_total{listener=\"edge\"} 90"));
     CHECK(has_line(text, "pier_requests_total{listener=\"edge\",handler=\"echo\"} 7"));
@@ -104,9 +120,9 @@ TEST_CASE("admin metrics: a snapshot renders as Prometheus text") {
     }
 }
 
-TEST_CASE("admin metrics: pinned has no dispatcher families; label values are escaped") {
+TEST_CASE("admin metrics: pinned has no scheduler families; label values are escaped") {
     auto s = sample_snapshot();
-    for (auto& w : s.workers) w.dispatcher.reset();
+    for (auto& w : s.workers) w.scheduler_metrics.reset();
     s.listeners[0].name = "a\"b\\c";
     const auto text = format_prometheus(s);
     CHECK(text.find("pier_worker_tasks_total") == std::string::npos);

@@ -52,11 +52,11 @@ TEST_CASE("connection_set: drain reaches current and later connections") {
     CHECK(late->stop_requested() == stop_reason::drain);
 
     // A stronger reason overrides drain; a weaker one never downgrades.
-    set.request_stop_all(stop_reason::shutdown);
+    set.request_stop_all(stop_reason::drain_timeout);
     f.run_posted();
     set.request_stop_all(stop_reason::drain);
     f.run_posted();
-    CHECK(a->stop_requested() == stop_reason::shutdown);
+    CHECK(a->stop_requested() == stop_reason::drain_timeout);
 
     set.remove(*a);
     set.remove(*b);
@@ -82,7 +82,7 @@ TEST_CASE("connection_set: stop_inactive picks connections idle past the timeout
     CHECK(stopped.idle == 1);
     CHECK(stopped.stalled == 0);
     f.run_posted();
-    CHECK(quiet->stop_requested() == stop_reason::idle);
+    CHECK(quiet->stop_requested() == stop_reason::idle_timeout);
     CHECK(busy->stop_requested() == stop_reason::none);
     set.remove(*quiet);
     set.remove(*busy);
@@ -107,7 +107,7 @@ TEST_CASE("connection_set: stop_inactive honours a connection's own shorter idle
     CHECK(set.stop_inactive(latest + 3s, {}).idle == 1);  // listener: no idle timeout
     CHECK(set.stop_inactive(latest + 3s, {.idle = 1min}).idle == 1);
     f.run_posted();
-    CHECK(half_closed->stop_requested() == stop_reason::idle);
+    CHECK(half_closed->stop_requested() == stop_reason::idle_timeout);
     CHECK(plain->stop_requested() == stop_reason::none);
     CHECK(long_own->stop_requested() == stop_reason::none);
     CHECK(set.stop_inactive(latest + 2min, {.idle = 1min}).idle == 3);  // 1h never lengthens 1min
@@ -132,7 +132,7 @@ TEST_CASE("connection_set: stop_inactive stops a stalled writer at write_timeout
     CHECK(stopped.stalled == 1);
     CHECK(stopped.idle == 0);
     f.run_posted();
-    CHECK(writer->stop_requested() == stop_reason::stalled);
+    CHECK(writer->stop_requested() == stop_reason::write_timeout);
     CHECK(reader->stop_requested() == stop_reason::none);  // quiet, but not writing
     writing.reset();
     CHECK_FALSE(writer->writing());
@@ -169,7 +169,7 @@ TEST_CASE("connection_set: stop_inactive stops a request incomplete past request
     CHECK(stopped.slow_request == 1);
     CHECK(stopped.idle == 0);
     f.run_posted();
-    CHECK(trickling->stop_requested() == stop_reason::slow_request);
+    CHECK(trickling->stop_requested() == stop_reason::request_timeout);
     CHECK(between_requests->stop_requested() == stop_reason::none);
     CHECK(completed->stop_requested() == stop_reason::none);
     // Off when zero.
@@ -207,7 +207,7 @@ TEST_CASE("connection: stop_slow_request spares a request that completed or was 
     f.run_posted();
     CHECK(answered->stop_requested() == stop_reason::none);
     CHECK(replaced->stop_requested() == stop_reason::none);
-    CHECK(stuck->stop_requested() == stop_reason::slow_request);
+    CHECK(stuck->stop_requested() == stop_reason::request_timeout);
 }
 
 }  // namespace

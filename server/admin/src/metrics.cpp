@@ -78,20 +78,19 @@ void write_listeners(family_writer& w, const std::vector<listener_snapshot>& lis
             "Connections closed at once because a limit was reached.");
     for (const auto& l : listeners) {
         const auto labels = listener_labels(l);
-        w.sample(labels + ",reason=\"max_connections\"", l.rejected);
-        w.sample(labels + ",reason=\"global_max_connections\"", l.rejected_global);
-        w.sample(labels + ",reason=\"max_connections_per_ip\"", l.rejected_per_ip);
+        for (const auto& reason : names_of(net::reject_reason{})) {
+            w.sample(labels + fmt::format(",reason=\"{}\"", reason.name),
+                     l.rejected_by[static_cast<std::size_t>(reason.value)]);
+        }
     }
     w.begin("pier_connections_closed_total", "counter",
             "Admitted connections that ended, by who ended them.");
     for (const auto& l : listeners) {
         const auto labels = listener_labels(l);
-        w.sample(labels + ",reason=\"peer\"", l.closed_by_peer);
-        w.sample(labels + ",reason=\"idle_timeout\"", l.closed_idle);
-        w.sample(labels + ",reason=\"write_timeout\"", l.closed_write_timeout);
-        w.sample(labels + ",reason=\"request_timeout\"", l.closed_request_timeout);
-        w.sample(labels + ",reason=\"drain\"", l.closed_drain);
-        w.sample(labels + ",reason=\"drain_timeout\"", l.closed_shutdown);
+        for (const auto& reason : names_of(net::stop_reason{})) {
+            w.sample(labels + fmt::format(",reason=\"{}\"", reason.name),
+                     l.closed_by[static_cast<std::size_t>(reason.value)]);
+        }
     }
     w.begin("pier_accept_errors_total", "counter", "Failed accept() calls (EMFILE, ...).");
     for (const auto& l : listeners) w.sample(listener_labels(l), l.accept_errors);
@@ -200,7 +199,8 @@ void write_workers(family_writer& w, const std::vector<worker_snapshot>& workers
     w.begin("pier_worker_connections", "gauge", "Live connections homed on each worker.");
     for (std::size_t i = 0; i < workers.size(); ++i)
         w.sample(label(i), workers[i].live_connections);
-    if (workers.empty() || !workers.front().dispatcher) return;  // pinned: no dispatcher
+    if (workers.empty() || !workers.front().scheduler_metrics)
+        return;  // pinned: no scheduler figures
 
     struct counter {
         const char* name;
@@ -225,12 +225,12 @@ void write_workers(family_writer& w, const std::vector<worker_snapshot>& workers
     for (const auto& c : counters) {
         w.begin(c.name, "counter", c.help);
         for (std::size_t i = 0; i < workers.size(); ++i) {
-            w.sample(label(i), (*workers[i].dispatcher).*c.field);
+            w.sample(label(i), (*workers[i].scheduler_metrics).*c.field);
         }
     }
     w.begin("pier_worker_local_queue_depth", "gauge", "Tasks queued on the worker.");
     for (std::size_t i = 0; i < workers.size(); ++i) {
-        w.sample(label(i), workers[i].dispatcher->local_queue_depth);
+        w.sample(label(i), workers[i].scheduler_metrics->local_queue_depth);
     }
 }
 

@@ -200,7 +200,7 @@ void server::retire(const std::string& name, std::chrono::nanoseconds timeout) {
             if (!set.wait_drained_until(deadline)) {
                 spdlog::info("reload: drain timeout passed, cancelling listener={} connections={}",
                              l.name(), set.size());
-                set.request_stop_all(net::stop_reason::shutdown);
+                set.request_stop_all(net::stop_reason::drain_timeout);
                 if (!set.wait_empty_until(std::chrono::steady_clock::now() + cancel_grace)) {
                     spdlog::error("reload: tasks ignored cancellation listener={} connections={}",
                                   l.name(), set.size());
@@ -282,7 +282,7 @@ void server::shutdown(std::stop_token cut_drain) {
                      cut_drain.stop_requested() ? "drain cut short by a second signal"
                                                 : "drain timeout passed",
                      open_connections());
-        for (auto* set : sets) set->request_stop_all(net::stop_reason::shutdown);
+        for (auto* set : sets) set->request_stop_all(net::stop_reason::drain_timeout);
         const auto cancel_deadline = std::chrono::steady_clock::now() + cancel_grace;
         for (auto* set : sets) {
             if (!set->wait_empty_until(cancel_deadline)) {
@@ -301,7 +301,7 @@ void server::shutdown(std::stop_token cut_drain) {
     if (admin_) admin_->stop();
     spdlog::info("shutdown: stopping workers");
     pool_.stop();
-    log_dispatcher_totals();
+    log_scheduler_totals();
     spdlog::info("shutdown: complete");
 }
 
@@ -337,20 +337,13 @@ admin::metrics_snapshot server::metrics_snapshot() {
         };
         s.active = load(stats.active);
         s.accepted = load(stats.accepted);
-        s.rejected = load(stats.rejected);
-        s.rejected_global = load(stats.rejected_global);
-        s.rejected_per_ip = load(stats.rejected_per_ip);
+        for (std::size_t i = 0; i < s.rejected_by.size(); ++i) {
+            s.rejected_by[i] = load(stats.rejected_by[i]);
+        }
         s.accept_errors = load(stats.accept_errors);
         s.proxy_header_errors = load(stats.proxy_header_errors);
-        s.closed_idle = load(stats.idle_closed);
-        s.closed_write_timeout = load(stats.write_timeout_closed);
-        s.closed_request_timeout = load(stats.request_timeout_closed);
-        s.closed_drain = load(stats.drain_closed);
-        s.closed_shutdown = load(stats.shutdown_closed);
-        const auto closed = load(stats.closed);
-        const auto by_stop = s.closed_idle + s.closed_write_timeout + s.closed_request_timeout +
-                             s.closed_drain + s.closed_shutdown;
-        s.closed_by_peer = closed > by_stop ? closed - by_stop : 0;
+        for (std::size_t i = 0; i < s.closed_by.size(); ++i)
+            s.closed_by[i] = load(stats.closed_by[i]);
         s.traffic = l->connections().traffic();
         const auto handler = l->current_handler();
         if (auto* upstreams = handlers::upstreams_of(*handler)) {
@@ -363,24 +356,24 @@ admin::metrics_snapshot server::metrics_snapshot() {
         }
         snapshot.listeners.push_back(std::move(s));
     }
-    auto* dispatcher = pool_.dispatcher();
+    auto* stealing = pool_.stealing_scheduler();
     for (std::size_t i = 0; i < pool_.size(); ++i) {
         admin::worker_snapshot w;
         w.live_connections = pool_.live_connections(i);
-        if (dispatcher != nullptr) w.dispatcher = dispatcher->metrics(i);
+        if (stealing != nullptr) w.scheduler_metrics = stealing->metrics(i);
         snapshot.workers.push_back(w);
     }
     snapshot.process = admin::read_process_snapshot();
     return snapshot;
 }
 
-void server::log_dispatcher_totals() {
-    // What the work-stealing dispatcher did over the process's life: how often work moved
+void server::log_scheduler_totals() {
+    // What the work-stealing scheduler did over the process's life: how often work moved
     // between workers shows whether stealing paid (/metrics has the same figures live).
-    auto* dispatcher = pool_.dispatcher();
-    if (dispatcher == nullptr) return;
-    for (std::size_t i = 0; i < dispatcher->size(); ++i) {
-        const auto m = dispatcher->metrics(i);
+    auto* stealing = pool_.stealing_scheduler();
+    if (stealing == nullptr) return;
+    for (std::size_t i = 0; i < stealing->size(); ++i) {
+        const auto m = stealing->metrics(i);
         spdlog::info(
             "worker totals worker={} tasks_run={} steals={} tasks_stolen={} io_steals={} "
             "parks={} unparks={} inject_pushes={}",

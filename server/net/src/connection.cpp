@@ -27,18 +27,6 @@ std::int64_t steady_now_ns() { return std::chrono::steady_clock::now().time_sinc
 
 }  // namespace
 
-std::string_view to_string(stop_reason reason) {
-    switch (reason) {
-        case stop_reason::none: return "none";
-        case stop_reason::drain: return "drain";
-        case stop_reason::idle: return "idle";
-        case stop_reason::slow_request: return "slow_request";
-        case stop_reason::stalled: return "stalled";
-        case stop_reason::shutdown: return "shutdown";
-    }
-    return "unknown";
-}
-
 connection::connection(std::uint64_t id, tcp::socket socket, runtime::worker_lease lease)
     : id_(id),
       socket_(std::move(socket)),
@@ -191,7 +179,7 @@ void connection::stop_slow_request(std::chrono::steady_clock::time_point began) 
     const auto began_ns = began.time_since_epoch().count();
     asio::post(executor_, [self = std::move(self), began_ns] {
         if (self->request_started_ns_.load(std::memory_order_relaxed) != began_ns) return;
-        self->stop_on_executor(stop_reason::slow_request);
+        self->stop_on_executor(stop_reason::request_timeout);
     });
 }
 

@@ -54,14 +54,14 @@ connection_set::stopped_counts connection_set::stop_inactive(
         }
         const auto request_started = c.request_started();
         if (limits.write.count() > 0 && c.writing() && quiet >= limits.write) {
-            c.request_stop(stop_reason::stalled);
+            c.request_stop(stop_reason::write_timeout);
             ++stopped.stalled;
         } else if (limits.request.count() > 0 && request_started &&
                    now - *request_started >= limits.request) {
             c.stop_slow_request(*request_started);
             ++stopped.slow_request;
         } else if (idle_limit.count() > 0 && quiet >= idle_limit) {
-            c.request_stop(stop_reason::idle);
+            c.request_stop(stop_reason::idle_timeout);
             ++stopped.idle;
         }
     }

@@ -318,7 +318,7 @@ void listener::accept_ready() {
 
 void listener::admit(tcp::socket socket, runtime::worker_lease lease) {
     if (stats_.active.load(std::memory_order_relaxed) >= config_.max_connections) {
-        reject(stats_.rejected, "max_connections", config_.max_connections);
+        reject(reject_reason::max_connections, config_.max_connections);
         boost::system::error_code ignored;
         socket.close(ignored);
         return;
@@ -326,18 +326,17 @@ void listener::admit(tcp::socket socket, runtime::worker_lease lease) {
     start_connection(std::move(socket), std::move(lease));
 }
 
-void listener::reject(std::atomic<std::uint64_t>& counter, std::string_view reason,
-                      std::uint64_t limit) {
-    counter.fetch_add(1, std::memory_order_relaxed);
+void listener::reject(reject_reason reason, std::uint64_t limit) {
+    stats_.rejected_by[static_cast<std::size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
     if (const auto n = reject_log_.allow()) {
         spdlog::warn("connection rejected listener={} reason={} limit={} occurrences={}", name_,
-                     reason, limit, n);
+                     to_string(reason), limit, n);
     }
 }
 
 bool listener::take_slots(connection& conn, bool address_later) {
     if (global_cap_ != nullptr && !global_cap_->try_take()) {
-        reject(stats_.rejected_global, "limits.max_connections", global_cap_->limit());
+        reject(reject_reason::global_max_connections, global_cap_->limit());
         return false;
     }
     if (!address_later && !take_address_slot(conn)) {
@@ -350,7 +349,7 @@ bool listener::take_slots(connection& conn, bool address_later) {
 bool listener::take_address_slot(connection& conn) {
     const auto slot = per_address_cap_.try_take(conn.remote_endpoint().address());
     if (slot == per_address_cap::outcome::refused) {
-        reject(stats_.rejected_per_ip, "max_connections_per_ip", per_address_cap_.limit());
+        reject(reject_reason::max_connections_per_ip, per_address_cap_.limit());
         return false;
     }
     conn.set_holds_address_slot(slot == per_address_cap::outcome::taken);
@@ -468,25 +467,11 @@ void listener::finish_connection(connection& conn, std::exception_ptr error) {
     }
     // Counted before the close, so whoever sees the close also sees the counts.
     const auto reason = conn.stop_requested();
-    switch (reason) {
-        case stop_reason::none: break;
-        case stop_reason::drain: stats_.drain_closed.fetch_add(1, std::memory_order_relaxed); break;
-        case stop_reason::idle: stats_.idle_closed.fetch_add(1, std::memory_order_relaxed); break;
-        case stop_reason::slow_request:
-            stats_.request_timeout_closed.fetch_add(1, std::memory_order_relaxed);
-            break;
-        case stop_reason::stalled:
-            stats_.write_timeout_closed.fetch_add(1, std::memory_order_relaxed);
-            break;
-        case stop_reason::shutdown:
-            stats_.shutdown_closed.fetch_add(1, std::memory_order_relaxed);
-            break;
-    }
+    stats_.closed_by[static_cast<std::size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
     stats_.closed.fetch_add(1, std::memory_order_relaxed);
     stats_.active.fetch_sub(1, std::memory_order_relaxed);
     spdlog::debug("connection closed conn={} listener={} reason={} bytes_in={} bytes_out={}",
-                  conn.id(), name_, reason == stop_reason::none ? "peer" : to_string(reason),
-                  conn.bytes_in(), conn.bytes_out());
+                  conn.id(), name_, to_string(reason), conn.bytes_in(), conn.bytes_out());
     // Slots back before the close too: a client that sees its close may reconnect at once.
     if (conn.holds_address_slot()) per_address_cap_.give_back(conn.remote_endpoint().address());
     if (global_cap_ != nullptr) global_cap_->give_back();

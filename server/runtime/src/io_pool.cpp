@@ -20,8 +20,8 @@ struct worker_lease::worker {
     std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard;
     /// Connections homed here. ordering: relaxed; it only steers placement, never guards data.
     std::atomic<std::size_t> live{0};
-    /// The pool's work-stealing dispatcher, or null when pinned.
-    scheduler* dispatcher = nullptr;
+    /// The pool's work-stealing scheduler, or null when pinned.
+    scheduler* stealing = nullptr;
     /// Busy polling is over (the pool is stopping): keep_polling() no longer re-posts itself.
     std::atomic<bool> polling_stopped{false};
 };
@@ -65,8 +65,8 @@ asio::io_context::executor_type worker_lease::io_executor() const {
 asio::any_io_executor worker_lease::task_executor() const {
     // Work stealing: a serializer per connection, so wherever its handlers run they never run
     // at once (request_stop's posts, the || operators' branches).
-    if (worker_->dispatcher != nullptr) {
-        return serial_executor(*new serializer(*worker_->dispatcher));
+    if (worker_->stealing != nullptr) {
+        return serial_executor(*new serializer(*worker_->stealing));
     }
     // Pinned: the coroutine runs on its socket's own reactor thread.
     return worker_->io.get_executor();
@@ -100,7 +100,7 @@ io_pool::io_pool(std::size_t threads, config::scheduler_kind kind, scheduler_opt
         std::vector<asio::io_context*> reactors;
         for (auto& w : workers_) reactors.push_back(&w->io);
         scheduler_ = std::make_unique<scheduler>(std::move(reactors), options);
-        for (auto& w : workers_) w->dispatcher = scheduler_.get();
+        for (auto& w : workers_) w->stealing = scheduler_.get();
     }
 }
 

@@ -6,6 +6,7 @@
 // counters; process_* are the names every Prometheus client library uses for the same figures.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -23,17 +24,12 @@ struct listener_snapshot {
     config::handler_kind handler = config::handler_kind::echo;
     std::uint64_t active = 0;
     std::uint64_t accepted = 0;
-    std::uint64_t rejected = 0;         ///< max_connections
-    std::uint64_t rejected_global = 0;  ///< limits.max_connections
-    std::uint64_t rejected_per_ip = 0;  ///< max_connections_per_ip
+    /// Connections turned away at accept, by the cap that was full (net::reject_reason).
+    std::array<std::uint64_t, net::reject_reason_count> rejected_by{};
     std::uint64_t accept_errors = 0;
     std::uint64_t proxy_header_errors = 0;  ///< accept_proxy: no valid PROXY header
-    std::uint64_t closed_by_peer = 0;
-    std::uint64_t closed_idle = 0;
-    std::uint64_t closed_write_timeout = 0;
-    std::uint64_t closed_request_timeout = 0;
-    std::uint64_t closed_drain = 0;
-    std::uint64_t closed_shutdown = 0;
+    /// Connections ended, by reason (net::stop_reason; none: the peer closed).
+    std::array<std::uint64_t, net::stop_reason_count> closed_by{};
     net::traffic_totals traffic;  ///< closed connections' plus live ones'
     /// Proxy listeners only: each upstream, and the clients closed without a relay.
     bool proxy = false;
@@ -44,8 +40,8 @@ struct listener_snapshot {
 
 struct worker_snapshot {
     std::size_t live_connections = 0;
-    /// The dispatcher's counters; absent when the scheduler is pinned.
-    std::optional<runtime::worker_metrics> dispatcher;
+    /// The work-stealing scheduler's counters; absent when the scheduler is pinned.
+    std::optional<runtime::worker_metrics> scheduler_metrics;
 };
 
 /// Figures about the pierd process itself, read from /proc/self.

@@ -6,7 +6,8 @@
 //      back, then close); connections accepted meanwhile are asked too.
 //   3. Wait until every connection has ended or `shutdown.drain_timeout` has passed, or until
 //      the drain is cut short (a second SIGTERM: second_signal.hpp).
-//   4. Cancel what is left (stop_reason::shutdown aborts pending operations) and wait for those
+//   4. Cancel what is left (stop_reason::drain_timeout aborts pending operations) and wait for
+//   those
 //      tasks to end; they end promptly since nothing they await can complete any more.
 //   5. Stop the workers: each io_context runs out of work and its thread is joined.
 // Each step is logged at info. /readyz answers 503 from step 1 on; the admin endpoint itself
@@ -106,7 +107,7 @@ private:
                                 std::vector<std::string>& need_restart);
     /// Destroys the retiring listeners whose drain has ended.
     void reap_retired();
-    void log_dispatcher_totals();
+    void log_scheduler_totals();
     /// Every listener's connections, those of listeners still retiring included.
     std::vector<net::connection_set*> all_connection_sets();
     std::size_t open_connections();

@@ -24,6 +24,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/intrusive/list_hook.hpp>
 
+#include "pier/net/close_reasons.hpp"
 #include "pier/net/listener_stats.hpp"
 #include "pier/runtime/io_pool.hpp"
 #include "pier/runtime/serializer.hpp"
@@ -32,18 +33,6 @@ namespace pier::net {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
-
-/// Why a connection is being asked to end. Later reasons override earlier, milder ones.
-enum class stop_reason : std::uint8_t {
-    none,          ///< not asked to stop
-    drain,         ///< graceful shutdown: finish what was already received, then close
-    idle,          ///< idle_timeout passed with no progress: close now
-    slow_request,  ///< request_timeout passed with a request still incomplete: close now
-    stalled,       ///< write_timeout passed with a write making no progress: close now
-    shutdown,      ///< drain deadline passed: abort whatever is in progress
-};
-
-std::string_view to_string(stop_reason reason);
 
 class connection : public std::enable_shared_from_this<connection>,
                    public boost::intrusive::list_base_hook<> {

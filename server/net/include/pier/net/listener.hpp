@@ -112,7 +112,8 @@ private:
     /// per-address slot for that client, then runs the handler. Any thread.
     asio::awaitable<void> serve_behind_proxy(std::shared_ptr<connection> conn,
                                              std::shared_ptr<const handler> handler);
-    void reject(std::atomic<std::uint64_t>& counter, std::string_view reason, std::uint64_t limit);
+    /// Counts and logs (rate-limited) a connection turned away by the cap `reason` names.
+    void reject(reject_reason reason, std::uint64_t limit);
     /// The end of a connection's task: counts, logs, closes and unlinks it.
     void finish_connection(connection& conn, std::exception_ptr error);
     /// After an accept: admits more connections already waiting, up to max_accept_batch.

@@ -2,8 +2,11 @@
 // admin endpoint (and tests) read them. Relaxed atomics: they are statistics, never guards.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
+
+#include "pier/net/close_reasons.hpp"
 
 namespace pier::net {
 
@@ -25,22 +28,24 @@ struct traffic_totals {
 };
 
 struct listener_stats {
-    std::atomic<std::uint64_t> accepted{0};         ///< connections admitted to the handler
-    std::atomic<std::uint64_t> rejected{0};         ///< closed at once: max_connections reached
-    std::atomic<std::uint64_t> rejected_global{0};  ///< closed at once: limits.max_connections
-    std::atomic<std::uint64_t> rejected_per_ip{0};  ///< closed at once: max_connections_per_ip
-    std::atomic<std::uint64_t> closed{0};           ///< admitted connections that have ended
-    std::atomic<std::uint64_t> idle_closed{0};      ///< of those, closed by idle_timeout
-    std::atomic<std::uint64_t> write_timeout_closed{0};  ///< of those, closed by write_timeout
-    /// Of those, closed by request_timeout (a request still incomplete: slowloris).
-    std::atomic<std::uint64_t> request_timeout_closed{0};
-    std::atomic<std::uint64_t> drain_closed{0};     ///< of those, ended by a graceful drain
-    std::atomic<std::uint64_t> shutdown_closed{0};  ///< of those, cut at the drain deadline
-    std::atomic<std::uint64_t> accept_errors{0};    ///< failed accept() calls (EMFILE, ...)
+    std::atomic<std::uint64_t> accepted{0};  ///< connections admitted to the handler
+    /// Closed at once, by the cap that was full.
+    std::array<std::atomic<std::uint64_t>, reject_reason_count> rejected_by{};
+    std::atomic<std::uint64_t> closed{0};  ///< admitted connections that have ended
+    /// Of those, by the stop asked of them when they ended (none: the peer closed).
+    std::array<std::atomic<std::uint64_t>, stop_reason_count> closed_by{};
+    std::atomic<std::uint64_t> accept_errors{0};  ///< failed accept() calls (EMFILE, ...)
     /// accept_proxy: admitted connections closed for a missing or malformed PROXY header.
     std::atomic<std::uint64_t> proxy_header_errors{0};
     std::atomic<std::uint64_t> active{0};  ///< admitted and not yet closed
     // Bytes and requests: connection_set::traffic() (live and closed connections together).
+
+    std::uint64_t rejected_for(reject_reason reason) const {
+        return rejected_by[static_cast<std::size_t>(reason)].load(std::memory_order_relaxed);
+    }
+    std::uint64_t closed_for(stop_reason reason) const {
+        return closed_by[static_cast<std::size_t>(reason)].load(std::memory_order_relaxed);
+    }
 };
 
 }  // namespace pier::net

@@ -7,7 +7,7 @@
 //
 // Two schedulers, chosen at construction (runtime.scheduler):
 // - work_stealing (scheduler.hpp): each connection's coroutine runs on its own serializer
-//   (serializer.hpp) over the work-stealing dispatcher; idle workers take queued work and serve a
+//   (serializer.hpp) over the work-stealing scheduler; idle workers take queued work and serve a
 //   stuck worker's reactor.
 // - pinned: a connection's coroutine runs on its socket's own io_context, one thread per
 //   context, so each connection is implicitly serialized and never moves.
@@ -90,8 +90,8 @@ public:
     config::scheduler_kind kind() const {
         return scheduler_ ? config::scheduler_kind::work_stealing : config::scheduler_kind::pinned;
     }
-    /// The work-stealing dispatcher, or null when pinned (metrics, tests).
-    scheduler* dispatcher() { return scheduler_.get(); }
+    /// The work-stealing scheduler, or null when pinned (metrics, tests).
+    scheduler* stealing_scheduler() { return scheduler_.get(); }
 
     /// A home for a new connection: the worker with the fewest live connections.
     worker_lease acquire();

@@ -1,4 +1,4 @@
-// The work-stealing dispatcher: N workers, each running its own io_context (its reactor) on its
+// The work-stealing scheduler: N workers, each running its own io_context (its reactor) on its
 // own thread, sharing runnable work the way Tokio's multi-threaded runtime and Go's scheduler do.
 //
 // Where a task goes (scheduler::schedule):
