@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -20,7 +22,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 
-#include "pier/net/listener.hpp"
+#include "pier/net/listening_socket.hpp"
 #include "pier/version.hpp"
 
 namespace pier::admin {
@@ -153,23 +155,12 @@ asio::awaitable<void> linger(beast::tcp_stream& stream) {
 
 admin_server::admin_server(const config::admin_config& cfg, admin_sources sources)
     : config_(cfg), sources_(std::move(sources)), slots_(cfg.max_connections), acceptor_(io_) {
-    const auto fail = [&](std::string_view step, const boost::system::error_code& ec) {
-        throw net::bind_error(
-            fmt::format("admin: cannot {} {}: {}", step, cfg.listen.to_string(), ec.message()));
-    };
-    boost::system::error_code ec;
-    const auto address = asio::ip::make_address(cfg.listen.host, ec);
-    if (ec) fail("parse address", ec);
-    const tcp::endpoint endpoint(address, cfg.listen.port);
-    acceptor_.open(endpoint.protocol(), ec);
-    if (ec) fail("open socket for", ec);
-    acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
-    acceptor_.bind(endpoint, ec);
-    if (ec) fail("bind", ec);
     // Room for a flood of connections in the kernel's queue: a probe's SYN finds space there
     // rather than waiting a second for its retransmission (Linux caps it at somaxconn).
-    acceptor_.listen(1024, ec);
-    if (ec) fail("listen on", ec);
+    // accept_on_reserve() accepts synchronously: the socket is non-blocking, so that accept
+    // does not block if the client has gone.
+    net::open_listening_socket(acceptor_, cfg.listen, {.backlog = 1024, .ipv6_only = false},
+                               "admin");
     // Accept a connection once its first bytes have arrived (HAProxy's defer-accept, nginx's
     // `deferred`), or after admin.timeout without any: every admin client speaks first, so a
     // connection that sends nothing stays in the kernel meanwhile and takes no slot, and a
@@ -178,14 +169,12 @@ admin_server::admin_server(const config::admin_config& cfg, admin_sources source
         static_cast<int>(std::chrono::ceil<std::chrono::seconds>(cfg.timeout).count());
     if (::setsockopt(acceptor_.native_handle(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_seconds,
                      sizeof defer_seconds) != 0) {
-        fail("set TCP_DEFER_ACCEPT on",
-             boost::system::error_code(errno, boost::system::system_category()));
+        throw net::bind_error(fmt::format("admin: cannot set TCP_DEFER_ACCEPT on {}: {}",
+                                          cfg.listen.to_string(), std::strerror(errno)));
     }
-    // accept_on_reserve() accepts synchronously: it must not block if the client has gone.
-    acceptor_.non_blocking(true, ec);
-    if (ec) fail("set non-blocking", ec);
+    boost::system::error_code ec;
     local_ = acceptor_.local_endpoint(ec);
-    if (!address.is_loopback()) {
+    if (!local_.address().is_loopback()) {
         spdlog::warn(
             "admin endpoint listens beyond loopback addr={}: anyone who can reach it sees the "
             "daemon's metrics; bind it to 127.0.0.1 or firewall it",

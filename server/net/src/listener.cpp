@@ -1,10 +1,6 @@
 #include "pier/net/listener.hpp"
 
-#include <sys/socket.h>
-
-#include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <cstdlib>
 #include <exception>
 #include <future>
@@ -13,7 +9,6 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -50,33 +45,6 @@ constexpr auto max_accept_backoff = 1s;
 /// a connection flood cannot starve the connections already served.
 constexpr unsigned max_accept_batch = 64;
 
-[[noreturn]] void throw_bind_error(const config::listener_config& cfg, std::string_view step,
-                                   const boost::system::error_code& ec) {
-    throw bind_error(fmt::format("listener \"{}\": cannot {} {}: {}", cfg.name, step,
-                                 cfg.listen.to_string(), ec.message()));
-}
-
-/// The sweep runs often enough that a connection outlives its timeout by at most a quarter of
-/// it (and by at most 1s for long timeouts; at least 10ms apart for tiny ones), and at least
-/// every second, when it also rechecks quiet relays (connection_set::recheck_quiet_relays).
-/// One sweep per listener serves every connection: no timer per connection.
-std::chrono::nanoseconds sweep_interval(const config::listener_config& cfg,
-                                        const handler& serving) {
-    auto shortest = std::chrono::nanoseconds::max();
-    // request_timeout matters only where requests are read: a PROXY header, the handler's.
-    const bool reads_requests = cfg.accept_proxy || serving.reads_requests();
-    const auto request_timeout = reads_requests ? cfg.request_timeout : 0ns;
-    for (const auto timeout : {config::effective_idle_timeout(cfg), cfg.write_timeout,
-                               request_timeout, config::effective_half_close_timeout(cfg)}) {
-        if (timeout.count() > 0) shortest = std::min(shortest, timeout);
-    }
-    return std::clamp<std::chrono::nanoseconds>(shortest / 4, 10ms, 1s);
-}
-
-tcp::endpoint to_endpoint(const config::listen_address& address) {
-    return {asio::ip::make_address(address.host), address.port};
-}
-
 }  // namespace
 
 listener::listener(const config::listener_config& cfg, runtime::io_pool& pool,
@@ -92,63 +60,28 @@ listener::listener(const config::listener_config& cfg, runtime::io_pool& pool,
       strand_(home_.io_executor()),
       acceptor_(home_.io_executor()),
       backoff_timer_(home_.io_executor()),
-      sweep_timer_(home_.io_executor()),
-      global_cap_(global_cap),
-      per_address_cap_(cfg.max_connections_per_ip) {
-    const auto fail = [&](std::string_view step, const boost::system::error_code& ec) {
-        throw_bind_error(cfg, step, ec);
-    };
-    boost::system::error_code ec;
+      admission_(cfg.name, stats_, global_cap, cfg.max_connections_per_ip),
+      sweep_(cfg.name, home_.io_executor(), config_, handler_, connections_) {
     if (adopted_fd >= 0) {
         // Socket activation: systemd bound and listens already; take it as it is.
-        sockaddr_storage bound{};
-        socklen_t length = sizeof bound;
-        if (::getsockname(adopted_fd, reinterpret_cast<sockaddr*>(&bound), &length) != 0) {
-            fail("read the inherited socket of", {errno, boost::system::system_category()});
-        }
-        acceptor_.assign(bound.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), adopted_fd, ec);
-        if (ec) fail("adopt the inherited socket for", ec);
-        acceptor_.non_blocking(true, ec);  // as open_and_listen() does
-        if (ec) fail("configure", ec);
+        adopt_listening_socket(acceptor_, adopted_fd, cfg.listen, who());
         adopted_ = true;
     } else {
-        open_and_listen(acceptor_, cfg);
+        open_listening_socket(acceptor_, cfg.listen, {.backlog = static_cast<int>(cfg.backlog)},
+                              who());
     }
+    boost::system::error_code ec;
     local_ = acceptor_.local_endpoint(ec);
-    if (ec) fail("read the bound address of", ec);
+    if (ec)
+        throw bind_error(fmt::format("{}: cannot read the bound address of {}: {}", who(),
+                                     cfg.listen.to_string(), ec.message()));
 }
 
-void listener::open_and_listen(tcp::acceptor& acceptor, const config::listener_config& cfg) {
-    const auto fail = [&](std::string_view step, const boost::system::error_code& ec) {
-        throw_bind_error(cfg, step, ec);
-    };
-    boost::system::error_code ec;
-    tcp::endpoint endpoint;
-    try {
-        endpoint = to_endpoint(cfg.listen);
-    } catch (const boost::system::system_error& e) {
-        fail("parse address", e.code());
-    }
-    acceptor.open(endpoint.protocol(), ec);
-    if (ec) fail("open socket for", ec);
-    acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-    if (ec) fail("configure", ec);
-    if (endpoint.address().is_v6()) {
-        // "[::]:7000" means IPv6 only; list "0.0.0.0:7000" as well for IPv4.
-        acceptor.set_option(asio::ip::v6_only(true), ec);
-    }
-    acceptor.bind(endpoint, ec);
-    if (ec) fail("bind", ec);
-    acceptor.listen(static_cast<int>(cfg.backlog), ec);
-    if (ec) fail("listen on", ec);
-    // For accept_ready(): synchronous accepts that never wait (async_accept is unaffected).
-    acceptor.non_blocking(true, ec);
-    if (ec) fail("configure", ec);
-}
+std::string listener::who() const { return fmt::format("listener \"{}\"", name_); }
 
 tcp::acceptor listener::bind_replacement(const config::listener_config& cfg) {
     tcp::acceptor acceptor(home_.io_executor());
-    open_and_listen(acceptor, cfg);
+    open_listening_socket(acceptor, cfg.listen, {.backlog = static_cast<int>(cfg.backlog)}, who());
     return acceptor;
 }
 
@@ -169,7 +102,7 @@ void listener::reconfigure(const config::listener_config& cfg,
         handler_->stop_background();
         handler_ = std::move(next_handler);
         handler_->start_background(strand_);
-        per_address_cap_.set_limit(cfg.max_connections_per_ip);
+        admission_.set_per_address_limit(cfg.max_connections_per_ip);
         boost::system::error_code ec;
         if (replacement) {
             // Clients waiting on the old socket have completed their handshake: admit them
@@ -186,7 +119,7 @@ void listener::reconfigure(const config::listener_config& cfg,
                 spdlog::warn("backlog not changed listener={} error=\"{}\"", name_, ec.message());
             }
         }
-        sweep_timer_.cancel();  // the sweep re-reads its interval
+        sweep_.wake();  // the sweep re-reads its interval
         applied.set_value();
     });
     applied.get_future().wait();
@@ -217,7 +150,7 @@ void listener::start() {
         on_loop_done();
     };
     asio::co_spawn(strand_, accept_loop(), done);
-    asio::co_spawn(strand_, sweep(), done);
+    asio::co_spawn(strand_, sweep_.run(), done);
     asio::post(strand_, [this] { handler_->start_background(strand_); });
     spdlog::info("listening listener={} addr={} handler={} max_connections={}{}", name_,
                  fmt::streamed(local_), config::to_string(config_.handler), config_.max_connections,
@@ -262,7 +195,7 @@ void listener::stop_accepting() {
         boost::system::error_code ignored;
         acceptor_.close(ignored);
         backoff_timer_.cancel();
-        sweep_timer_.cancel();
+        sweep_.stop();
         // No new connection will be served: the handler's background work is over too (no
         // new connection will pick an upstream the proxy's health checks report on).
         handler_->stop_background();
@@ -317,43 +250,12 @@ void listener::accept_ready() {
 }
 
 void listener::admit(tcp::socket socket, runtime::worker_lease lease) {
-    if (stats_.active.load(std::memory_order_relaxed) >= config_.max_connections) {
-        reject(reject_reason::max_connections, config_.max_connections);
+    if (!admission_.has_room(config_.max_connections)) {
         boost::system::error_code ignored;
         socket.close(ignored);
         return;
     }
     start_connection(std::move(socket), std::move(lease));
-}
-
-void listener::reject(reject_reason reason, std::uint64_t limit) {
-    stats_.rejected_by[static_cast<std::size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
-    if (const auto n = reject_log_.allow()) {
-        spdlog::warn("connection rejected listener={} reason={} limit={} occurrences={}", name_,
-                     to_string(reason), limit, n);
-    }
-}
-
-bool listener::take_slots(connection& conn, bool address_later) {
-    if (global_cap_ != nullptr && !global_cap_->try_take()) {
-        reject(reject_reason::global_max_connections, global_cap_->limit());
-        return false;
-    }
-    if (!address_later && !take_address_slot(conn)) {
-        if (global_cap_ != nullptr) global_cap_->give_back();
-        return false;
-    }
-    return true;
-}
-
-bool listener::take_address_slot(connection& conn) {
-    const auto slot = per_address_cap_.try_take(conn.remote_endpoint().address());
-    if (slot == per_address_cap::outcome::refused) {
-        reject(reject_reason::max_connections_per_ip, per_address_cap_.limit());
-        return false;
-    }
-    conn.set_holds_address_slot(slot == per_address_cap::outcome::taken);
-    return true;
 }
 
 asio::awaitable<void> listener::serve_behind_proxy(std::shared_ptr<connection> conn,
@@ -373,40 +275,8 @@ asio::awaitable<void> listener::serve_behind_proxy(std::shared_ptr<connection> c
     spdlog::debug("proxy header conn={} client={}", conn->id(),
                   fmt::streamed(conn->remote_endpoint()));
     // The cap counts the client behind the proxy, not the proxy.
-    if (!take_address_slot(*conn)) co_return;
+    if (!admission_.take_address_slot(*conn)) co_return;
     co_await handler->serve(*conn);
-}
-
-asio::awaitable<void> listener::sweep() {
-    while (!stopping_) {
-        // Every listener sweeps, timeouts or not: connections relayed before a reload changed
-        // the handler still need the relay recheck.
-        sweep_timer_.expires_after(sweep_interval(config_, *handler_));
-        co_await sweep_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
-        if (stopping_) break;
-        const auto now = std::chrono::steady_clock::now();
-        connections_.recheck_quiet_relays(now);
-        const auto stopped =
-            connections_.stop_inactive(now, {.idle = config::effective_idle_timeout(config_),
-                                             .write = config_.write_timeout,
-                                             .request = config_.request_timeout});
-        if (stopped.stalled > 0) {
-            if (const auto n = stalled_log_.allow()) {
-                spdlog::info(
-                    "closing connections whose peer stopped reading listener={} "
-                    "write_timeout={} occurrences={}",
-                    name_, config::format_duration(config_.write_timeout), n);
-            }
-        }
-        if (stopped.slow_request > 0) {
-            if (const auto n = slow_request_log_.allow()) {
-                spdlog::info(
-                    "closing connections whose request did not arrive in time listener={} "
-                    "request_timeout={} occurrences={}",
-                    name_, config::format_duration(config_.request_timeout), n);
-            }
-        }
-    }
 }
 
 void listener::start_connection(tcp::socket socket, runtime::worker_lease lease) {
@@ -422,7 +292,7 @@ void listener::start_connection(tcp::socket socket, runtime::worker_lease lease)
     const auto id = next_connection_id.fetch_add(1, std::memory_order_relaxed);
     auto conn = std::make_shared<connection>(id, std::move(socket), std::move(lease));
     const bool behind_proxy = config_.accept_proxy;  // the client's address comes later
-    if (!take_slots(*conn, behind_proxy)) {
+    if (!admission_.take_slots(*conn, behind_proxy)) {
         conn->socket().close(ec);
         return;
     }
@@ -473,8 +343,7 @@ void listener::finish_connection(connection& conn, std::exception_ptr error) {
     spdlog::debug("connection closed conn={} listener={} reason={} bytes_in={} bytes_out={}",
                   conn.id(), name_, to_string(reason), conn.bytes_in(), conn.bytes_out());
     // Slots back before the close too: a client that sees its close may reconnect at once.
-    if (conn.holds_address_slot()) per_address_cap_.give_back(conn.remote_endpoint().address());
-    if (global_cap_ != nullptr) global_cap_->give_back();
+    admission_.give_back(conn);
     boost::system::error_code ignored;
     conn.socket().close(ignored);
     // Last: once the set is empty, shutdown may tear the listener down. The caller's

@@ -33,7 +33,8 @@ using tcp = asio::ip::tcp;
 
 class admin_server {
 public:
-    /// Binds and listens at once; throws net::bind_error naming the address on failure.
+    /// Binds and listens at once (net/listening_socket.hpp); throws net::bind_error naming
+    /// the address on failure.
     admin_server(const config::admin_config& cfg, admin_sources sources);
     ~admin_server();
     admin_server(const admin_server&) = delete;

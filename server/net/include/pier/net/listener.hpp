@@ -1,9 +1,10 @@
-// One configured listener: a bound acceptor, its accept loop, its timeout sweep and its
-// connections.
+// One configured listener: a bound acceptor, its accept loop, and the life of each connection
+// it accepts, from admission to close.
 //
-// Owns the acceptor and the connection_set; connections themselves are owned by their tasks.
-// The accept loop and the sweep run on one worker (its lease is uncounted); each accepted
-// socket is homed on the worker with the fewest live connections.
+// Owns the acceptor, the connection_set, the admission caps (admission.hpp) and the timeout
+// sweep (timeout_sweep.hpp); connections themselves are owned by their tasks. The accept loop
+// and the sweep run on one worker (its lease is uncounted); each accepted socket is homed on
+// the worker with the fewest live connections.
 //
 // A listener is identified by its name. A reload changes the rest in place (reconfigure()):
 // settings and handler apply to connections accepted from then on, the timeouts to every
@@ -30,19 +31,16 @@
 
 #include "pier/config/config.hpp"
 #include "pier/log/rate_limiter.hpp"
+#include "pier/net/admission.hpp"
 #include "pier/net/connection_caps.hpp"
 #include "pier/net/connection_set.hpp"
 #include "pier/net/handler.hpp"
 #include "pier/net/listener_stats.hpp"
+#include "pier/net/listening_socket.hpp"
+#include "pier/net/timeout_sweep.hpp"
 #include "pier/runtime/io_pool.hpp"
 
 namespace pier::net {
-
-/// The listener could not bind or listen; what() is one line naming the listener and address.
-class bind_error : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
 
 class listener {
 public:
@@ -94,26 +92,16 @@ public:
     const listener_stats& stats() const { return stats_; }
 
 private:
-    void open_and_listen(tcp::acceptor& acceptor, const config::listener_config& cfg);
+    /// `listener "<name>"`, as bind errors name it.
+    std::string who() const;
     asio::awaitable<void> accept_loop();
-    /// Stops connections past idle_timeout, write_timeout or request_timeout
-    /// (connection_set::stop_inactive).
-    asio::awaitable<void> sweep();
     /// Starts the connection's task, or closes it at once when a connection cap is reached.
     void admit(tcp::socket socket, runtime::worker_lease lease);
     void start_connection(tcp::socket socket, runtime::worker_lease lease);
-    /// Takes the global and (unless `address_later`) per-address slots for `conn`; false (and
-    /// counted, logged) if one is full.
-    bool take_slots(connection& conn, bool address_later);
-    /// Takes the per-address slot for `conn`; false (counted, logged) if its address has all.
-    /// Any thread.
-    bool take_address_slot(connection& conn);
     /// accept_proxy: reads the PROXY header (the peer becomes the client it names), takes the
     /// per-address slot for that client, then runs the handler. Any thread.
     asio::awaitable<void> serve_behind_proxy(std::shared_ptr<connection> conn,
                                              std::shared_ptr<const handler> handler);
-    /// Counts and logs (rate-limited) a connection turned away by the cap `reason` names.
-    void reject(reject_reason reason, std::uint64_t limit);
     /// The end of a connection's task: counts, logs, closes and unlinks it.
     void finish_connection(connection& conn, std::exception_ptr error);
     /// After an accept: admits more connections already waiting, up to max_accept_batch.
@@ -139,16 +127,12 @@ private:
     tcp::acceptor acceptor_;
     tcp::endpoint local_;  ///< written by the constructor and reconfigure() only
     asio::steady_timer backoff_timer_;
-    asio::steady_timer sweep_timer_;
     connection_set connections_;
     listener_stats stats_;
-    connection_cap* const global_cap_;  ///< shared by every listener; may be null
-    bool adopted_ = false;              ///< the socket came from systemd
-    per_address_cap per_address_cap_;
-    log::rate_limiter reject_log_{std::chrono::seconds(1)};
+    admission admission_;
+    timeout_sweep sweep_;
+    bool adopted_ = false;  ///< the socket came from systemd
     log::rate_limiter accept_error_log_{std::chrono::seconds(1)};
-    log::rate_limiter stalled_log_{std::chrono::seconds(10)};
-    log::rate_limiter slow_request_log_{std::chrono::seconds(10)};
     log::rate_limiter proxy_header_log_{std::chrono::seconds(1)};
 
     bool stopping_ = false;  ///< touched on strand_ only
