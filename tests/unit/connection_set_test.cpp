@@ -9,6 +9,13 @@
 #include "pier/net/connection_set.hpp"
 
 namespace pier::net {
+
+/// Reaches what only the sweep may call on a connection.
+struct connection_test_access {
+    static void stop_slow_request(connection& conn, std::chrono::steady_clock::time_point began) {
+        conn.stop_slow_request(began);
+    }
+};
 namespace {
 
 struct fixture {
@@ -187,13 +194,14 @@ TEST_CASE("connection: stop_slow_request spares a request that completed or was 
     auto answered = f.make(1);
     answered->begin_request();
     const auto answered_began = *answered->request_started();
-    answered->stop_slow_request(answered_began);  // posted; the request completes first
+    connection_test_access::stop_slow_request(
+        *answered, answered_began);  // posted; the request completes first
     answered->end_request();
 
     auto replaced = f.make(2);
     replaced->begin_request();
     const auto first_began = *replaced->request_started();
-    replaced->stop_slow_request(first_began);
+    connection_test_access::stop_slow_request(*replaced, first_began);
     replaced->end_request();
     do {  // the next request's clock starts later (the clock ticks in nanoseconds)
         replaced->end_request();
@@ -202,7 +210,7 @@ TEST_CASE("connection: stop_slow_request spares a request that completed or was 
 
     auto stuck = f.make(3);
     stuck->begin_request();
-    stuck->stop_slow_request(*stuck->request_started());
+    connection_test_access::stop_slow_request(*stuck, *stuck->request_started());
 
     f.run_posted();
     CHECK(answered->stop_requested() == stop_reason::none);

@@ -1,5 +1,7 @@
 // One accepted client connection: its socket, its home worker, its stop state and its byte
-// counts. What a handler sees; a handler never sees the pool, the listener or other connections.
+// counts. Its public part is what a handler sees (with getters the sweep and /metrics read
+// too); what only the listener, the sweep and the caps may do is private to them. A handler
+// never sees the pool, the listener or other connections.
 //
 // Ownership: a connection is created by its listener and kept alive (shared_ptr) by the task that
 // runs its handler; the listener's connection_set holds a non-owning link to it.
@@ -47,9 +49,6 @@ public:
     /// The client's address as accepted (unspecified if the socket had already failed), or as
     /// a PROXY protocol header announced it.
     const tcp::endpoint& remote_endpoint() const { return remote_; }
-    /// The client as a PROXY protocol header announced it (accept_proxy): from then on
-    /// remote_endpoint() is the client behind the proxy. Before the handler starts.
-    void set_remote_endpoint(const tcp::endpoint& client) { remote_ = client; }
     /// Executor the handler's coroutine runs on.
     const asio::any_io_executor& executor() const { return executor_; }
 
@@ -121,15 +120,6 @@ public:
     /// Any thread: the counts so far (/metrics adds live connections' to the closed ones').
     traffic_totals traffic() const;
 
-    /// Any thread. Asks the connection to stop for `reason`: drain interrupts only an idle
-    /// wait_readable(); every other reason also aborts the handler's pending operation.
-    void request_stop(stop_reason reason);
-    /// Any thread. Stops the connection (slow_request) if the request that began at `began`
-    /// (request_started(), as the sweep saw it) is still the one incomplete when the stop
-    /// reaches its executor: one that completed meanwhile is being answered, and a newer one
-    /// has its own clock.
-    void stop_slow_request(std::chrono::steady_clock::time_point began);
-
     /// Any thread. When bytes last moved (or when the connection was accepted).
     std::chrono::steady_clock::time_point last_activity() const;
 
@@ -165,6 +155,26 @@ public:
         connection& c_;
     };
 
+private:
+    // The listener's and the sweep's side of the connection: a handler cannot stop its
+    // connection, rename its peer or touch the caps' bookkeeping.
+    friend class listener;
+    friend class connection_set;
+    friend class admission;
+    friend struct connection_test_access;  // tests/unit/connection_set_test.cpp
+
+    /// The client as a PROXY protocol header announced it (accept_proxy): from then on
+    /// remote_endpoint() is the client behind the proxy. Before the handler starts.
+    void set_remote_endpoint(const tcp::endpoint& client) { remote_ = client; }
+    /// Any thread. Asks the connection to stop for `reason`: drain interrupts only an idle
+    /// wait_readable(); every other reason also aborts the handler's pending operation.
+    void request_stop(stop_reason reason);
+    /// Any thread. Stops the connection (request_timeout) if the request that began at `began`
+    /// (request_started(), as the sweep saw it) is still the one incomplete when the stop
+    /// reaches its executor: one that completed meanwhile is being answered, and a newer one
+    /// has its own clock.
+    void stop_slow_request(std::chrono::steady_clock::time_point began);
+
     /// Any thread, for a relaying connection: once per quiet period (nothing moved since the
     /// last call), looks at both sockets' TCP state on the connection's executor and, where
     /// the peer is gone or done sending, ends the relay's parked read on it
@@ -179,7 +189,6 @@ public:
     bool holds_address_slot() const { return holds_address_slot_; }
     void set_holds_address_slot(bool holds) { holds_address_slot_ = holds; }
 
-private:
     template <typename Handler>
     class readable_handler;
     template <typename Handler>
