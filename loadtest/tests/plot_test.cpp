@@ -359,7 +359,7 @@ TEST_CASE("plot: every line stays inside its panel with at most two decimals") {
     const std::string doc = render_svg(in);
     struct band {
         const char* id;
-        double top;  // the panel's plot area, from the layout in plot.cpp
+        double top;  // the panel's plot area, from plot/layout.hpp
         double bottom;
     };
     for (const band& b :
