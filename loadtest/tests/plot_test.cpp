@@ -1,6 +1,8 @@
 // Unit tests for pierload::render_svg: document structure (balanced tags, XML escaping), content
 // (headings, legends), robustness (no NaN/inf for empty, single, zero or huge input) and the
 // geometry of the series (point counts, y direction, the log percentile axis). Pure text checks.
+// The last cases test the plot's pure helpers (steps, tick labels, the percentile axis, number
+// and text writing) directly, through their internal headers.
 #include "pierload/plot.hpp"
 
 #include <doctest/doctest.h>
@@ -13,6 +15,10 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+// Internal to pierload: the plot's own helpers, not part of its API.
+#include "../src/plot/axes.hpp"
+#include "../src/plot/svg_writer.hpp"
 
 namespace {
 
@@ -387,4 +393,73 @@ TEST_CASE("plot: every line stays inside its panel with at most two decimals") {
             }
         }
     }
+}
+
+TEST_CASE("plot: nice_step is 1, 2 or 5 times a power of ten, and 1 for an empty range") {
+    // Proves axes get round tick spacings and a degenerate range cannot produce a zero step.
+    using pierload::plot_detail::nice_step;
+    CHECK(nice_step(150'000, 5) == 50'000);  // 30k raw rounds up to 50k
+    CHECK(nice_step(1, 5) == doctest::Approx(0.2));
+    CHECK(nice_step(7, 7) == 1);
+    CHECK(nice_step(11, 1) == 20);
+    CHECK(nice_step(3e-7, 6) == doctest::Approx(5e-8));
+    CHECK(nice_step(0, 5) == 1);
+    CHECK(nice_step(-3, 5) == 1);
+    CHECK(nice_step(std::nan(""), 5) == 1);
+}
+
+TEST_CASE("plot: tick labels use k/M/G/T suffixes and only the decimals the step needs") {
+    // Proves tick labels stay short and never read "-0", "1e-17" or "150000.000000".
+    using pierload::plot_detail::tick_label;
+    CHECK(tick_label(150'000, 50'000) == "150k");
+    CHECK(tick_label(2'500, 500) == "2.5k");
+    CHECK(tick_label(1.5e6, 5e5) == "1.5M");
+    CHECK(tick_label(1e12, 5e11) == "1T");
+    CHECK(tick_label(-50'000, 10'000) == "-50k");
+    CHECK(tick_label(0.4, 0.2) == "0.4");
+    CHECK(tick_label(0.25, 0.05) == "0.25");
+    CHECK(tick_label(1.2, 0.05) == "1.2");  // trailing zeros dropped
+    CHECK(tick_label(7, 1) == "7");
+    CHECK(tick_label(1e-17, 0.1) == "0");  // k * step a hair off zero
+    CHECK(tick_label(-1e-17, 0.1) == "0");
+    CHECK(tick_label(1e15, 1e14) == "1e+15");
+    CHECK(tick_label(HUGE_VAL, 1) == "0");
+}
+
+TEST_CASE("plot: percentile axis is in decades of 1/(1-p), from 99.999% to at most 99.9999999%") {
+    // Proves the axis transform, its tick labels, and where the axis ends for a given curve.
+    using namespace pierload::plot_detail;
+    CHECK(percentile_decades(0) == 0);
+    CHECK(percentile_decades(90) == doctest::Approx(1));
+    CHECK(percentile_decades(99) == doctest::Approx(2));
+    CHECK(percentile_decades(99.9) == doctest::Approx(3));
+    CHECK(percentile_decades(-5) == 0);  // clamped to 0%
+    CHECK(std::isinf(percentile_decades(100)));
+    CHECK(percentile_label(0) == "0%");
+    CHECK(percentile_label(1) == "90%");
+    CHECK(percentile_label(2) == "99%");
+    CHECK(percentile_label(5) == "99.999%");
+    CHECK(percentile_label(9) == "99.9999999%");
+    CHECK(percentile_axis_end(0) == 5);
+    CHECK(percentile_axis_end(percentile_decades(99.999)) == 5);
+    CHECK(percentile_axis_end(5 + 1e-9) == 5);  // rounding noise stays on the 99.999% tick
+    CHECK(percentile_axis_end(5.5) == 6);
+    CHECK(percentile_axis_end(6) == 7);
+    CHECK(percentile_axis_end(20) == 9);
+}
+
+TEST_CASE("plot: coordinates are short and finite, and text is escaped for XML") {
+    // Proves the lowest layer alone keeps "nan", "-0" and markup out of the document.
+    using pierload::plot_detail::append_coord;
+    using pierload::plot_detail::append_escaped;
+    std::string out;
+    for (const double v : {12.34, 5.0, -7.26, -0.01, std::nan(""), HUGE_VAL, 999.95}) {
+        append_coord(out, v);
+        out += '|';
+    }
+    CHECK(out == "12.3|5|-7.3|0|0|0|1000|");
+    out.clear();
+    // Control characters other than tab and LF are dropped; UTF-8 passes through.
+    append_escaped(out, "a<b>&\"'\x01\t\n\xc3\xa9");
+    CHECK(out == "a&lt;b&gt;&amp;&quot;&apos;\t\n\xc3\xa9");
 }
