@@ -34,16 +34,16 @@ bool write_output(const std::string& path, const char* what, Writer&& writer) {
 
 int main(int argc, char** argv) {
     const auto parsed = pierload::parse_options({argv, static_cast<std::size_t>(argc)});
-    if (parsed.help) {
+    if (!parsed) {
+        // The error alone, not the whole help after it, which would scroll it out of sight.
+        std::cerr << "pierload: " << parsed.error() << "\nTry 'pierload --help' for the options.\n";
+        return exit_code::usage;
+    }
+    const auto& opts = parsed.value();
+    if (opts.show_help) {
         std::cout << pierload::usage_text();
         return exit_code::ok;
     }
-    if (!parsed.value) {
-        // The error alone, not the whole help after it, which would scroll it out of sight.
-        std::cerr << "pierload: " << parsed.error << "\nTry 'pierload --help' for the options.\n";
-        return exit_code::usage;
-    }
-    const auto& opts = *parsed.value;
     // The live line is for people watching: only on a terminal, never with --quiet.
     const bool live = !opts.quiet && isatty(STDERR_FILENO) == 1;
     try {

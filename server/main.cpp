@@ -135,12 +135,11 @@ int run(const pier::daemon::cli_options& options) {
 /// --probe: one GET, one line of output, and the exit code a health check reads.
 int probe(const pier::daemon::cli_options& options) {
     const auto url = pier::admin::parse_probe_url(*options.probe_url);
-    if (const auto* error = std::get_if<std::string>(&url)) {
-        std::cerr << "pierd: --probe " << *options.probe_url << ": " << *error << '\n';
+    if (!url) {
+        std::cerr << "pierd: --probe " << *options.probe_url << ": " << url.error() << '\n';
         return exit_code::usage;
     }
-    const auto result =
-        pier::admin::run_probe(std::get<pier::admin::probe_url>(url), options.probe_timeout);
+    const auto result = pier::admin::run_probe(url.value(), options.probe_timeout);
     (result.healthy ? std::cout : std::cerr)
         << *options.probe_url << ": " << result.summary << '\n';
     return result.healthy ? exit_code::ok : exit_code::failure;
@@ -150,22 +149,23 @@ int probe(const pier::daemon::cli_options& options) {
 
 int main(int argc, char** argv) {
     const auto parsed = pier::daemon::parse_cli({argv, static_cast<std::size_t>(argc)});
-    if (!parsed.options) {
-        std::cerr << "pierd: " << parsed.error << "\nTry 'pierd --help'.\n";
+    if (!parsed) {
+        std::cerr << "pierd: " << parsed.error() << "\nTry 'pierd --help'.\n";
         return exit_code::usage;
     }
-    if (parsed.options->show_help) {
+    const auto& options = parsed.value();
+    if (options.show_help) {
         std::cout << pier::daemon::help_text();
         return exit_code::ok;
     }
-    if (parsed.options->show_version) {
+    if (options.show_version) {
         std::cout << "pierd " << pier::version << " (Boost " << pier::boost_version
                   << ", edge_reader: " << pier::edge_reader_path << " path)\n";
         return exit_code::ok;
     }
-    if (parsed.options->probe_url) return probe(*parsed.options);
+    if (options.probe_url) return probe(options);
     try {
-        return run(*parsed.options);
+        return run(options);
     } catch (const std::exception& e) {
         spdlog::critical("fatal error=\"{}\"", e.what());
         return exit_code::failure;

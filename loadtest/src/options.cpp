@@ -204,7 +204,7 @@ std::string usage_text() {
     return out.str();
 }
 
-parse_result parse_options(std::span<const char* const> args) {
+pier::result<options> parse_options(std::span<const char* const> args) {
     po::options_description visible = describe_options();
     po::options_description all;
     all.add(visible).add_options()("target", po::value<std::string>());
@@ -224,12 +224,14 @@ parse_result parse_options(std::span<const char* const> args) {
         parse(args);
     } catch (const po::error&) {
         vm.clear();
-        return {std::nullopt, pier::config::safe_parse_error(args, parse)};  // never e.what()
+        return pier::failure{pier::config::safe_parse_error(args, parse)};  // never e.what()
     }
-    if (vm.count("help") > 0) return {std::nullopt, {}, true};
-
     options out;
-    const auto fail = [](std::string message) { return parse_result{std::nullopt, message}; };
+    if (vm.count("help") > 0) {
+        out.show_help = true;
+        return out;
+    }
+    const auto fail = [](std::string message) { return pier::failure{std::move(message)}; };
     if (vm.count("target") == 0) return fail("missing HOST:PORT");
     if (!split_target(vm["target"].as<std::string>(), out.host, out.port)) {
         return fail("bad target \"" + vm["target"].as<std::string>() +
@@ -340,7 +342,7 @@ parse_result parse_options(std::span<const char* const> args) {
     if (out.rate > 0 && out.mode == load_mode::idle) {
         return fail("--rate does not apply to --mode idle (idle connections send nothing)");
     }
-    return {out, {}};
+    return out;
 }
 
 }  // namespace pierload

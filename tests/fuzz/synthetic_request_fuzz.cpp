@@ -17,12 +17,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string_view line(reinterpret_cast<const char*>(data), size);
     const pier::handlers::synthetic_request defaults;
     const auto parsed = pier::handlers::parse_synthetic_request(line, defaults);
-    if (const auto* request = std::get_if<pier::handlers::synthetic_request>(&parsed)) {
-        FUZZ_CHECK(request->cpu.count() >= 0 && request->cpu <= limits::max_cpu);
-        FUZZ_CHECK(request->delay.count() >= 0 && request->delay <= limits::max_delay);
-        FUZZ_CHECK(request->size >= 1 && request->size <= limits::max_response_bytes);
+    if (parsed) {
+        const auto& request = parsed.value();
+        FUZZ_CHECK(request.cpu.count() >= 0 && request.cpu <= limits::max_cpu);
+        FUZZ_CHECK(request.delay.count() >= 0 && request.delay <= limits::max_delay);
+        FUZZ_CHECK(request.size >= 1 && request.size <= limits::max_response_bytes);
     } else {
-        const auto& reason = std::get<std::string>(parsed);
+        const auto& reason = parsed.error();
         FUZZ_CHECK(!reason.empty());
         FUZZ_CHECK(reason.find('\n') == std::string::npos);
     }

@@ -12,7 +12,7 @@
 namespace pier::daemon {
 namespace {
 
-cli_result parse(std::initializer_list<const char*> args) {
+result<cli_options> parse(std::initializer_list<const char*> args) {
     std::vector<const char*> argv{"pierd"};
     argv.insert(argv.end(), args);
     return parse_cli(argv);
@@ -47,48 +47,48 @@ std::vector<std::string> lines_of(const std::string& text) {
 TEST_CASE("cli: options are parsed") {
     SUBCASE("no options") {
         const auto r = parse({});
-        REQUIRE(r.options);
-        CHECK(r.options->config_path == default_config_path());
-        CHECK_FALSE(r.options->check_config);
-        CHECK_FALSE(r.options->log_level);
-        CHECK_FALSE(r.options->show_help);
-        CHECK_FALSE(r.options->show_version);
+        REQUIRE(r);
+        CHECK(r->config_path == default_config_path());
+        CHECK_FALSE(r->check_config);
+        CHECK_FALSE(r->log_level);
+        CHECK_FALSE(r->show_help);
+        CHECK_FALSE(r->show_version);
     }
     SUBCASE("--config and --check-config") {
         const auto r = parse({"--config", "/tmp/x.yaml", "--check-config"});
-        REQUIRE(r.options);
-        CHECK(r.options->config_path == "/tmp/x.yaml");
-        CHECK(r.options->check_config);
+        REQUIRE(r);
+        CHECK(r->config_path == "/tmp/x.yaml");
+        CHECK(r->check_config);
     }
     SUBCASE("-c short form") {
         const auto r = parse({"-c", "a.yaml"});
-        REQUIRE(r.options);
-        CHECK(r.options->config_path == "a.yaml");
+        REQUIRE(r);
+        CHECK(r->config_path == "a.yaml");
     }
     SUBCASE("--log-level") {
         const auto r = parse({"--log-level", "debug"});
-        REQUIRE(r.options);
-        CHECK(r.options->log_level == config::log_level::debug);
+        REQUIRE(r);
+        CHECK(r->log_level == config::log_level::debug);
     }
     SUBCASE("--probe and --probe-timeout") {
         const auto r =
             parse({"--probe", "http://127.0.0.1:9090/readyz", "--probe-timeout", "250ms"});
-        REQUIRE(r.options);
-        CHECK(r.options->probe_url == "http://127.0.0.1:9090/readyz");
-        CHECK(r.options->probe_timeout == std::chrono::milliseconds(250));
-        CHECK(parse({"--probe", "http://x"}).options->probe_timeout == std::chrono::seconds(5));
-        CHECK(parse({"--probe-timeout", "0"}).error.find("--probe-timeout") != std::string::npos);
-        CHECK(parse({"--probe-timeout", "5"}).error.find("--probe-timeout") != std::string::npos);
+        REQUIRE(r);
+        CHECK(r->probe_url == "http://127.0.0.1:9090/readyz");
+        CHECK(r->probe_timeout == std::chrono::milliseconds(250));
+        CHECK(parse({"--probe", "http://x"})->probe_timeout == std::chrono::seconds(5));
+        CHECK(parse({"--probe-timeout", "0"}).error().find("--probe-timeout") != std::string::npos);
+        CHECK(parse({"--probe-timeout", "5"}).error().find("--probe-timeout") != std::string::npos);
     }
     SUBCASE("--allow-root") {
-        CHECK_FALSE(parse({}).options->allow_root);
-        CHECK(parse({"--allow-root"}).options->allow_root);
+        CHECK_FALSE(parse({})->allow_root);
+        CHECK(parse({"--allow-root"})->allow_root);
     }
     SUBCASE("--help and --version") {
         const auto r = parse({"--help", "--version"});
-        REQUIRE(r.options);
-        CHECK(r.options->show_help);
-        CHECK(r.options->show_version);
+        REQUIRE(r);
+        CHECK(r->show_help);
+        CHECK(r->show_version);
     }
 }
 
@@ -109,23 +109,23 @@ TEST_CASE("cli: root needs --allow-root") {
 TEST_CASE("cli: usage errors") {
     SUBCASE("unknown option") {
         const auto r = parse({"--bogus"});
-        CHECK_FALSE(r.options);
-        CHECK(r.error.find("bogus") != std::string::npos);
+        CHECK_FALSE(r);
+        CHECK(r.error().find("bogus") != std::string::npos);
     }
     SUBCASE("a Boost placeholder in the option") {  // hung before: safe_parse_error.hpp
         const auto r = parse({"--%original_token%"});
-        CHECK_FALSE(r.options);
-        CHECK(r.error == "unrecognised option '--?original_token?'");
+        CHECK_FALSE(r);
+        CHECK(r.error() == "unrecognised option '--?original_token?'");
     }
     SUBCASE("missing value") {
         const auto r = parse({"--config"});
-        CHECK_FALSE(r.options);
-        CHECK(r.error.find("config") != std::string::npos);
+        CHECK_FALSE(r);
+        CHECK(r.error().find("config") != std::string::npos);
     }
     SUBCASE("bad log level") {
         const auto r = parse({"--log-level", "loud"});
-        CHECK_FALSE(r.options);
-        CHECK(r.error ==
+        CHECK_FALSE(r);
+        CHECK(r.error() ==
               "invalid --log-level \"loud\" (expected one of: trace, debug, info, "
               "warn, error, critical, off)");
     }

@@ -10,7 +10,7 @@
 namespace pierload {
 namespace {
 
-parse_result parse(std::initializer_list<const char*> args) {
+pier::result<options> parse(std::initializer_list<const char*> args) {
     std::vector<const char*> argv{"pierload"};
     argv.insert(argv.end(), args);
     return parse_options(argv);
@@ -19,18 +19,18 @@ parse_result parse(std::initializer_list<const char*> args) {
 // Proves a bare target runs the documented defaults.
 TEST_CASE("pierload options: defaults") {
     const auto r = parse({"127.0.0.1:7000"});
-    REQUIRE(r.value);
-    CHECK(r.value->host == "127.0.0.1");
-    CHECK(r.value->port == "7000");
-    CHECK(r.value->mode == load_mode::echo);
-    CHECK(r.value->connections == 10);
-    CHECK(r.value->duration == std::chrono::seconds(10));
-    CHECK(r.value->size == 64);
-    CHECK(r.value->pipeline == 1);
-    CHECK(r.value->rate == 0);
-    CHECK(r.value->request == "PING\r\n");
-    CHECK(r.value->response_delimiter == "\n");
-    CHECK_FALSE(r.value->requests);
+    REQUIRE(r);
+    CHECK(r->host == "127.0.0.1");
+    CHECK(r->port == "7000");
+    CHECK(r->mode == load_mode::echo);
+    CHECK(r->connections == 10);
+    CHECK(r->duration == std::chrono::seconds(10));
+    CHECK(r->size == 64);
+    CHECK(r->pipeline == 1);
+    CHECK(r->rate == 0);
+    CHECK(r->request == "PING\r\n");
+    CHECK(r->response_delimiter == "\n");
+    CHECK_FALSE(r->requests);
 }
 
 // Proves every option reaches its field, with human units for times and sizes.
@@ -71,8 +71,8 @@ TEST_CASE("pierload options: every option is parsed") {
                           "--source-ips",
                           "127.0.0.1-127.0.0.3",
                           "[::1]:6379"});
-    REQUIRE_MESSAGE(r.value, r.error);
-    const auto& o = *r.value;
+    REQUIRE_MESSAGE(r, r.error());
+    const auto& o = r.value();
     CHECK(o.host == "::1");
     CHECK(o.port == "6379");
     CHECK(o.mode == load_mode::line);
@@ -98,18 +98,18 @@ TEST_CASE("pierload options: every option is parsed") {
 // Proves --requests replaces the duration bound, and -p sets the pipeline depth.
 TEST_CASE("pierload options: --requests and --pipeline") {
     const auto r = parse({"-n", "5000", "-p", "16", "localhost:7000"});
-    REQUIRE(r.value);
-    CHECK(r.value->requests == 5000u);
-    CHECK_FALSE(r.value->duration_given);
-    CHECK(r.value->pipeline == 16);
+    REQUIRE(r);
+    CHECK(r->requests == 5000u);
+    CHECK_FALSE(r->duration_given);
+    CHECK(r->pipeline == 16);
 }
 
 // Proves bad arguments are one clear line naming the argument.
 TEST_CASE("pierload options: errors name the bad argument") {
     const auto error_of = [](std::initializer_list<const char*> args) {
         const auto r = parse(args);
-        CHECK_FALSE(r.value);
-        return r.error;
+        CHECK_FALSE(r);
+        return r.error();
     };
     CHECK(error_of({}) == "missing HOST:PORT");
     CHECK(error_of({"7000"}) == "bad target \"7000\" (expected HOST:PORT, or [IPv6]:PORT)");

@@ -17,14 +17,14 @@ const synthetic_request defaults{1ms, 2ms, 7};
 
 synthetic_request parse_ok(std::string_view line) {
     const auto parsed = parse_synthetic_request(line, defaults);
-    if (const auto* reason = std::get_if<std::string>(&parsed)) FAIL(*reason);
-    return std::get<synthetic_request>(parsed);
+    if (!parsed) FAIL(parsed.error());
+    return parsed.value();
 }
 
 std::string parse_error(std::string_view line) {
     const auto parsed = parse_synthetic_request(line, defaults);
-    REQUIRE(std::holds_alternative<std::string>(parsed));
-    return std::get<std::string>(parsed);
+    REQUIRE_FALSE(parsed);
+    return parsed.error();
 }
 
 }  // namespace

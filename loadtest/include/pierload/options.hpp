@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "pier/config/result.hpp"
+
 namespace pierload {
 
 /// What each connection does.
@@ -50,16 +52,11 @@ struct options {
     std::string hdr_path;
     std::string plot_path;
     std::uint64_t max_errors = 0;  ///< exit non-zero when errors exceed this
+    bool show_help = false;        ///< --help: print usage_text() and exit 0, nothing else
 };
 
-/// parse_options()'s answer: options, or one line saying what is wrong.
-struct parse_result {
-    std::optional<options> value;
-    std::string error;
-    bool help = false;  ///< --help was asked: print usage_text() and exit 0
-};
-
-parse_result parse_options(std::span<const char* const> args);
+/// The options argv asks for, or one line saying what is wrong.
+pier::result<options> parse_options(std::span<const char* const> args);
 
 /// --help: usage, every option, examples.
 std::string usage_text();

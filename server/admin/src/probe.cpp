@@ -23,10 +23,10 @@ constexpr std::uint64_t max_response_body = 64 * 1024;
 
 }  // namespace
 
-std::variant<probe_url, std::string> parse_probe_url(std::string_view url) {
+result<probe_url> parse_probe_url(std::string_view url) {
     constexpr std::string_view scheme = "http://";
     if (url.substr(0, scheme.size()) != scheme) {
-        return std::string("expected an http:// URL, e.g. http://127.0.0.1:9090/readyz");
+        return failure{"expected an http:// URL, e.g. http://127.0.0.1:9090/readyz"};
     }
     std::string_view rest = url.substr(scheme.size());
     const auto slash = rest.find('/');
@@ -38,31 +38,31 @@ std::variant<probe_url, std::string> parse_probe_url(std::string_view url) {
     std::string_view port;
     if (!authority.empty() && authority.front() == '[') {
         const auto close = authority.find(']');
-        if (close == std::string_view::npos) return std::string("unterminated [IPv6] host");
+        if (close == std::string_view::npos) return failure{"unterminated [IPv6] host"};
         host = authority.substr(1, close - 1);
         const auto after = authority.substr(close + 1);
         if (!after.empty()) {
-            if (after.front() != ':') return std::string("expected :port after [IPv6] host");
+            if (after.front() != ':') return failure{"expected :port after [IPv6] host"};
             port = after.substr(1);
         }
     } else if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
         host = authority.substr(0, colon);
         port = authority.substr(colon + 1);
     }
-    if (host.empty()) return std::string("missing host");
+    if (host.empty()) return failure{"missing host"};
     boost::system::error_code ec;
     asio::ip::make_address(std::string(host), ec);
     if (ec && host != "localhost") {
-        return std::string("host must be an IP address or localhost (no DNS in a probe)");
+        return failure{"host must be an IP address or localhost (no DNS in a probe)"};
     }
     out.host = host == "localhost" ? "127.0.0.1" : std::string(host);
     if (!port.empty()) {
         unsigned value = 0;
         for (const char c : port) {
-            if (c < '0' || c > '9' || value > 65535) return std::string("bad port");
+            if (c < '0' || c > '9' || value > 65535) return failure{"bad port"};
             value = value * 10 + static_cast<unsigned>(c - '0');
         }
-        if (value == 0 || value > 65535) return std::string("port must be 1 to 65535");
+        if (value == 0 || value > 65535) return failure{"port must be 1 to 65535"};
         out.port = static_cast<std::uint16_t>(value);
     }
     return out;

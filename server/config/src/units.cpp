@@ -53,24 +53,24 @@ struct number_and_unit {
 
 /// Splits "250ms" into 250 and "ms". `example` completes "e.g. ..." in the messages;
 /// `too_large` is the message for a number beyond uint64.
-unit_result<number_and_unit> split(std::string_view text, std::string_view what,
-                                   std::string_view example, const std::string& too_large) {
+result<number_and_unit> split(std::string_view text, std::string_view what,
+                              std::string_view example, const std::string& too_large) {
     if (text.empty()) {
-        return {std::string("empty value (expected ") + std::string(what) + ", e.g. \"" +
-                std::string(example) + "\")"};
+        return failure{std::string("empty value (expected ") + std::string(what) + ", e.g. \"" +
+                       std::string(example) + "\")"};
     }
     for (char c : text) {
         if (is_space(c)) {
-            return {std::string("whitespace is not allowed, e.g. \"") + std::string(example) +
-                    "\""};
+            return failure{std::string("whitespace is not allowed, e.g. \"") +
+                           std::string(example) + "\""};
         }
     }
     if (text.front() == '-') {
-        return {std::string("must not be negative")};
+        return failure{std::string("must not be negative")};
     }
     if (text.front() < '0' || text.front() > '9') {
-        return {std::string("expected ") + std::string(what) + ", e.g. \"" + std::string(example) +
-                "\""};
+        return failure{std::string("expected ") + std::string(what) + ", e.g. \"" +
+                       std::string(example) + "\""};
     }
 
     number_and_unit out;
@@ -78,11 +78,11 @@ unit_result<number_and_unit> split(std::string_view text, std::string_view what,
     const char* last = text.data() + text.size();
     const auto [end, ec] = std::from_chars(first, last, out.number);
     if (ec == std::errc::result_out_of_range) {
-        return {too_large};
+        return failure{too_large};
     }
     out.unit = text.substr(static_cast<std::size_t>(end - first));
     if (!out.unit.empty() && (out.unit.front() == '.' || out.unit.front() == ',')) {
-        return {std::string("fractions are not allowed; use a smaller unit")};
+        return failure{std::string("fractions are not allowed; use a smaller unit")};
     }
     return {out};
 }
@@ -98,7 +98,7 @@ const unit_def* find_unit(std::string_view name, const auto& units) {
 
 }  // namespace
 
-unit_result<std::chrono::nanoseconds> parse_duration(std::string_view text) {
+result<std::chrono::nanoseconds> parse_duration(std::string_view text) {
     // nanoseconds is int64: the product must stay below its maximum, about 106751 days.
     constexpr auto max_ns =
         static_cast<std::uint64_t>(std::numeric_limits<std::chrono::nanoseconds::rep>::max());
@@ -107,7 +107,7 @@ unit_result<std::chrono::nanoseconds> parse_duration(std::string_view text) {
 
     const auto split_result = split(text, "a number followed by a unit", "30s", too_large);
     if (!split_result.ok()) {
-        return {split_result.error()};
+        return failure{split_result.error()};
     }
     const auto [number, unit_name] = split_result.value();
 
@@ -115,26 +115,26 @@ unit_result<std::chrono::nanoseconds> parse_duration(std::string_view text) {
         if (number == 0) {
             return {std::chrono::nanoseconds{0}};
         }
-        return {std::string("missing unit, e.g. \"30s\"")};
+        return failure{std::string("missing unit, e.g. \"30s\"")};
     }
     const unit_def* unit = find_unit(unit_name, duration_units);
     if (unit == nullptr) {
-        return {"unknown unit \"" + std::string(unit_name) +
-                "\" (expected one of: " + std::string(duration_unit_list) + ")"};
+        return failure{"unknown unit \"" + std::string(unit_name) +
+                       "\" (expected one of: " + std::string(duration_unit_list) + ")"};
     }
 
     if (number > max_ns / unit->factor) {
-        return {too_large};
+        return failure{too_large};
     }
     return {std::chrono::nanoseconds{static_cast<std::int64_t>(number * unit->factor)}};
 }
 
-unit_result<std::uint64_t> parse_size(std::string_view text) {
+result<std::uint64_t> parse_size(std::string_view text) {
     const std::string too_large = "too large (at most 16EiB - 1B)";
     const auto split_result =
         split(text, "a number of bytes, optionally followed by a unit", "64KiB", too_large);
     if (!split_result.ok()) {
-        return {split_result.error()};
+        return failure{split_result.error()};
     }
     const auto [number, unit_name] = split_result.value();
 
@@ -143,11 +143,11 @@ unit_result<std::uint64_t> parse_size(std::string_view text) {
     }
     const unit_def* unit = find_unit(unit_name, size_units);
     if (unit == nullptr) {
-        return {"unknown unit \"" + std::string(unit_name) +
-                "\" (expected one of: " + std::string(size_unit_list) + ")"};
+        return failure{"unknown unit \"" + std::string(unit_name) +
+                       "\" (expected one of: " + std::string(size_unit_list) + ")"};
     }
     if (number > std::numeric_limits<std::uint64_t>::max() / unit->factor) {
-        return {too_large};
+        return failure{too_large};
     }
     return {number * unit->factor};
 }

@@ -65,7 +65,7 @@ std::string help_text() {
     return out.str();
 }
 
-cli_result parse_cli(std::span<const char* const> args) {
+result<cli_options> parse_cli(std::span<const char* const> args) {
     po::variables_map vm;
     const auto parse = [&vm](std::span<const char* const> argv) {
         po::store(po::command_line_parser(static_cast<int>(argv.size()), argv.data())
@@ -78,7 +78,7 @@ cli_result parse_cli(std::span<const char* const> args) {
         parse(args);
     } catch (const po::error&) {
         vm.clear();
-        return {std::nullopt, config::safe_parse_error(args, parse)};  // never e.what(): see there
+        return failure{config::safe_parse_error(args, parse)};  // never e.what(): see there
     }
 
     cli_options options;
@@ -90,9 +90,8 @@ cli_result parse_cli(std::span<const char* const> args) {
         const auto& text = vm["log-level"].as<std::string>();
         options.log_level = config::from_string<config::log_level>(text);
         if (!options.log_level) {
-            return {std::nullopt, "invalid --log-level \"" + text +
-                                      "\" (expected one of: trace, debug, info, warn, error, "
-                                      "critical, off)"};
+            return failure{"invalid --log-level \"" + text +
+                           "\" (expected one of: trace, debug, info, warn, error, critical, off)"};
         }
     }
     if (vm.count("probe") > 0) options.probe_url = vm["probe"].as<std::string>();
@@ -100,15 +99,15 @@ cli_result parse_cli(std::span<const char* const> args) {
         const auto& text = vm["probe-timeout"].as<std::string>();
         const auto parsed = config::parse_duration(text);
         if (!parsed.ok() || parsed.value() <= std::chrono::nanoseconds::zero()) {
-            return {std::nullopt, "invalid --probe-timeout \"" + text +
-                                      "\" (expected a duration such as 500ms or 5s)"};
+            return failure{"invalid --probe-timeout \"" + text +
+                           "\" (expected a duration such as 500ms or 5s)"};
         }
         options.probe_timeout = parsed.value();
     }
     options.config_path = vm.count("config") > 0
                               ? std::filesystem::path(vm["config"].as<std::string>())
                               : default_config_path();
-    return {options, {}};
+    return options;
 }
 
 }  // namespace pier::daemon

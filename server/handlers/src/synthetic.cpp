@@ -95,11 +95,11 @@ asio::awaitable<bool> answer(net::connection& conn, std::string_view line,
                              const synthetic_request& defaults) {
     conn.count_request();
     const auto parsed = parse_synthetic_request(line, defaults);
-    if (const auto* reason = std::get_if<std::string>(&parsed)) {
+    if (!parsed) {
         conn.count_handler_error();
-        co_return co_await write_error(conn, *reason);
+        co_return co_await write_error(conn, parsed.error());
     }
-    const auto& request = std::get<synthetic_request>(parsed);
+    const auto& request = parsed.value();
     burn_cpu(request.cpu);
     if (request.delay > std::chrono::nanoseconds::zero()) {
         // A timer only while a request waits: an idle connection holds none.

@@ -22,8 +22,8 @@ std::string shown_quoted(std::string_view text) {
 
 }  // namespace
 
-std::variant<synthetic_request, std::string> parse_synthetic_request(
-    std::string_view line, const synthetic_request& defaults) {
+result<synthetic_request> parse_synthetic_request(std::string_view line,
+                                                  const synthetic_request& defaults) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     synthetic_request request = defaults;
     bool seen_cpu = false;
@@ -49,34 +49,37 @@ std::variant<synthetic_request, std::string> parse_synthetic_request(
         } else if (key == "size") {
             seen = &seen_size;
         } else {
-            return "unknown token " + shown_quoted(token) + " (expected cpu=, delay= or size=)";
+            return failure{"unknown token " + shown_quoted(token) +
+                           " (expected cpu=, delay= or size=)"};
         }
-        if (*seen) return std::string(key) + " given twice";
+        if (*seen) return failure{std::string(key) + " given twice"};
         *seen = true;
         if (equals == std::string_view::npos) {
-            return "token " + shown_quoted(token) + " needs a value, e.g. " + std::string(key) +
-                   "=" + (key == "size" ? "128" : "10ms");
+            return failure{"token " + shown_quoted(token) + " needs a value, e.g. " +
+                           std::string(key) + "=" + (key == "size" ? "128" : "10ms")};
         }
 
         if (key == "size") {
             const auto parsed = config::parse_size(value);
-            if (!parsed.ok()) return "bad size " + shown_quoted(value) + ": " + parsed.error();
+            if (!parsed.ok())
+                return failure{"bad size " + shown_quoted(value) + ": " + parsed.error()};
             if (parsed.value() < 1 || parsed.value() > limits::max_response_bytes) {
-                return "size must be between 1 (the newline) and " +
-                       config::format_size(limits::max_response_bytes) + " (got " +
-                       shown_quoted(value) + ")";
+                return failure{"size must be between 1 (the newline) and " +
+                               config::format_size(limits::max_response_bytes) + " (got " +
+                               shown_quoted(value) + ")"};
             }
             request.size = parsed.value();
             continue;
         }
         const auto parsed = config::parse_duration(value);
         if (!parsed.ok()) {
-            return "bad " + std::string(key) + " " + shown_quoted(value) + ": " + parsed.error();
+            return failure{"bad " + std::string(key) + " " + shown_quoted(value) + ": " +
+                           parsed.error()};
         }
         const auto limit = key == "cpu" ? limits::max_cpu : limits::max_delay;
         if (parsed.value() > limit) {
-            return std::string(key) + " must be at most " + config::format_duration(limit) +
-                   " (got " + shown_quoted(value) + ")";
+            return failure{std::string(key) + " must be at most " + config::format_duration(limit) +
+                           " (got " + shown_quoted(value) + ")"};
         }
         (key == "cpu" ? request.cpu : request.delay) = parsed.value();
     }

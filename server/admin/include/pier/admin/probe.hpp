@@ -10,7 +10,8 @@
 #include <ostream>
 #include <string>
 #include <string_view>
-#include <variant>
+
+#include "pier/config/result.hpp"
 
 namespace pier::admin {
 
@@ -21,7 +22,7 @@ struct probe_url {
 };
 
 /// The URL's parts, or why it is not one pierd can probe.
-std::variant<probe_url, std::string> parse_probe_url(std::string_view url);
+result<probe_url> parse_probe_url(std::string_view url);
 
 struct probe_result {
     bool healthy = false;

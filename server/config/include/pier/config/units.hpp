@@ -8,28 +8,19 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <variant>
+
+#include "pier/config/result.hpp"
 
 namespace pier::config {
-
-/// Result of parsing a unit string: the value, or a human-readable reason it was rejected.
-template <typename T>
-struct unit_result {
-    std::variant<T, std::string> value_or_error;
-
-    bool ok() const { return value_or_error.index() == 0; }
-    const T& value() const { return std::get<0>(value_or_error); }
-    const std::string& error() const { return std::get<1>(value_or_error); }
-};
 
 /// Parses a non-negative duration: an integer followed by one of us, ms, s, m, h, d
 /// ("250ms", "30s", "5m"). "0" alone means zero. Whitespace, signs, fractions and values that
 /// overflow std::chrono::nanoseconds are rejected.
-unit_result<std::chrono::nanoseconds> parse_duration(std::string_view text);
+result<std::chrono::nanoseconds> parse_duration(std::string_view text);
 
 /// Parses a byte size: an integer, optionally followed by B, KiB, MiB, GiB, TiB (powers of 1024)
 /// or KB, MB, GB, TB (powers of 1000). "64KiB" = 65536. Overflow of uint64 is rejected.
-unit_result<std::uint64_t> parse_size(std::string_view text);
+result<std::uint64_t> parse_size(std::string_view text);
 
 /// Formats a duration in the largest unit that represents it exactly ("5m", "250ms", "0s").
 /// A value that is not a whole number of microseconds is written in "ns", which parse_duration

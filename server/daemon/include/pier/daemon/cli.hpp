@@ -11,6 +11,7 @@
 #include <string>
 
 #include "pier/config/config.hpp"
+#include "pier/config/result.hpp"
 
 namespace pier::daemon {
 
@@ -36,14 +37,9 @@ struct cli_options {
     bool allow_root = false;  ///< --allow-root: serve even with effective user id 0
 };
 
-/// parse_cli()'s answer: options, or an error message for the usage exit code.
-struct cli_result {
-    std::optional<cli_options> options;
-    std::string error;  ///< set iff options is empty
-};
-
-/// Parses argv (args[0] is the program name).
-cli_result parse_cli(std::span<const char* const> args);
+/// Parses argv (args[0] is the program name): the options, or the error message for the usage
+/// exit code.
+result<cli_options> parse_cli(std::span<const char* const> args);
 
 /// --help text: usage, options, examples.
 std::string help_text();

@@ -10,7 +10,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <variant>
+
+#include "pier/config/result.hpp"
 
 namespace pier::handlers {
 
@@ -24,7 +25,7 @@ struct synthetic_request {
 /// Parses one request line (without its '\n'; a trailing '\r' is ignored). Tokens override
 /// `defaults`, within config::synthetic_config's bounds. Returns the request, or the reason it is
 /// rejected (one line of text, no newline).
-std::variant<synthetic_request, std::string> parse_synthetic_request(
-    std::string_view line, const synthetic_request& defaults);
+result<synthetic_request> parse_synthetic_request(std::string_view line,
+                                                  const synthetic_request& defaults);
 
 }  // namespace pier::handlers
