@@ -1,5 +1,5 @@
 // pierd: command line -> config -> logging -> server -> wait for a signal -> shutdown.
-// Only wiring lives here; every decision is in pier_core.
+// Only wiring lives here; every decision is in the layers (ARCHITECTURE.md).
 #include <csignal>
 #include <cstdio>
 #include <exception>

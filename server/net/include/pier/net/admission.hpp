@@ -4,7 +4,7 @@
 // and logged, at most once a second; the caller closes it. An admitted connection holds a
 // slot of each cap until give_back().
 //
-// Threads: admit() and take_slots() on the listener's accept strand; take_address_slot(),
+// Threads: has_room() and take_slots() on the listener's accept strand; take_address_slot(),
 // give_back() and set_per_address_limit() from any thread.
 #pragma once
 
