@@ -72,9 +72,10 @@ listener::listener(const config::listener_config& cfg, runtime::io_pool& pool,
     }
     boost::system::error_code ec;
     local_ = acceptor_.local_endpoint(ec);
-    if (ec)
+    if (ec) {
         throw bind_error(fmt::format("{}: cannot read the bound address of {}: {}", who(),
                                      cfg.listen.to_string(), ec.message()));
+    }
 }
 
 std::string listener::who() const { return fmt::format("listener \"{}\"", name_); }
