@@ -1,8 +1,8 @@
 // One problem found in a config file, with its position, and how a list of them is reported.
 //
-// Its own header so that code which makes or reports these errors needs not pier's config
-// struct; parse.hpp includes it for its callers. to_string() and report_lines() are defined in
-// src/parse.cpp. Callable from any thread.
+// Its own header so that the generic YAML reader (src/yaml_reader.hpp), which makes these
+// errors, does not depend on pier's config struct; parse.hpp includes it for its callers.
+// to_string() and report_lines() are defined in src/yaml_reader.cpp. Callable from any thread.
 #pragma once
 
 #include <cstddef>
