@@ -799,6 +799,47 @@ TEST_CASE("config: every error in a file is reported at once") {
     }
 }
 
+TEST_CASE("config: errors at one position keep the order they are found in") {
+    // Proves the order among errors sharing a position: a map's key errors (reported once the
+    // whole file is read) come before what is then read from that map, and a value that two
+    // keys share through an alias gets its errors in the order the keys are read.
+    SUBCASE("an unknown first key, then the required keys its map lacks") {
+        CHECK(all_errors("listeners:\n"
+                         "  - nme: a\n") ==
+              std::vector<std::string>{
+                  "t.yaml:2:5: listeners[0].nme: unknown key, did you mean \"name\"?",
+                  "t.yaml:2:5: listeners[0].name: missing required key",
+                  "t.yaml:2:5: listeners[0].listen: missing required key",
+              });
+    }
+
+    SUBCASE("one aliased value read by two keys") {
+        // Line 4: the anchor is at column 20, the unknown key at column 41.
+        CHECK(all_errors(one_listener + "runtime: {threads: &a x, scheduler: *a, bogus: 1}\n") ==
+              std::vector<std::string>{
+                  "t.yaml:4:20: runtime.scheduler: unknown scheduler (expected one of: "
+                  "work_stealing, pinned) (got x)",
+                  "t.yaml:4:20: runtime.threads: expected \"auto\" or an integer (got x)",
+                  "t.yaml:4:41: runtime.bogus: unknown key (expected one of: threads, "
+                  "scheduler, busy_polling)",
+              });
+    }
+
+    SUBCASE("an upstream's empty weight, then its missing address") {
+        CHECK(all_errors(one_listener + "    proxy:\n"
+                                        "      upstreams:\n"
+                                        "        - weight:\n"
+                                        "          bogus: 1\n") ==
+              std::vector<std::string>{
+                  "t.yaml:6:11: listeners[0].proxy.upstreams[0].weight: expected an integer "
+                  "(got an empty value)",
+                  "t.yaml:6:11: listeners[0].proxy.upstreams[0].address: missing required key",
+                  "t.yaml:7:11: listeners[0].proxy.upstreams[0].bogus: unknown key (expected "
+                  "one of: address, weight)",
+              });
+    }
+}
+
 TEST_CASE("config: load_config reports an unreadable file") {
     // Proves a file that cannot be read is one position-less error naming the path and reason.
     SUBCASE("missing") {
