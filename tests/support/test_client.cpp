@@ -70,6 +70,36 @@ void run_with_timeout(asio::io_context& io, std::function<asio::awaitable<void>(
     if (error) std::rethrow_exception(error);
 }
 
+void run_with_timeout(std::function<asio::awaitable<void>()> body,
+                      std::chrono::steady_clock::duration deadline) {
+    asio::io_context io;
+    run_with_timeout(io, std::move(body), deadline);
+}
+
+void with_client(const tcp::endpoint& server,
+                 std::function<asio::awaitable<void>(tcp::socket&)> body,
+                 std::chrono::steady_clock::duration deadline) {
+    run_with_timeout(
+        [&]() -> asio::awaitable<void> {
+            auto client = co_await connect_to(server);
+            co_await body(client);
+        },
+        deadline);
+}
+
+void with_clients(const tcp::endpoint& server, std::size_t count,
+                  std::function<asio::awaitable<void>(std::vector<tcp::socket>&)> body,
+                  std::chrono::steady_clock::duration deadline) {
+    run_with_timeout(
+        [&]() -> asio::awaitable<void> {
+            std::vector<tcp::socket> clients;
+            clients.reserve(count);
+            for (std::size_t i = 0; i < count; ++i) clients.push_back(co_await connect_to(server));
+            co_await body(clients);
+        },
+        deadline);
+}
+
 std::string make_payload(std::size_t size, unsigned seed) {
     std::string payload(size, '\0');
     // A cheap LCG: every byte depends on its position, so shifted or reordered data differs.

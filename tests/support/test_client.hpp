@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -43,6 +44,23 @@ private:
 /// `deadline` passes. Fails the test with "did not finish" on timeout; rethrows its exception.
 void run_with_timeout(asio::io_context& io, std::function<asio::awaitable<void>()> body,
                       std::chrono::steady_clock::duration deadline);
+
+/// As above, on an io_context of its own: for a client whose sockets need not outlive `body`.
+void run_with_timeout(std::function<asio::awaitable<void>()> body,
+                      std::chrono::steady_clock::duration deadline);
+
+/// Connects one client to `server` and runs `body` with it, on an io_context of its own and
+/// under `deadline` (as run_with_timeout; the connect counts against the deadline). The client
+/// is closed when `body` ends.
+void with_client(const tcp::endpoint& server,
+                 std::function<asio::awaitable<void>(tcp::socket&)> body,
+                 std::chrono::steady_clock::duration deadline);
+
+/// As with_client, with `count` clients connected one after another (each connect completes
+/// before the next starts), all open before `body` begins.
+void with_clients(const tcp::endpoint& server, std::size_t count,
+                  std::function<asio::awaitable<void>(std::vector<tcp::socket>&)> body,
+                  std::chrono::steady_clock::duration deadline);
 
 /// Bytes whose content depends on position and seed, so a misordered echo is caught.
 std::string make_payload(std::size_t size, unsigned seed = 0);
