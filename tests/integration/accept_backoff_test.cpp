@@ -60,10 +60,8 @@ private:
 // descriptor frees up.
 TEST_CASE("listener: EMFILE backs off and recovers when descriptors free up") {
     running_server server(echo_config());
-    asio::io_context io;
     constexpr std::size_t admitted_first = 4;
     run_with_timeout(
-        io,
         [&]() -> asio::awaitable<void> {
             // Room for 4 client/server socket pairs plus one more client socket: the server's
             // accept of that fifth client fails with EMFILE.

@@ -31,9 +31,7 @@ std::string header_for(config::proxy_protocol version, const std::string& client
 // v1 and v2, in one write with the payload or split across writes.
 TEST_CASE("accept_proxy: the header is consumed and the handler sees only the client's bytes") {
     running_server server(behind_proxy_config());
-    asio::io_context io;
     run_with_timeout(
-        io,
         [&]() -> asio::awaitable<void> {
             const auto payload = make_payload(3000, 7);
             for (const auto version : {config::proxy_protocol::v1, config::proxy_protocol::v2}) {
@@ -59,9 +57,7 @@ TEST_CASE("accept_proxy: the header is consumed and the handler sees only the cl
 // counted, and the listener goes on serving.
 TEST_CASE("accept_proxy: no valid header closes the connection, counted") {
     running_server server(behind_proxy_config());
-    asio::io_context io;
     run_with_timeout(
-        io,
         [&]() -> asio::awaitable<void> {
             auto http = co_await connect_to(server.endpoint());
             co_await write_all(http, "GET / HTTP/1.0\r\n\r\n");
@@ -91,9 +87,7 @@ TEST_CASE("accept_proxy: a truncated header then FIN is counted in /metrics") {
     running_server server(cfg);
     REQUIRE(server.get().admin() != nullptr);
     const auto admin = server.get().admin()->local_endpoint();
-    asio::io_context io;
     run_with_timeout(
-        io,
         [&]() -> asio::awaitable<void> {
             for (const auto version : {config::proxy_protocol::v1, config::proxy_protocol::v2}) {
                 const auto header = header_for(version, "203.0.113.9", 4444, server.endpoint());
@@ -121,9 +115,7 @@ TEST_CASE("accept_proxy: max_connections_per_ip counts the announced client") {
     auto cfg = behind_proxy_config();
     cfg.listeners[0].max_connections_per_ip = 1;
     running_server server(cfg);
-    asio::io_context io;
     run_with_timeout(
-        io,
         [&]() -> asio::awaitable<void> {
             const auto payload = make_payload(100, 2);
             auto first = co_await connect_to(server.endpoint());
@@ -157,11 +149,9 @@ TEST_CASE("accept_proxy: behind pier's own proxy with send_proxy") {
     front.proxy.upstreams.push_back({{"127.0.0.1", upstream.endpoint().port()}, 1});
     front.proxy.send_proxy = config::proxy_protocol::v1;
     running_server proxy(cfg);
-    asio::io_context io;
-    run_with_timeout(
-        io,
-        [&]() -> asio::awaitable<void> {
-            auto client = co_await connect_to(proxy.endpoint("front"));
+    with_client(
+        proxy.endpoint("front"),
+        [&](tcp::socket& client) -> asio::awaitable<void> {
             const auto payload = make_payload(100000, 3);
             CHECK(co_await echo_exchange(client, payload) == payload);
         },

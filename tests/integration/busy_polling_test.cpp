@@ -24,11 +24,9 @@ TEST_CASE("busy polling: idle workers keep polling, serve, and stop at shutdown"
     cfg.runtime.scheduler = kind;
     cfg.runtime.busy_polling = true;
     running_server server(cfg);
-    asio::io_context io;
-    run_with_timeout(
-        io,
-        [&]() -> asio::awaitable<void> {
-            auto client = co_await connect_to(server.endpoint());
+    with_client(
+        server.endpoint(),
+        [&](tcp::socket& client) -> asio::awaitable<void> {
             const auto payload = make_payload(5000, 1);
             CHECK(co_await echo_exchange(client, payload) == payload);
 

@@ -25,11 +25,9 @@ TEST_CASE("echo: echoes payloads from 1 byte to 4 MiB byte for byte") {
     for (const std::size_t size : {std::size_t{1}, std::size_t{1000}, std::size_t{65536},
                                    std::size_t{1} << 20, std::size_t{4} << 20}) {
         CAPTURE(size);
-        asio::io_context io;
-        run_with_timeout(
-            io,
-            [&]() -> asio::awaitable<void> {
-                auto socket = co_await connect_to(endpoint);
+        with_client(
+            endpoint,
+            [&](tcp::socket& socket) -> asio::awaitable<void> {
                 const auto payload = make_payload(size, static_cast<unsigned>(size));
                 const auto received = co_await echo_exchange(socket, payload);
                 CHECK(received == payload);
@@ -43,11 +41,9 @@ TEST_CASE("echo: echoes payloads from 1 byte to 4 MiB byte for byte") {
 // answers EOF with EOF after echoing everything.
 TEST_CASE("echo: many rounds on one connection, then EOF is answered with EOF") {
     running_server server(echo_config());
-    asio::io_context io;
-    run_with_timeout(
-        io,
-        [&]() -> asio::awaitable<void> {
-            auto socket = co_await connect_to(server.endpoint());
+    with_client(
+        server.endpoint(),
+        [&](tcp::socket& socket) -> asio::awaitable<void> {
             for (unsigned round = 0; round < 100; ++round) {
                 const auto payload = make_payload(1 + round * 37, round);
                 CHECK(co_await echo_exchange(socket, payload) == payload);
@@ -73,9 +69,7 @@ TEST_CASE("echo: a client resetting right behind its last bytes is closed") {
     cfg.listeners[0].idle_timeout = 1h;
     running_server server(cfg);
     const auto& stats = server.listener().stats();
-    asio::io_context io;
     run_with_timeout(
-        io,
         [&]() -> asio::awaitable<void> {
             for (std::uint64_t i = 1; i <= 4; ++i) {
                 auto client = co_await connect_to(server.endpoint());
@@ -95,15 +89,9 @@ TEST_CASE("echo: a client resetting right behind its last bytes is closed") {
 TEST_CASE("echo: 1000 concurrent connections each get their own bytes back") {
     running_server server(echo_config());
     constexpr std::size_t connections = 1000;
-    asio::io_context io;
-    run_with_timeout(
-        io,
-        [&]() -> asio::awaitable<void> {
-            std::vector<tcp::socket> sockets;
-            sockets.reserve(connections);
-            for (std::size_t i = 0; i < connections; ++i) {
-                sockets.push_back(co_await connect_to(server.endpoint()));
-            }
+    with_clients(
+        server.endpoint(), connections,
+        [&](std::vector<tcp::socket>& sockets) -> asio::awaitable<void> {
             std::size_t matched = 0;
             auto exchange = [&](std::size_t i) -> asio::awaitable<void> {
                 const auto payload = make_payload(512 + i, static_cast<unsigned>(i));

@@ -36,9 +36,7 @@ asio::awaitable<void> still_served(tcp::socket& healthy, unsigned round) {
 // is closed and counted, and the healthy client next to them is served all along.
 TEST_CASE("faults: resets mid-read and mid-write harm no other connection") {
     running_server server(echo_config());
-    asio::io_context io;
     run_with_timeout(
-        io,
         [&]() -> asio::awaitable<void> {
             const auto ep = server.endpoint();
             auto healthy = co_await connect_to(ep);
@@ -72,10 +70,8 @@ TEST_CASE("faults: resets mid-read and mid-write harm no other connection") {
 // healthy client and a newcomer are served.
 TEST_CASE("faults: a connect-and-close flood leaves nothing behind") {
     running_server server(echo_config());
-    asio::io_context io;
     constexpr unsigned flood = 600;
     run_with_timeout(
-        io,
         [&]() -> asio::awaitable<void> {
             const auto ep = server.endpoint();
             auto healthy = co_await connect_to(ep);
@@ -113,11 +109,9 @@ TEST_CASE("faults: a client that never reads holds at most max_buffer") {
     cfg.listeners[0].idle_timeout = 0s;
     cfg.listeners[0].write_timeout = 5s;  // well after write_until_stuck's 1 s of no progress
     running_server server(cfg);
-    asio::io_context io;
-    run_with_timeout(
-        io,
-        [&]() -> asio::awaitable<void> {
-            auto hog = co_await connect_to(server.endpoint());
+    with_client(
+        server.endpoint(),
+        [&](tcp::socket& hog) -> asio::awaitable<void> {
             const auto written = co_await write_until_stuck(hog, make_payload(64 << 20, 3));
             const auto figures = echo_figures(server);
             const auto held = figures.traffic.bytes_in - figures.traffic.bytes_out;
@@ -147,9 +141,7 @@ TEST_CASE("faults: a flood beyond max_connections is rejected, the admitted are 
     auto cfg = echo_config();
     cfg.listeners[0].max_connections = admitted;
     running_server server(cfg);
-    asio::io_context io;
     run_with_timeout(
-        io,
         [&]() -> asio::awaitable<void> {
             const auto ep = server.endpoint();
             const auto& stats = server.listener().stats();

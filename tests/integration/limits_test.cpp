@@ -21,9 +21,7 @@ TEST_CASE("limits: idle_timeout closes a silent connection") {
     auto cfg = echo_config();
     cfg.listeners[0].idle_timeout = 200ms;
     running_server server(cfg);
-    asio::io_context io;
     run_with_timeout(
-        io,
         [&]() -> asio::awaitable<void> {
             // Taken before connecting: the server's idle clock starts at accept, which may come
             // before this coroutine resumes from connect.
@@ -46,11 +44,9 @@ TEST_CASE("limits: idle_timeout spares a connection that keeps talking") {
     auto cfg = echo_config();
     cfg.listeners[0].idle_timeout = 300ms;
     running_server server(cfg);
-    asio::io_context io;
-    run_with_timeout(
-        io,
-        [&]() -> asio::awaitable<void> {
-            auto socket = co_await connect_to(server.endpoint());
+    with_client(
+        server.endpoint(),
+        [&](tcp::socket& socket) -> asio::awaitable<void> {
             asio::steady_timer pace(co_await asio::this_coro::executor);
             for (unsigned round = 0; round < 20; ++round) {
                 const auto payload = make_payload(16, round);
@@ -78,9 +74,7 @@ TEST_CASE("limits: max_connections rejects the extra connection and keeps the ot
     auto cfg = echo_config();
     cfg.listeners[0].max_connections = 3;
     running_server server(cfg);
-    asio::io_context io;
     run_with_timeout(
-        io,
         [&]() -> asio::awaitable<void> {
             std::vector<tcp::socket> admitted;
             for (unsigned i = 0; i < 3; ++i) {
@@ -109,11 +103,9 @@ TEST_CASE("limits: write_timeout closes a connection whose peer stopped reading"
     cfg.listeners[0].idle_timeout = 0s;
     cfg.listeners[0].write_timeout = 300ms;
     running_server server(cfg);
-    asio::io_context io;
-    run_with_timeout(
-        io,
-        [&]() -> asio::awaitable<void> {
-            auto socket = co_await connect_to(server.endpoint());
+    with_client(
+        server.endpoint(),
+        [&](tcp::socket& socket) -> asio::awaitable<void> {
             socket.non_blocking(true);
             const auto flood = make_payload(1 << 20);
             std::optional<std::chrono::steady_clock::time_point> stalled;
@@ -143,9 +135,7 @@ TEST_CASE("limits: max_connections_per_ip caps each client address on its own") 
     auto cfg = echo_config();
     cfg.listeners[0].max_connections_per_ip = 2;
     running_server server(cfg);
-    asio::io_context io;
     run_with_timeout(
-        io,
         [&]() -> asio::awaitable<void> {
             const auto to = server.endpoint();
             const auto payload = make_payload(100);
@@ -182,9 +172,7 @@ TEST_CASE("limits: limits.max_connections caps connections across listeners") {
     second.name = "second";
     cfg.listeners.push_back(second);
     running_server server(cfg);
-    asio::io_context io;
     run_with_timeout(
-        io,
         [&]() -> asio::awaitable<void> {
             const auto payload = make_payload(100);
             auto a = co_await connect_to(server.endpoint("echo"));

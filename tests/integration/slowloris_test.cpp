@@ -92,9 +92,7 @@ clock::duration median(std::vector<clock::duration> samples) {
 TEST_CASE("slowloris: trickled request lines are cut by request_timeout, others keep latency") {
     constexpr unsigned connections = 200;
     running_server server(slowloris_target(config::handler_kind::synthetic));
-    asio::io_context io;
     run_with_timeout(
-        io,
         [&]() -> asio::awaitable<void> {
             const auto endpoint = server.endpoint();
             auto normal = co_await connect_to(endpoint);
@@ -155,11 +153,9 @@ TEST_CASE("slowloris: trickled request lines are cut by request_timeout, others 
 TEST_CASE("slowloris: request_timeout spares requests that arrive in time") {
     constexpr auto timeout = 3s;
     running_server server(slowloris_target(config::handler_kind::synthetic, timeout));
-    asio::io_context io;
-    run_with_timeout(
-        io,
-        [&]() -> asio::awaitable<void> {
-            auto client = co_await connect_to(server.endpoint());
+    with_client(
+        server.endpoint(),
+        [&](tcp::socket& client) -> asio::awaitable<void> {
             asio::steady_timer pause(co_await asio::this_coro::executor);
             for (int request = 0; request < 6; ++request) {  // 3.6 s in all
                 // Each in three pieces, 300 ms apart: 600 ms from first byte to newline.
@@ -187,9 +183,7 @@ TEST_CASE("slowloris: a trickled PROXY header is cut by request_timeout") {
     auto cfg = slowloris_target(config::handler_kind::echo);
     cfg.listeners[0].accept_proxy = true;
     running_server server(cfg);
-    asio::io_context io;
     run_with_timeout(
-        io,
         [&]() -> asio::awaitable<void> {
             const auto endpoint = server.endpoint();
             const auto header = net::encode_proxy_header(

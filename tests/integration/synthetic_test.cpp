@@ -24,14 +24,7 @@ config::config synthetic_config(unsigned threads = 2, std::uint64_t max_line = 4
 /// Runs `conversation` on one connection to a fresh synthetic server, under a 30 s deadline.
 void converse(config::config cfg, std::function<asio::awaitable<void>(tcp::socket&)> conversation) {
     running_server server(std::move(cfg));
-    asio::io_context io;
-    run_with_timeout(
-        io,
-        [&]() -> asio::awaitable<void> {
-            auto socket = co_await connect_to(server.endpoint("synthetic"));
-            co_await conversation(socket);
-        },
-        30s);
+    with_client(server.endpoint("synthetic"), std::move(conversation), 30s);
 }
 
 // Proves the defaults and each override: the response is `size` bytes, "OK", x's, newline.
@@ -98,9 +91,7 @@ TEST_CASE("synthetic: cpu= spends that much CPU time") {
 // first one's request waits.
 TEST_CASE("synthetic: a delay does not hold up other connections") {
     running_server server(synthetic_config(1));
-    asio::io_context io;
     run_with_timeout(
-        io,
         [&]() -> asio::awaitable<void> {
             const auto endpoint = server.endpoint("synthetic");
             auto slow = co_await connect_to(endpoint);

@@ -37,9 +37,7 @@ TEST_CASE("work stealing: a long request does not stall its worker's other conne
     cfg.runtime.scheduler = kind;
     cfg.listeners[0].handler = pier::config::handler_kind::synthetic;
     running_server server(cfg);
-    asio::io_context io;
     run_with_timeout(
-        io,
         [&]() -> asio::awaitable<void> {
             const auto endpoint = server.endpoint();
             // Placement is "fewest live connections", in accept order, and the accept in
