@@ -53,9 +53,7 @@ asio::awaitable<http_reply> read_reply(tcp::socket& socket, std::string& buffer)
 // requests of live connections (counted as they happen, not at close).
 TEST_CASE("admin: /metrics counts the listeners' connections, bytes and requests") {
     running_server server(admin_config());
-    asio::io_context io;
     run_with_timeout(
-        io,
         [&]() -> asio::awaitable<void> {
             auto a = co_await connect_to(server.endpoint());
             auto b = co_await connect_to(server.endpoint());
@@ -125,10 +123,8 @@ TEST_CASE("admin: /readyz is 200 while serving and 503 during the drain") {
 // answering, on the same connection for a good keep-alive request.
 TEST_CASE("admin: bad requests get 4xx, keep-alive serves several requests") {
     running_server server(admin_config());
-    asio::io_context io;
     const auto admin = admin_endpoint(server);
     run_with_timeout(
-        io,
         [&]() -> asio::awaitable<void> {
             CHECK((co_await exchange_and_close(admin, "garbage\r\n\r\n")).status == 400);
             CHECK((co_await exchange_and_close(admin, "GET /healthz HTTP/1.1\r\nX: " +
@@ -169,10 +165,8 @@ asio::awaitable<http_reply> keep_alive_get(tcp::socket& socket, std::string& buf
 // is still served. (Before, the new connection was closed unanswered.)
 TEST_CASE("admin: when every slot is held, a new connection takes the longest-idle one's") {
     running_server server(admin_config(2));
-    asio::io_context io;
     const auto admin = admin_endpoint(server);
     run_with_timeout(
-        io,
         [&]() -> asio::awaitable<void> {
             std::string buffer;
             auto oldest = co_await connect_to(admin);
@@ -195,7 +189,6 @@ TEST_CASE("admin: when every slot is held, a new connection takes the longest-id
 // head just under the bound is answered.
 TEST_CASE("admin: a request head over 8 KiB in all gets 431, however it is split into lines") {
     running_server server(admin_config());
-    asio::io_context io;
     const auto admin = admin_endpoint(server);
     const auto head_of = [](std::size_t lines) {
         std::string head = "GET /healthz HTTP/1.1\r\n";
@@ -203,7 +196,6 @@ TEST_CASE("admin: a request head over 8 KiB in all gets 431, however it is split
         return head + "Connection: close\r\n\r\n";
     };
     run_with_timeout(
-        io,
         [&]() -> asio::awaitable<void> {
             const auto under = head_of(1000);
             REQUIRE(under.size() < 8 * 1024);
@@ -223,13 +215,10 @@ TEST_CASE("admin: a kept-alive connection idle past keepalive_timeout is closed"
     cfg.admin.timeout = 60s;
     cfg.admin.keepalive_timeout = 100ms;
     running_server server(cfg);
-    asio::io_context io;
-    const auto admin = admin_endpoint(server);
-    run_with_timeout(
-        io,
-        [&]() -> asio::awaitable<void> {
+    with_client(
+        admin_endpoint(server),
+        [&](tcp::socket& socket) -> asio::awaitable<void> {
             std::string buffer;
-            auto socket = co_await connect_to(admin);
             CHECK((co_await keep_alive_get(socket, buffer)).status == 200);
             boost::system::error_code ended;
             CHECK(co_await read_to_end(socket, ended) == "");
@@ -242,10 +231,8 @@ TEST_CASE("admin: a kept-alive connection idle past keepalive_timeout is closed"
 // and no more. Each fresh /healthz is answered (before, every one was closed unanswered).
 TEST_CASE("admin: fresh probes are answered while 1,000 connections hold the endpoint") {
     running_server server(admin_config(16));
-    asio::io_context io;
     const auto admin = admin_endpoint(server);
     run_with_timeout(
-        io,
         [&]() -> asio::awaitable<void> {
             std::string buffer;
             std::vector<tcp::socket> keep_alive;

@@ -35,14 +35,10 @@ asio::awaitable<void> echo_one_by_one(const tcp::endpoint& front, int clients) {
 TEST_CASE("proxy: relays bytes exactly both ways, small and large") {
     running_server upstream(echo_config());
     running_server proxy(front_config({upstream.endpoint()}));
-    asio::io_context io;
     std::size_t total = 0;
-    run_with_timeout(
-        io,
-        [&]() -> asio::awaitable<void> {
-            std::vector<tcp::socket> clients;
-            for (int i = 0; i < 3; ++i)
-                clients.push_back(co_await connect_to(proxy.endpoint("front")));
+    with_clients(
+        proxy.endpoint("front"), 3,
+        [&](std::vector<tcp::socket>& clients) -> asio::awaitable<void> {
             unsigned seed = 0;
             for (const std::size_t size : {1u, 100u, 65537u, 4u << 20}) {
                 for (auto& client : clients) {
@@ -455,11 +451,9 @@ TEST_CASE("proxy: a reload changes the upstreams without dropping relayed connec
     running_server upstreams(upstreams_cfg);
     auto cfg = front_config({upstreams.endpoint("echo")});
     running_server proxy(cfg);
-    asio::io_context io;
-    run_with_timeout(
-        io,
-        [&]() -> asio::awaitable<void> {
-            auto early = co_await connect_to(proxy.endpoint("front"));
+    with_client(
+        proxy.endpoint("front"),
+        [&](tcp::socket& early) -> asio::awaitable<void> {
             const auto payload = make_payload(5000, 1);
             CHECK(co_await echo_exchange(early, payload) == payload);
 

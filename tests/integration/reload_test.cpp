@@ -56,9 +56,7 @@ TEST_CASE("reload: a listener added and one removed while connections stay open 
     running_server server(with_listeners({echo_listener("kept"), echo_listener("gone")}));
     const auto kept = server.endpoint("kept");
     const auto gone = server.endpoint("gone");
-    asio::io_context io;
     run_with_timeout(
-        io,
         [&]() -> asio::awaitable<void> {
             auto on_kept = co_await connect_to(kept);
             auto on_gone = co_await connect_to(gone);
@@ -94,11 +92,9 @@ TEST_CASE("reload: a listener added and one removed while connections stay open 
 TEST_CASE("reload: a changed listener keeps its connections; new settings apply as they should") {
     running_server server(with_listeners({echo_listener("svc")}));
     const auto old_endpoint = server.endpoint("svc");
-    asio::io_context io;
-    run_with_timeout(
-        io,
-        [&]() -> asio::awaitable<void> {
-            auto early = co_await connect_to(old_endpoint);
+    with_client(
+        old_endpoint,
+        [&](tcp::socket& early) -> asio::awaitable<void> {
             const auto payload = make_payload(5000, 3);
             CHECK(co_await echo_exchange(early, payload) == payload);
 
@@ -127,9 +123,7 @@ TEST_CASE("reload: a changed listener keeps its connections; new settings apply 
 // Proves lowered limits keep open connections (nothing is cut) and turn new ones away.
 TEST_CASE("reload: a lower max_connections keeps the open connections and rejects new ones") {
     running_server server(with_listeners({echo_listener("svc")}));
-    asio::io_context io;
     run_with_timeout(
-        io,
         [&]() -> asio::awaitable<void> {
             std::vector<tcp::socket> open;
             const auto payload = make_payload(1000, 4);
@@ -231,12 +225,9 @@ TEST_CASE("reload: reloads while clients stream lose nothing") {
             CHECK(server.get().reload(next).applied);
         }
     });
-    asio::io_context io;
-    run_with_timeout(
-        io,
-        [&]() -> asio::awaitable<void> {
-            std::vector<tcp::socket> clients;
-            for (int c = 0; c < 4; ++c) clients.push_back(co_await connect_to(endpoint));
+    with_clients(
+        endpoint, 4,
+        [&](std::vector<tcp::socket>& clients) -> asio::awaitable<void> {
             connected.set_value();
             // At least 40 rounds, and on until 20 reloads have happened meanwhile.
             for (int round = 0; round < 40 || reloads.load() < 20; ++round) {
