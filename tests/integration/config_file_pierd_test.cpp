@@ -148,9 +148,7 @@ TEST_CASE("pierd: SIGHUP onto a FIFO or an oversized file fails the reload and b
     // keeps what is freed.
     CHECK(status_kib(child.pid(), "VmHWM:") - peak_before > 16 * 1024);
     if (!sanitizer_allocator) CHECK(status_kib(child.pid(), "VmRSS:") - rss_before < 4 * 1024);
-    asio::io_context io;
     run_with_timeout(
-        io,
         [&]() -> asio::awaitable<void> {
             const auto reply = co_await get(admin, "/metrics");
             CHECK(has_line(reply.body, "pier_config_reloads_total{result=\"failure\"} 3"));

@@ -68,9 +68,7 @@ asio::awaitable<read_result> read_to_error(net::edge_reader& reader, bool read_n
 // Proves reads return what was sent, a full buffer leaves the rest for the next read, and a
 // read parked after a short one completes when more arrives.
 TEST_CASE("edge_reader: short, full and later reads") {
-    asio::io_context io;
     run_with_timeout(
-        io,
         [&]() -> asio::awaitable<void> {
             auto [ours, peer] = co_await connected_pair();
             net::edge_reader reader(ours);
@@ -91,9 +89,7 @@ TEST_CASE("edge_reader: short, full and later reads") {
 // Proves a FIN that arrived together with the last bytes is not missed: the read after the
 // data sees EOF at once.
 TEST_CASE("edge_reader: a FIN right behind the data is seen") {
-    asio::io_context io;
     run_with_timeout(
-        io,
         [&]() -> asio::awaitable<void> {
             auto [ours, peer] = co_await connected_pair();
             net::edge_reader reader(ours);
@@ -111,9 +107,7 @@ TEST_CASE("edge_reader: a FIN right behind the data is seen") {
 // read_now) then finds a reset that raised no readiness event of its own. (The portable path
 // has no read to cancel: each of its reads tries the socket first.)
 TEST_CASE("edge_reader: cancel_read and read_now find a reset") {
-    asio::io_context io;
     run_with_timeout(
-        io,
         [&]() -> asio::awaitable<void> {
             auto [ours, peer] = co_await connected_pair();
             net::edge_reader reader(ours);
@@ -172,9 +166,7 @@ struct keeping_sink {
 // Proves a forwarding read does not complete for chunks its sink takes: it waits for the
 // next edge, gets the later messages, and completes at EOF (with nothing handed over).
 TEST_CASE("edge_reader: a forwarding read goes on while its sink takes everything") {
-    asio::io_context io;
     run_with_timeout(
-        io,
         [&]() -> asio::awaitable<void> {
             auto [ours, peer] = co_await connected_pair();
             net::edge_reader reader(ours);
@@ -196,9 +188,7 @@ TEST_CASE("edge_reader: a forwarding read goes on while its sink takes everythin
 // Proves the read completes with a chunk the sink refused, and with one that filled the
 // buffer even though the sink took it (more may be waiting: the caller reads it its way).
 TEST_CASE("edge_reader: a forwarding read completes with a refused or a full chunk") {
-    asio::io_context io;
     run_with_timeout(
-        io,
         [&]() -> asio::awaitable<void> {
             auto [ours, peer] = co_await connected_pair();
             net::edge_reader reader(ours);
@@ -228,9 +218,7 @@ TEST_CASE("edge_reader: a forwarding read completes with a refused or a full chu
 // into the thread's scratch buffer, completes (with the count) for a full or a refused chunk
 // as async_forward does, and goes on waiting after one its sink took that drained the socket.
 TEST_CASE("edge_reader: a forwarding read through the thread's scratch buffer") {
-    asio::io_context io;
     run_with_timeout(
-        io,
         [&]() -> asio::awaitable<void> {
             auto [ours, peer] = co_await connected_pair();
             net::edge_reader reader(ours);
@@ -258,9 +246,7 @@ TEST_CASE("edge_reader: a forwarding read through the thread's scratch buffer") 
             CHECK(taking.kept == "abcdefghijkl");
         },
         10s);
-    asio::io_context refusing_io;
     run_with_timeout(
-        refusing_io,
         [&]() -> asio::awaitable<void> {
             auto [ours, peer] = co_await connected_pair();
             net::edge_reader reader(ours);
@@ -300,9 +286,7 @@ struct sending_back_sink {
 // does) makes the send of those bytes back on the same socket fail, which ends the read.
 // One thread: the data and the reset are both in the kernel before the reactor looks.
 TEST_CASE("edge_reader: sending back on the read socket finds a reset that came with the data") {
-    asio::io_context io;
     run_with_timeout(
-        io,
         [&]() -> asio::awaitable<void> {
             auto [ours, peer] = co_await connected_pair();
             net::edge_reader reader(ours);
@@ -337,9 +321,7 @@ TEST_CASE("edge_reader: a cancelled forwarding read reports no bytes") {
     if (net::edge_reader::on_reactor) {
         SUBCASE("through cancel_read") { by_cancel_read = true; }
     }
-    asio::io_context io;
     run_with_timeout(
-        io,
         [&]() -> asio::awaitable<void> {
             auto [ours, peer] = co_await connected_pair();
             net::edge_reader reader(ours);

@@ -123,12 +123,9 @@ TEST_CASE("faults: 100 SIGHUP reloads under load lose no connection") {
     countdown connected(1);
     client_threads clients([&] { streaming = false; });
     clients.spawn([&] {
-        asio::io_context io;
-        run_with_timeout(
-            io,
-            [&]() -> asio::awaitable<void> {
-                std::vector<tcp::socket> sockets;
-                for (unsigned i = 0; i < 4; ++i) sockets.push_back(co_await connect_to(echo));
+        with_clients(
+            echo, 4,
+            [&](std::vector<tcp::socket>& sockets) -> asio::awaitable<void> {
                 connected.arrive();
                 unsigned round = 0;
                 while (streaming) {
@@ -224,9 +221,8 @@ TEST_CASE("faults: SIGTERM under load echoes every byte sent before the drain") 
     client_threads threads([&] { stop = true; });
     for (unsigned id = 0; id < clients; ++id) {
         threads.spawn([&, id] {
-            asio::io_context io;
-            run_with_timeout(
-                io, [&]() { return stream_until_told(echo, id, streams[id], stop, warm); }, 60s);
+            run_with_timeout([&]() { return stream_until_told(echo, id, streams[id], stop, warm); },
+                             60s);
         });
     }
     const bool all_warm = warm.wait(std::chrono::seconds(30));
@@ -284,9 +280,7 @@ TEST_CASE("faults: descriptor exhaustion in pierd: no busy loop, recovery, no cr
     child_process child(pierd, pierd_serve_args(config), std::nullopt, 48);
     const auto echo = echo_endpoint_once_ready(child);
 
-    asio::io_context io;
     run_with_timeout(
-        io,
         [&]() -> asio::awaitable<void> {
             std::vector<tcp::socket> served;
             std::optional<tcp::socket> waiting;

@@ -37,11 +37,9 @@ TEST_CASE("pierd: serves echo from a config file and exits 0 on SIGTERM") {
     REQUIRE(child.wait_for_line("ready", start_timeout).has_value());
     const auto endpoint = endpoint_from_log(*listening);
 
-    asio::io_context io;
-    run_with_timeout(
-        io,
-        [&]() -> asio::awaitable<void> {
-            auto socket = co_await connect_to(endpoint);
+    with_client(
+        endpoint,
+        [&](tcp::socket& socket) -> asio::awaitable<void> {
             const auto payload = make_payload(100000);
             CHECK(co_await echo_exchange(socket, payload) == payload);
         },
