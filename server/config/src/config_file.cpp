@@ -43,8 +43,7 @@ struct descriptor {
 
 }  // namespace
 
-config_file_text read_config_file(const std::filesystem::path& path, std::uintmax_t max_bytes) {
-    config_file_text out;
+result<std::string> read_config_file(const std::filesystem::path& path, std::uintmax_t max_bytes) {
     // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever. It
     // changes nothing for the regular file that is read below. O_NOCTTY: a terminal device
     // named by mistake must not become the daemon's controlling terminal.
@@ -54,47 +53,35 @@ config_file_text read_config_file(const std::filesystem::path& path, std::uintma
         // A socket cannot be opened (ENXIO); its kind says more than the errno does.
         struct stat status {};
         if (::stat(path.c_str(), &status) == 0 && !S_ISREG(status.st_mode)) {
-            out.error = not_regular(status.st_mode);
-        } else {
-            out.error = cannot_read(error_number);
+            return failure{not_regular(status.st_mode)};
         }
-        return out;
+        return failure{cannot_read(error_number)};
     }
     // fstat, not stat: the descriptor's file is the one read, whatever the path names by now.
     struct stat status {};
-    if (::fstat(file.fd, &status) != 0) {
-        out.error = cannot_read(errno);
-        return out;
-    }
-    if (!S_ISREG(status.st_mode)) {
-        out.error = not_regular(status.st_mode);
-        return out;
-    }
+    if (::fstat(file.fd, &status) != 0) return failure{cannot_read(errno)};
+    if (!S_ISREG(status.st_mode)) return failure{not_regular(status.st_mode)};
     if (static_cast<std::uintmax_t>(status.st_size) > max_bytes) {
-        out.error = too_large(max_bytes);
-        return out;
+        return failure{too_large(max_bytes)};
     }
     // The size is a hint only (a file may grow while it is read; /proc's report 0): the loop
     // stops one byte past the limit whatever the file does.
-    out.text.reserve(static_cast<std::size_t>(status.st_size));
+    std::string text;
+    text.reserve(static_cast<std::size_t>(status.st_size));
     char buffer[16 * 1024];
     for (;;) {
         const ssize_t n = ::read(file.fd, buffer, sizeof buffer);
         if (n == 0) break;
         if (n < 0) {
             if (errno == EINTR) continue;
-            out.error = cannot_read(errno);
-            out.text.clear();
-            return out;
+            return failure{cannot_read(errno)};  // what was read is freed with `text`
         }
-        if (out.text.size() + static_cast<std::size_t>(n) > max_bytes) {
-            out.error = too_large(max_bytes);
-            out.text = std::string();  // gives the memory back, not only the size
-            return out;
+        if (text.size() + static_cast<std::size_t>(n) > max_bytes) {
+            return failure{too_large(max_bytes)};
         }
-        out.text.append(buffer, static_cast<std::size_t>(n));
+        text.append(buffer, static_cast<std::size_t>(n));
     }
-    return out;
+    return text;
 }
 
 std::optional<std::size_t> find_non_text(std::string_view text) {

@@ -17,7 +17,6 @@
 #include <limits>
 #include <optional>
 #include <utility>
-#include <variant>
 
 #include "pier/config/config_file.hpp"
 #include "yaml_reader.hpp"
@@ -89,7 +88,7 @@ struct parsed_listen {
 };
 
 /// "host:port" with an IP literal host (IPv6 in brackets), or why not.
-std::variant<parsed_listen, std::string> parse_listen(std::string_view text) {
+result<parsed_listen> parse_listen(std::string_view text) {
     const std::string expected = "expected \"host:port\", e.g. \"0.0.0.0:7000\"";
     std::string_view host;
     std::string_view port;
@@ -97,37 +96,37 @@ std::variant<parsed_listen, std::string> parse_listen(std::string_view text) {
     if (bracketed) {
         const std::size_t close = text.find(']');
         if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-            return expected;
+            return failure{expected};
         }
         host = text.substr(1, close - 1);
         port = text.substr(close + 2);
     } else {
         const std::size_t colon = text.rfind(':');
         if (colon == std::string_view::npos) {
-            return expected;
+            return failure{expected};
         }
         host = text.substr(0, colon);
         port = text.substr(colon + 1);
         if (host.find(':') != std::string_view::npos) {
-            return std::string("IPv6 addresses need brackets, e.g. \"[::1]:7000\"");
+            return failure{"IPv6 addresses need brackets, e.g. \"[::1]:7000\""};
         }
     }
     if (host.empty()) {
-        return expected;
+        return failure{expected};
     }
 
     const auto ip = parse_ip_literal(std::string(host));
     if (!ip) {
         // Names are not resolved: resolution at start-up would make the bound address depend
         // on DNS, and a name with several addresses has no single socket to bind.
-        return std::string("host must be an IP address, e.g. \"127.0.0.1\" or \"[::1]\"");
+        return failure{"host must be an IP address, e.g. \"127.0.0.1\" or \"[::1]\""};
     }
     if (bracketed && ip->family != AF_INET6) {
-        return std::string("brackets are only for IPv6 addresses");
+        return failure{"brackets are only for IPv6 addresses"};
     }
     const int_result port_number = parse_uint(port, 0, std::numeric_limits<std::uint16_t>::max());
     if (port_number.status != int_status::ok) {
-        return std::string("port must be between 0 and 65535");
+        return failure{"port must be between 0 and 65535"};
     }
     return parsed_listen{
         listen_address{std::string(host), static_cast<std::uint16_t>(port_number.value)}, *ip};
@@ -393,12 +392,12 @@ private:
             }
             const std::string text = address_node.Scalar();
             auto parsed = parse_listen(text);
-            if (const auto* message = std::get_if<std::string>(&parsed)) {
-                s.add(address_node.Mark(), address_path, *message, text);
+            if (!parsed) {
+                s.add(address_node.Mark(), address_path, parsed.error(), text);
                 continue;
             }
-            const auto& ip = std::get<parsed_listen>(parsed).ip;
-            upstream.address = std::get<parsed_listen>(parsed).address;
+            const auto& ip = parsed.value().ip;
+            upstream.address = parsed.value().address;
             // Canonical text ("0::1" is "::1"): duplicates and reloads compare addresses as text.
             upstream.address.host = ip.to_string();
             if (upstream.address.port == 0) {
@@ -460,11 +459,11 @@ private:
     std::optional<listen_address> read_address(section& s, const entry& e,
                                                const std::string& text) {
         auto parsed = parse_listen(text);
-        if (const auto* message = std::get_if<std::string>(&parsed)) {
-            s.add(e.mark(), s.path_of(e.key), *message, text);
+        if (!parsed) {
+            s.add(e.mark(), s.path_of(e.key), parsed.error(), text);
             return std::nullopt;
         }
-        auto& listen = std::get<parsed_listen>(parsed);
+        auto& listen = parsed.value();
         // Port 0 asks the kernel for a fresh port per socket, so it never collides.
         if (listen.address.port != 0) {
             for (const auto& seen : addresses_) {
@@ -499,15 +498,15 @@ parse_result parse_config(std::string_view text, std::string_view source_name) {
 
 parse_result load_config(const std::filesystem::path& path) {
     auto file = read_config_file(path);
-    if (file.error) {
+    if (!file) {
         config_error error;
         error.source = path.string();
-        error.what = std::move(*file.error);
+        error.what = file.error();
         parse_result result;
         result.errors.push_back(std::move(error));
         return result;
     }
-    return parse_config(file.text, path.string());
+    return parse_config(file.value(), path.string());
 }
 
 }  // namespace pier::config

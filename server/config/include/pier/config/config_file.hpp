@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "pier/config/result.hpp"
+
 namespace pier::config {
 
 /// The largest config file accepted. A config is kilobytes; 16 MiB leaves room for generated
@@ -23,17 +25,12 @@ inline constexpr std::uintmax_t max_config_bytes = 16 * 1024 * 1024;
 /// listener is about ten nodes, so this allows thousands of listeners and upstreams.
 inline constexpr std::size_t max_config_nodes = 100'000;
 
-/// The file's contents, or why they could not be had: one line, without the path.
-struct config_file_text {
-    std::string text;
-    std::optional<std::string> error;  ///< e.g. "not a regular file (a FIFO)"
-};
-
 /// Reads `path` if it names a regular file of at most `max_bytes` bytes (symbolic links are
 /// followed). Anything else (a FIFO, a socket, a device, a directory, a larger file) is refused
-/// before its contents are read; opening never waits for a FIFO's writer.
-config_file_text read_config_file(const std::filesystem::path& path,
-                                  std::uintmax_t max_bytes = max_config_bytes);
+/// before its contents are read; opening never waits for a FIFO's writer. The contents, or why
+/// they could not be had: one line without the path, e.g. "not a regular file (a FIFO)".
+result<std::string> read_config_file(const std::filesystem::path& path,
+                                     std::uintmax_t max_bytes = max_config_bytes);
 
 /// The offset of the first byte that is not UTF-8 text: a NUL, or a byte outside a well-formed
 /// UTF-8 sequence (RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF). YAML
