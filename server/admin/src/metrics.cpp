@@ -69,6 +69,17 @@ std::string listener_labels(const listener_snapshot& l) {
     return fmt::format("listener=\"{}\"", escape_label(l.name));
 }
 
+/// One sample per reason, labelled with its name (net/close_reasons.hpp): `counts` is indexed
+/// by the reason's value.
+template <typename Reason, std::size_t N>
+void write_by_reason(family_writer& w, const std::string& labels,
+                     const std::array<std::uint64_t, N>& counts) {
+    for (const auto& reason : names_of(Reason{})) {
+        w.sample(labels + fmt::format(",reason=\"{}\"", reason.name),
+                 counts[static_cast<std::size_t>(reason.value)]);
+    }
+}
+
 void write_listeners(family_writer& w, const std::vector<listener_snapshot>& listeners) {
     w.begin("pier_connections_active", "gauge", "Connections being served.");
     for (const auto& l : listeners) w.sample(listener_labels(l), l.active);
@@ -76,22 +87,12 @@ void write_listeners(family_writer& w, const std::vector<listener_snapshot>& lis
     for (const auto& l : listeners) w.sample(listener_labels(l), l.accepted);
     w.begin("pier_connections_rejected_total", "counter",
             "Connections closed at once because a limit was reached.");
-    for (const auto& l : listeners) {
-        const auto labels = listener_labels(l);
-        for (const auto& reason : names_of(net::reject_reason{})) {
-            w.sample(labels + fmt::format(",reason=\"{}\"", reason.name),
-                     l.rejected_by[static_cast<std::size_t>(reason.value)]);
-        }
-    }
+    for (const auto& l : listeners)
+        write_by_reason<net::reject_reason>(w, listener_labels(l), l.rejected_by);
     w.begin("pier_connections_closed_total", "counter",
             "Admitted connections that ended, by who ended them.");
-    for (const auto& l : listeners) {
-        const auto labels = listener_labels(l);
-        for (const auto& reason : names_of(net::stop_reason{})) {
-            w.sample(labels + fmt::format(",reason=\"{}\"", reason.name),
-                     l.closed_by[static_cast<std::size_t>(reason.value)]);
-        }
-    }
+    for (const auto& l : listeners)
+        write_by_reason<net::stop_reason>(w, listener_labels(l), l.closed_by);
     w.begin("pier_accept_errors_total", "counter", "Failed accept() calls (EMFILE, ...).");
     for (const auto& l : listeners) w.sample(listener_labels(l), l.accept_errors);
     w.begin("pier_proxy_protocol_errors_total", "counter",
