@@ -100,8 +100,9 @@ TEST_CASE("admin: /readyz is 200 while serving and 503 during the drain") {
         20s);
 
     // The drain sends our client a FIN and then waits for ours: the shutdown stays in its
-    // drain step until this test closes the client.
-    std::thread stopping([&] { server.reset(); });
+    // drain step until this test closes the client. A jthread: if the checks fail, unwinding
+    // joins it (the drain ends within drain_timeout) instead of terminating the test.
+    std::jthread stopping([&] { server.reset(); });
     run_with_timeout(
         io,
         [&]() -> asio::awaitable<void> {

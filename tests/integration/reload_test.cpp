@@ -213,6 +213,7 @@ TEST_CASE("reload: reloads while clients stream lose nothing") {
     std::atomic<bool> streaming{true};
     std::atomic<int> reloads{0};
     std::promise<void> connected;
+    bool clients_connected = false;
     std::thread reloader([&, started = connected.get_future()] {
         started.wait();  // every reload below overlaps the clients' streaming
         for (int i = 0; i < 100'000 && streaming.load(); ++i, ++reloads) {
@@ -225,24 +226,36 @@ TEST_CASE("reload: reloads while clients stream lose nothing") {
             CHECK(server.get().reload(next).applied);
         }
     });
-    with_clients(
-        endpoint, 4,
-        [&](std::vector<tcp::socket>& clients) -> asio::awaitable<void> {
-            connected.set_value();
-            // At least 40 rounds, and on until 20 reloads have happened meanwhile.
-            for (int round = 0; round < 40 || reloads.load() < 20; ++round) {
-                for (std::size_t c = 0; c < clients.size(); ++c) {
-                    const auto payload = make_payload(
-                        8000, static_cast<unsigned>(round * 4) + static_cast<unsigned>(c));
-                    CHECK(co_await echo_exchange(clients[c], payload) == payload);
+    // If the clients fail (a deadline), the reloader is released and stopped before the
+    // failure goes on: left waiting for them, or reloading, it would never be joined.
+    const auto stop_reloader = [&] {
+        streaming = false;
+        if (!clients_connected) connected.set_value();
+        reloader.join();
+    };
+    try {
+        with_clients(
+            endpoint, 4,
+            [&](std::vector<tcp::socket>& clients) -> asio::awaitable<void> {
+                connected.set_value();
+                clients_connected = true;
+                // At least 40 rounds, and on until 20 reloads have happened meanwhile.
+                for (int round = 0; round < 40 || reloads.load() < 20; ++round) {
+                    for (std::size_t c = 0; c < clients.size(); ++c) {
+                        const auto payload = make_payload(
+                            8000, static_cast<unsigned>(round * 4) + static_cast<unsigned>(c));
+                        CHECK(co_await echo_exchange(clients[c], payload) == payload);
+                    }
                 }
-            }
-            streaming = false;
-            CHECK(stats.closed.load() == 0);  // before ours close
-        },
-        60s);
-    streaming = false;
-    reloader.join();
+                streaming = false;
+                CHECK(stats.closed.load() == 0);  // before ours close
+            },
+            60s);
+    } catch (...) {
+        stop_reloader();
+        throw;
+    }
+    stop_reloader();
     CHECK(reloads.load() >= 20);
     CHECK(server.get().metrics_snapshot().reload.failed == 0);
 }

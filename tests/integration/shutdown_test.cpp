@@ -36,8 +36,10 @@ TEST_CASE("shutdown: clients mid-message get what they sent, then EOF") {
         },
         10s);
 
-    // Shutdown blocks until drained, so it runs beside the clients that read the answers.
-    std::thread stopper([&] { server.reset(); });
+    // Shutdown blocks until drained, so it runs beside the clients that read the answers. A
+    // jthread: if the clients fail, unwinding joins it (the drain ends within drain_timeout)
+    // instead of terminating the test on a joinable thread.
+    std::jthread stopper([&] { server.reset(); });
     std::size_t complete = 0;
     run_with_timeout(
         io,
@@ -79,7 +81,7 @@ TEST_CASE("shutdown: bytes unread by the server at drain time are echoed, then E
         },
         30s);
 
-    std::thread stopper([&] { server.reset(); });
+    std::jthread stopper([&] { server.reset(); });  // joined by unwinding too, as above
     std::string received;
     boost::system::error_code ended;
     run_with_timeout(

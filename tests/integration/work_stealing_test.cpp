@@ -19,11 +19,6 @@ asio::awaitable<std::string> read_line(tcp::socket& socket) {
     co_return line;
 }
 
-asio::awaitable<std::string> ask(tcp::socket& socket, const std::string& request) {
-    co_await asio::async_write(socket, asio::buffer(request), asio::use_awaitable);
-    co_return co_await read_line(socket);
-}
-
 // Connection A sends a request that burns 1s of CPU; connection B, homed on the same worker,
 // then sends light requests. Work stealing: an idle worker serves B meanwhile, so all of B's
 // answers arrive before A's. Pinned: B waits behind A.
