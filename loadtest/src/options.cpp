@@ -211,21 +211,9 @@ pier::result<options> parse_options(std::span<const char* const> args) {
     po::positional_options_description positional;
     positional.add("target", 1);
 
-    po::variables_map vm;
-    const auto parse = [&](std::span<const char* const> argv) {
-        po::store(po::command_line_parser(static_cast<int>(argv.size()), argv.data())
-                      .options(all)
-                      .positional(positional)
-                      .run(),
-                  vm);
-        po::notify(vm);
-    };
-    try {
-        parse(args);
-    } catch (const po::error&) {
-        vm.clear();
-        return pier::failure{pier::config::safe_parse_error(args, parse)};  // never e.what()
-    }
+    auto command_line = pier::config::parse_command_line(args, all, positional);
+    if (!command_line) return pier::failure{command_line.error()};
+    const po::variables_map& vm = command_line.value();
     options out;
     if (vm.count("help") > 0) {
         out.show_help = true;

@@ -66,20 +66,9 @@ std::string help_text() {
 }
 
 result<cli_options> parse_cli(std::span<const char* const> args) {
-    po::variables_map vm;
-    const auto parse = [&vm](std::span<const char* const> argv) {
-        po::store(po::command_line_parser(static_cast<int>(argv.size()), argv.data())
-                      .options(describe_options())
-                      .run(),
-                  vm);
-        po::notify(vm);
-    };
-    try {
-        parse(args);
-    } catch (const po::error&) {
-        vm.clear();
-        return failure{config::safe_parse_error(args, parse)};  // never e.what(): see there
-    }
+    auto command_line = config::parse_command_line(args, describe_options());
+    if (!command_line) return failure{command_line.error()};
+    const po::variables_map& vm = command_line.value();
 
     cli_options options;
     options.show_help = vm.count("help") > 0;

@@ -6,7 +6,8 @@
 // options; `pierd --%original_token%` hung the same way). So the message is taken from a
 // second parse of a copy of the arguments with every '%' replaced by '?': no option name holds
 // either character, so that parse fails the same way, and its message cannot loop.
-// Header-only (pierd and pierload both parse with Boost.Program_options); any thread.
+// parse_command_line() is how pierd and pierload both parse theirs, with that message.
+// Header-only; any thread.
 #pragma once
 
 #include <span>
@@ -14,6 +15,12 @@
 #include <vector>
 
 #include <boost/program_options/errors.hpp>
+#include <boost/program_options/options_description.hpp>
+#include <boost/program_options/parsers.hpp>
+#include <boost/program_options/positional_options.hpp>
+#include <boost/program_options/variables_map.hpp>
+
+#include "pier/config/result.hpp"
 
 namespace pier::config {
 
@@ -34,6 +41,30 @@ std::string safe_parse_error(std::span<const char* const> args, Parse&& parse) {
         return e.what();
     }
     return "invalid command line";  // not reached: the copy fails as the original did
+}
+
+/// Parses `args` (args[0] is the program name) against `options` and `positional`: the
+/// variables, or the error message (from safe_parse_error(), never the exception's what()).
+inline result<boost::program_options::variables_map> parse_command_line(
+    std::span<const char* const> args, const boost::program_options::options_description& options,
+    const boost::program_options::positional_options_description& positional = {}) {
+    namespace po = boost::program_options;
+    po::variables_map vm;
+    const auto parse = [&](std::span<const char* const> argv) {
+        po::store(po::command_line_parser(static_cast<int>(argv.size()), argv.data())
+                      .options(options)
+                      .positional(positional)
+                      .run(),
+                  vm);
+        po::notify(vm);
+    };
+    try {
+        parse(args);
+    } catch (const po::error&) {
+        vm.clear();
+        return failure{safe_parse_error(args, parse)};
+    }
+    return vm;
 }
 
 }  // namespace pier::config
