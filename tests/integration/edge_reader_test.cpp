@@ -29,20 +29,6 @@ namespace {
 
 using namespace asio::experimental::awaitable_operators;
 
-/// A connected pair on loopback: `ours` is read through an edge_reader, `peer` writes.
-struct socket_pair {
-    tcp::socket ours;
-    tcp::socket peer;
-};
-
-asio::awaitable<socket_pair> connected_pair() {
-    auto executor = co_await asio::this_coro::executor;
-    tcp::acceptor acceptor(executor, {asio::ip::make_address("127.0.0.1"), 0});
-    auto peer = co_await connect_to(acceptor.local_endpoint());
-    auto ours = co_await acceptor.async_accept(asio::use_awaitable);
-    co_return socket_pair{std::move(ours), std::move(peer)};
-}
-
 struct read_result {
     boost::system::error_code ec;
     std::string bytes;
@@ -291,7 +277,7 @@ TEST_CASE("edge_reader: sending back on the read socket finds a reset that came 
             auto [ours, peer] = co_await connected_pair();
             net::edge_reader reader(ours);
             sending_back_sink back;
-            back.descriptor = ours.native_handle();
+            back.descriptor = ours.tcp_socket().native_handle();
             auto executor = co_await asio::this_coro::executor;
             auto ended =
                 co_await (reader.async_forward_through_scratch(

@@ -198,6 +198,15 @@ asio::awaitable<tcp::socket> connect_to(const tcp::endpoint& endpoint) {
     co_return socket;
 }
 
+asio::awaitable<stream_pair> connected_pair() {
+    auto executor = co_await asio::this_coro::executor;
+    tcp::acceptor acceptor(executor, {asio::ip::make_address("127.0.0.1"), 0});
+    auto peer = co_await connect_to(acceptor.local_endpoint());
+    auto ours = co_await acceptor.async_accept(asio::use_awaitable);
+    ours.non_blocking(true);  // as the listener leaves an accepted socket
+    co_return stream_pair{net::byte_stream(std::move(ours)), std::move(peer)};
+}
+
 asio::awaitable<bool> eventually(std::function<bool()> condition,
                                  std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;

@@ -15,6 +15,7 @@
 
 #include "pier/config/config.hpp"
 #include "pier/daemon/server.hpp"
+#include "pier/net/byte_stream.hpp"
 
 namespace pier::test {
 
@@ -112,5 +113,13 @@ void reset(tcp::socket& socket);
 
 /// Connects a socket on `io`'s executor to `endpoint`.
 asio::awaitable<tcp::socket> connect_to(const tcp::endpoint& endpoint);
+
+/// A connected pair on loopback: `ours`, the accepted end, as the server's code sees it (a
+/// net::byte_stream, non-blocking), and `peer`, the client's end.
+struct stream_pair {
+    net::byte_stream ours;
+    tcp::socket peer;
+};
+asio::awaitable<stream_pair> connected_pair();
 
 }  // namespace pier::test

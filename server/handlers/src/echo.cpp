@@ -1,12 +1,8 @@
 #include "pier/handlers/echo.hpp"
 
-#include <algorithm>
-#include <cerrno>
 #include <exception>
 #include <tuple>
 #include <vector>
-
-#include <sys/socket.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
@@ -23,7 +19,7 @@ namespace asio = boost::asio;
 
 /// What the forwarding read hands each chunk to, inside the reactor: sends it straight back.
 /// It runs on whichever thread performs the read, while the coroutine is suspended: it
-/// touches the connection's atomic counters, its own fields and a system call on the socket.
+/// touches the connection's atomic counters, its own fields and the stream's send_now().
 struct echo_back {
     net::connection& conn;
     std::vector<char> unsent;  ///< what the peer did not take at once (the only copy)
@@ -33,15 +29,12 @@ struct echo_back {
         conn.count_in(size);
         conn.count_request();  // echo has no messages: each chunk echoed is one request
         conn.touch();
-        ssize_t n = 0;
-        do {
-            n = ::send(conn.socket().native_handle(), data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
-        } while (n < 0 && errno == EINTR);
-        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+        boost::system::error_code ec;
+        const std::size_t sent = conn.stream().send_now(data, size, ec);
+        if (ec) {
             failed = true;
             return false;
         }
-        const auto sent = static_cast<std::size_t>(std::max<ssize_t>(n, 0));
         conn.count_out(sent);
         if (sent == size) return true;
         // The peer reads slower than it writes. The chunk lives in the reading thread's
@@ -65,7 +58,7 @@ asio::awaitable<bool> write_unsent(net::connection& conn, std::vector<char>& uns
         // A stop that ran while nothing was pending (between the read and this write) cancelled
         // nothing: honour it here, or a peer that does not read holds us until write_timeout.
         if (conn.stop_requested() > net::stop_reason::drain) co_return false;
-        auto [ec, written] = co_await conn.socket().async_write_some(
+        auto [ec, written] = co_await conn.stream().async_write_some(
             asio::buffer(unsent.data() + offset, unsent.size() - offset),
             asio::as_tuple(asio::use_awaitable));
         offset += written;
@@ -82,8 +75,8 @@ asio::awaitable<bool> write_unsent(net::connection& conn, std::vector<char>& uns
 asio::awaitable<bool> echo_available(net::connection& conn, echo_back& back, std::size_t limit) {
     auto& buffer = worker_buffer(limit);
     boost::system::error_code ec;
-    // The socket is non-blocking: this never waits.
-    const std::size_t received = conn.socket().read_some(asio::buffer(buffer.data(), limit), ec);
+    const std::size_t received =
+        conn.stream().read_available(asio::buffer(buffer.data(), limit), ec);
     if (ec == asio::error::would_block) co_return true;  // nothing there
     if (ec) co_return false;                             // EOF or error: nothing to echo
     if (back.take(buffer.data(), received)) co_return true;
@@ -105,10 +98,10 @@ asio::awaitable<void> echo_received_then_close(net::connection& conn, echo_back&
 
 asio::awaitable<void> run_echo(net::connection& conn, config::echo_config cfg) {
     const auto limit = static_cast<std::size_t>(cfg.max_buffer);
-    net::edge_reader reader(conn.socket());
+    net::edge_reader reader(conn.stream());
     echo_back back{conn, {}, false};
     // Unlike the proxy's relay, echo needs no recheck of a parked read (edge_reader.hpp): it
-    // sends every chunk back on the socket it read it from, and that send fails on a reset
+    // sends every chunk back on the stream it read it from, and that send fails on a reset
     // that arrived with the chunk; one arriving later raises an event of its own.
     while (conn.stop_requested() == net::stop_reason::none) {
         boost::system::error_code ec;

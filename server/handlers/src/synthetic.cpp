@@ -58,7 +58,7 @@ const std::string& response_pattern() {
 asio::awaitable<bool> write_counted(net::connection& conn,
                                     const std::array<asio::const_buffer, 2>& buffers) {
     const net::connection::write_scope writing(conn);  // write_timeout applies
-    auto [ec, written] = co_await asio::async_write(conn.socket(), buffers, use_tuple);
+    auto [ec, written] = co_await asio::async_write(conn.stream(), buffers, use_tuple);
     conn.count_out(written);
     conn.touch();
     co_return !ec;
@@ -114,12 +114,13 @@ public:
     request_reader(net::connection& conn, const config::synthetic_config& cfg)
         : conn_(conn), max_line_(static_cast<std::size_t>(cfg.max_line)) {}
 
-    /// Reads what the socket has without waiting. False on EOF or error (nothing more will
+    /// Reads what the stream has without waiting. False on EOF or error (nothing more will
     /// come); true otherwise, including when nothing was there.
     bool read_available() {
         auto& buffer = worker_buffer(read_chunk);
         boost::system::error_code ec;
-        const std::size_t n = conn_.socket().read_some(asio::buffer(buffer.data(), read_chunk), ec);
+        const std::size_t n =
+            conn_.stream().read_available(asio::buffer(buffer.data(), read_chunk), ec);
         if (ec == asio::error::would_block) return true;
         if (ec) return false;
         conn_.count_in(n);

@@ -29,13 +29,13 @@ std::int64_t steady_now_ns() { return std::chrono::steady_clock::now().time_sinc
 
 connection::connection(std::uint64_t id, tcp::socket socket, runtime::worker_lease lease)
     : id_(id),
-      socket_(std::move(socket)),
+      stream_(std::move(socket)),
       lease_(std::move(lease)),
       executor_(lease_.task_executor()),
       serial_(executor_.target<runtime::serial_executor>()),
       last_activity_ns_(steady_now_ns()) {
     boost::system::error_code ec;
-    remote_ = socket_.remote_endpoint(ec);
+    remote_ = stream_.tcp_socket().remote_endpoint(ec);
 }
 
 /// Completes a wait_readable(): turns the socket wait's error code into "go on reading" and
@@ -54,7 +54,9 @@ public:
     readable_handler(connection& conn, Handler handler)
         : conn_(conn), handler_(std::move(handler)) {}
 
-    executor_type get_executor() const noexcept { return conn_.socket_.get_executor(); }
+    executor_type get_executor() const noexcept {
+        return conn_.stream_.tcp_socket().get_executor();
+    }
 
     void operator()(boost::system::error_code ec) {
         if (conn_.serial_ != nullptr) {
@@ -89,8 +91,9 @@ void connection::start_wait_readable(Handler handler) {
         return;
     }
     waiting_ = true;
-    socket_.async_wait(tcp::socket::wait_read,
-                       readable_handler<Handler>(*this, std::move(handler)));
+    // (Under TLS, plaintext already decrypted will complete the wait at once: byte_stream.hpp.)
+    stream_.tcp_socket().async_wait(tcp::socket::wait_read,
+                                    readable_handler<Handler>(*this, std::move(handler)));
 }
 
 asio::awaitable<bool> connection::wait_readable() {
@@ -100,7 +103,7 @@ asio::awaitable<bool> connection::wait_readable() {
 
 asio::awaitable<bool> connection::sleep_for(std::chrono::nanoseconds duration) {
     if (stop_ > stop_reason::drain) co_return false;
-    asio::steady_timer timer(socket_.get_executor(), duration);
+    asio::steady_timer timer(stream_.get_executor(), duration);
     sleeping_ = &timer;
     auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
     sleeping_ = nullptr;
@@ -111,21 +114,21 @@ asio::awaitable<void> connection::shutdown_and_linger() {
     using namespace asio::experimental::awaitable_operators;
     if (stop_ > stop_reason::drain) co_return;  // aborted: no time left to linger
     boost::system::error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_send, ec);
+    stream_.shutdown_send(ec);
     if (ec) co_return;
     char discard[4096];
-    asio::steady_timer quiet(socket_.get_executor());
+    asio::steady_timer quiet(stream_.get_executor());
     for (;;) {
         // A peer that sends nothing for linger_quiet_period after our FIN has stopped sending;
         // closing then cannot reset data it still wants. Without this bound a client that
         // keeps its end open would hold the drain until its deadline.
         quiet.expires_after(linger_quiet_period);
-        auto woke = co_await (
-            socket_.async_wait(tcp::socket::wait_read, asio::as_tuple(asio::use_awaitable)) ||
-            quiet.async_wait(asio::as_tuple(asio::use_awaitable)));
+        auto woke = co_await (stream_.tcp_socket().async_wait(
+                                  tcp::socket::wait_read, asio::as_tuple(asio::use_awaitable)) ||
+                              quiet.async_wait(asio::as_tuple(asio::use_awaitable)));
         if (woke.index() == 1) co_return;               // quiet long enough
         if (std::get<0>(std::get<0>(woke))) co_return;  // aborted (drain deadline) or failed
-        const auto n = socket_.read_some(asio::buffer(discard), ec);
+        const auto n = stream_.read_available(asio::buffer(discard), ec);
         if (ec == asio::error::would_block) continue;
         if (ec) co_return;  // EOF: the peer has everything; or reset: nothing more to do
         count_in(n);
@@ -191,12 +194,11 @@ void connection::stop_on_executor(stop_reason reason) {
     // The socket stays open until the listener closes it after the handler has ended, so a
     // peer that sees the close also sees the connection counted (tests rely on it).
     const bool abort_everything = reason != stop_reason::drain;
-    boost::system::error_code ignored;
-    if (waiting_ || abort_everything) socket_.cancel(ignored);
+    if (waiting_ || abort_everything) stream_.cancel();
     if (abort_everything && sleeping_ != nullptr) sleeping_->cancel();
-    if (tcp::socket* other = linked_.load(std::memory_order_relaxed);
+    if (byte_stream* other = linked_.load(std::memory_order_relaxed);
         abort_everything && other != nullptr) {
-        other->cancel(ignored);
+        other->cancel();
     }
 }
 
@@ -215,7 +217,8 @@ namespace {
 /// Asks the kernel for the TCP state (TCP_INFO's first byte), which, unlike SO_ERROR or a
 /// read, consumes nothing. (Also true before a connection is established, when no relay read
 /// is parked on the socket, so the answer is not used then.)
-bool peer_done(tcp::socket& socket) {
+bool peer_done(byte_stream& stream) {
+    auto& socket = stream.tcp_socket();
     if (!socket.is_open()) return false;
     std::uint8_t state = 0;
     socklen_t length = sizeof state;
@@ -228,9 +231,9 @@ bool peer_done(tcp::socket& socket) {
 }  // namespace
 
 void connection::recheck_on_executor() {
-    tcp::socket* other = linked_.load(std::memory_order_relaxed);
+    byte_stream* other = linked_.load(std::memory_order_relaxed);
     if (other == nullptr) return;  // the relay is over
-    for (tcp::socket* s : {&socket_, other}) {
+    for (byte_stream* s : {&stream_, other}) {
         if (peer_done(*s)) edge_reader::cancel_read(*s);
     }
 }

@@ -294,7 +294,7 @@ void listener::start_connection(tcp::socket socket, runtime::worker_lease lease)
     auto conn = std::make_shared<connection>(id, std::move(socket), std::move(lease));
     const bool behind_proxy = config_.accept_proxy;  // the client's address comes later
     if (!admission_.take_slots(*conn, behind_proxy)) {
-        conn->socket().close(ec);
+        conn->stream().close();
         return;
     }
     stats_.accepted.fetch_add(1, std::memory_order_relaxed);
@@ -345,8 +345,7 @@ void listener::finish_connection(connection& conn, std::exception_ptr error) {
                   conn.id(), name_, to_string(reason), conn.bytes_in(), conn.bytes_out());
     // Slots back before the close too: a client that sees its close may reconnect at once.
     admission_.give_back(conn);
-    boost::system::error_code ignored;
-    conn.socket().close(ignored);
+    conn.stream().close();
     // Last: once the set is empty, shutdown may tear the listener down. The caller's
     // shared_ptr keeps `conn` alive until it returns.
     connections_.remove(conn);

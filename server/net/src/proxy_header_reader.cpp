@@ -8,7 +8,8 @@ namespace pier::net {
 
 asio::awaitable<proxy_header_read> read_proxy_header(connection& conn) {
     using status = proxy_header_read::status;
-    auto& socket = conn.socket();
+    // The header precedes any other protocol on the wire (TLS included): read from TCP.
+    auto& socket = conn.stream().tcp_socket();
     std::array<char, max_proxy_header> received{};  // the header's bytes so far
     std::size_t kept = 0;
     std::array<char, max_proxy_header> peeked{};

@@ -1,12 +1,9 @@
 #include "pier/handlers/proxy/proxy.hpp"
 
 #include <array>
-#include <cerrno>
 #include <optional>
 #include <variant>
 #include <vector>
-
-#include <sys/socket.h>
 
 #include <fmt/ostream.h>
 #include <spdlog/spdlog.h>
@@ -35,10 +32,12 @@ bool aborted(const net::connection& conn) {
     return reason != net::stop_reason::none && reason != net::stop_reason::drain;
 }
 
-/// Links the upstream socket to the connection while it lives, so stops reach it.
+/// Links the upstream stream to the connection while it lives, so stops reach it.
 class link_guard {
 public:
-    link_guard(net::connection& conn, tcp::socket& socket) : conn_(conn) { conn_.link(&socket); }
+    link_guard(net::connection& conn, net::byte_stream& stream) : conn_(conn) {
+        conn_.link(&stream);
+    }
     ~link_guard() { conn_.link(nullptr); }
     link_guard(const link_guard&) = delete;
     link_guard& operator=(const link_guard&) = delete;
@@ -47,12 +46,13 @@ private:
     net::connection& conn_;
 };
 
-/// Connects `socket` to an upstream of `group`: the balance policy's pick, then another for
+/// Connects `stream` to an upstream of `group`: the balance policy's pick, then another for
 /// each retry. Returns the lease on the upstream connected to, or nothing (counted, logged).
 asio::awaitable<std::optional<upstream::lease>> connect_upstream(net::connection& conn,
                                                                  upstream_group& group,
-                                                                 tcp::socket& socket) {
+                                                                 net::byte_stream& stream) {
     const auto& cfg = group.settings();
+    auto& socket = stream.tcp_socket();  // (TLS to upstreams would shake hands after connect)
     std::vector<const upstream*> tried;
     asio::steady_timer timer(socket.get_executor());
     bool local_failure = false;
@@ -116,32 +116,33 @@ asio::awaitable<std::optional<upstream::lease>> connect_upstream(net::connection
 /// One relayed connection: the client, the upstream, and the two directions between them.
 class relay {
 public:
-    relay(net::connection& conn, tcp::socket& upstream_socket, upstream& target,
+    relay(net::connection& conn, net::byte_stream& upstream_stream, upstream& target,
           const config::proxy_config& cfg)
         : conn_(conn),
-          upstream_(upstream_socket),
-          client_reader_(conn.socket()),
-          upstream_reader_(upstream_socket),
+          upstream_(upstream_stream),
+          client_reader_(conn.stream()),
+          upstream_reader_(upstream_stream),
           target_(target),
           max_buffer_(static_cast<std::size_t>(cfg.max_buffer)),
           half_close_timeout_(cfg.half_close_timeout) {}
 
     asio::awaitable<void> run() {
-        co_await (pump(conn_.socket(), client_reader_, upstream_, true) &&
-                  pump(upstream_, upstream_reader_, conn_.socket(), false));
+        co_await (pump(conn_.stream(), client_reader_, upstream_, true) &&
+                  pump(upstream_, upstream_reader_, conn_.stream(), false));
     }
 
 private:
     /// One direction's hand-over of what it read to the other side: counts the chunk, sends
     /// what the other side takes at once, and keeps the outcome for the pump. Used inside the
     /// reactor, as the forwarding read's sink (while the other direction may run on another
-    /// thread, so it touches only atomics, its own fields and a descriptor that stays open
-    /// until both directions are over), and by the pump after its larger reads. It does not
+    /// thread, so it touches only atomics, its own fields and the other side's send_now(), on
+    /// a stream that stays open until both directions are over), and by the pump after its
+    /// larger reads. It does not
     /// see a stop or the other direction's failure: those cancel the read, and a chunk taken
     /// in the meantime is simply delivered.
     struct hand_over {
         relay& owner;
-        const int to;  ///< the other side's descriptor
+        net::byte_stream& to;  ///< the other side
         const bool from_client;
         std::size_t sent = 0;                  ///< of the last chunk
         boost::system::error_code send_error;  ///< of the last chunk; would_block is none
@@ -149,16 +150,7 @@ private:
         bool take(const char* data, std::size_t size) noexcept {
             owner.count_read(from_client, size);
             owner.conn_.touch();
-            ssize_t n = 0;
-            do {
-                n = ::send(to, data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
-            } while (n < 0 && errno == EINTR);
-            forget();
-            if (n >= 0) {
-                sent = static_cast<std::size_t>(n);
-            } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
-                send_error.assign(errno, boost::system::system_category());
-            }
+            sent = to.send_now(data, size, send_error);
             owner.count_written(from_client, sent);
             return !send_error && sent == size;
         }
@@ -174,15 +166,15 @@ private:
     /// Moves bytes from `from` to `to` until `from` ends (EOF: `to`'s write half is shut),
     /// `from` fails (both directions end), or `to` fails (this direction ends; the other one,
     /// reading from `to`, ends with it, after delivering what it was writing).
-    asio::awaitable<void> pump(tcp::socket& from, net::edge_reader& reader, tcp::socket& to,
-                               bool from_client) {
+    asio::awaitable<void> pump(net::byte_stream& from, net::edge_reader& reader,
+                               net::byte_stream& to, bool from_client) {
         // The read waits with a small buffer of its own rather than async_wait(): Asio re-arms
         // the descriptor with epoll_ctl(MOD) for every async_wait, while a pending read costs
         // none (measured: one epoll_ctl per relayed message, about a fifth of the relay's
         // system-call time). It is a forwarding read: while `to` takes every message at once,
         // messages move inside the reactor and this coroutine sleeps (see edge_reader.hpp).
         std::array<char, relay_read_size> first;
-        hand_over handing{*this, to.native_handle(), from_client, 0, {}};
+        hand_over handing{*this, to, from_client, 0, {}};
         // Set once the sweep's recheck has ended a parked read (the peer reset or finished
         // while the relay waited): from then on every read tries the socket at once. Never
         // reset: a read_now read bypasses the reactor, which may still believe the socket
@@ -209,7 +201,7 @@ private:
             // The buffer filled: more is likely waiting. Take it in one larger read from the
             // worker's buffer, so bulk transfers move in max_buffer chunks.
             auto& buffer = worker_buffer(max_buffer_);
-            received = from.read_some(asio::buffer(buffer.data(), max_buffer_), ec);
+            received = from.read_available(asio::buffer(buffer.data(), max_buffer_), ec);
             if (ec == asio::error::would_block) continue;
             if (ec) {
                 end_of_input(to, ec);
@@ -222,21 +214,21 @@ private:
 
     /// `from` ended with `read_ec`: EOF shuts `to`'s write half (the other direction goes
     /// on), anything else ends both directions.
-    void end_of_input(tcp::socket& to, boost::system::error_code read_ec) {
+    void end_of_input(net::byte_stream& to, boost::system::error_code read_ec) {
         if (read_ec != asio::error::eof) {
             fail();
             return;
         }
         boost::system::error_code ignored;
-        to.shutdown(tcp::socket::shutdown_send, ignored);  // half-close travels on
-        conn_.touch();                                     // the half-closed time counts from here
+        to.shutdown_send(ignored);  // half-close travels on
+        conn_.touch();              // the half-closed time counts from here
         if (half_close_timeout_) conn_.shorten_idle_timeout(*half_close_timeout_);
     }
 
     /// After `handing` has had the `size` bytes at `data`: waits for what `to` did not take
     /// at once. False when this direction is over.
-    asio::awaitable<bool> deliver_rest(tcp::socket& to, const hand_over& handing, const char* data,
-                                       std::size_t size) {
+    asio::awaitable<bool> deliver_rest(net::byte_stream& to, const hand_over& handing,
+                                       const char* data, std::size_t size) {
         if (handing.send_error) {
             lose(to);
             co_return false;
@@ -252,7 +244,7 @@ private:
 
     /// `to` is slower than `from`: keeps the bytes it has not taken (the only copy the relay
     /// makes) and waits for them to go, reading nothing more from `from` meanwhile.
-    asio::awaitable<bool> write_rest(tcp::socket& to, const char* data, std::size_t size,
+    asio::awaitable<bool> write_rest(net::byte_stream& to, const char* data, std::size_t size,
                                      bool from_client) {
         std::vector<char> pending(data, data + size);       // before the first co_await
         const net::connection::write_scope writing(conn_);  // write_timeout applies
@@ -297,59 +289,57 @@ private:
     /// `to` cannot be written any more: its operations are cancelled, so the direction reading
     /// from it ends too, but a write still under way to the other side completes first (the
     /// reply an upstream sent before it closed reaches the client).
-    void lose(tcp::socket& to) {
+    void lose(net::byte_stream& to) {
         (&to == &upstream_ ? lost_upstream_ : lost_client_) = true;
-        boost::system::error_code ignored;
-        to.cancel(ignored);
+        to.cancel();
     }
 
-    bool lost(const tcp::socket& socket) const {
-        return &socket == &upstream_ ? lost_upstream_ : lost_client_;
+    bool lost(const net::byte_stream& stream) const {
+        return &stream == &upstream_ ? lost_upstream_ : lost_client_;
     }
 
     /// Ends both directions: whichever is waiting is cancelled and returns.
     void fail() {
         failed_ = true;
-        boost::system::error_code ignored;
-        conn_.socket().cancel(ignored);
-        upstream_.cancel(ignored);
+        conn_.stream().cancel();
+        upstream_.cancel();
     }
 
     net::connection& conn_;
-    tcp::socket& upstream_;
+    net::byte_stream& upstream_;
     net::edge_reader client_reader_;
     net::edge_reader upstream_reader_;
     upstream& target_;
     const std::size_t max_buffer_;
     const std::optional<std::chrono::nanoseconds> half_close_timeout_;
     bool failed_ = false;
-    bool lost_client_ = false;    ///< lose() cancelled the client socket
-    bool lost_upstream_ = false;  ///< lose() cancelled the upstream socket
+    bool lost_client_ = false;    ///< lose() cancelled the client stream
+    bool lost_upstream_ = false;  ///< lose() cancelled the upstream stream
 };
 
 asio::awaitable<void> run_proxy(net::connection& conn, std::shared_ptr<upstream_group> group) {
-    tcp::socket upstream_socket(conn.socket().get_executor());
-    const link_guard linked(conn, upstream_socket);
-    const auto lease = co_await connect_upstream(conn, *group, upstream_socket);
+    net::byte_stream upstream_stream(conn.stream().get_executor());
+    const link_guard linked(conn, upstream_stream);
+    const auto lease = co_await connect_upstream(conn, *group, upstream_stream);
     if (!lease) co_return;
     auto& target = lease->target();
     conn.count_request();  // a request is a relayed connection
     boost::system::error_code ec;
-    upstream_socket.set_option(tcp::no_delay(true), ec);
-    upstream_socket.non_blocking(true, ec);
+    upstream_stream.tcp_socket().set_option(tcp::no_delay(true), ec);
+    upstream_stream.tcp_socket().non_blocking(true, ec);
     if (ec) co_return;
 
     const auto& cfg = group->settings();
     if (cfg.send_proxy != config::proxy_protocol::none) {
         const auto header = net::encode_proxy_header(cfg.send_proxy, conn.remote_endpoint(),
-                                                     conn.socket().local_endpoint(ec));
+                                                     conn.stream().local_endpoint(ec));
         const net::connection::write_scope writing(conn);
-        auto [write_ec, written] = co_await asio::async_write(upstream_socket, asio::buffer(header),
+        auto [write_ec, written] = co_await asio::async_write(upstream_stream, asio::buffer(header),
                                                               asio::as_tuple(asio::use_awaitable));
         target.count_sent(written);  // the header counts as bytes sent upstream
         if (write_ec) co_return;
     }
-    relay session(conn, upstream_socket, target, cfg);
+    relay session(conn, upstream_stream, target, cfg);
     co_await session.run();
 }
 

@@ -1,4 +1,4 @@
-// One accepted client connection: its socket, its home worker, its stop state and its byte
+// One accepted client connection: its byte stream, its home worker, its stop state and its byte
 // counts. Its public part is what a handler sees (with getters the sweep and /metrics read
 // too); what only the listener, the sweep and the caps may do is private to them. A handler
 // never sees the pool, the listener or other connections.
@@ -26,6 +26,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/intrusive/list_hook.hpp>
 
+#include "pier/net/byte_stream.hpp"
 #include "pier/net/close_reasons.hpp"
 #include "pier/net/listener_stats.hpp"
 #include "pier/runtime/io_pool.hpp"
@@ -45,14 +46,15 @@ public:
 
     /// Process-unique id; logs write it as conn=<id>.
     std::uint64_t id() const { return id_; }
-    tcp::socket& socket() { return socket_; }
+    /// The client's bytes: what the handler reads and writes (byte_stream.hpp).
+    byte_stream& stream() { return stream_; }
     /// The client's address as accepted (unspecified if the socket had already failed), or as
     /// a PROXY protocol header announced it.
     const tcp::endpoint& remote_endpoint() const { return remote_; }
     /// Executor the handler's coroutine runs on.
     const asio::any_io_executor& executor() const { return executor_; }
 
-    /// Waits until the socket has bytes (or EOF/error) to read, without holding a buffer.
+    /// Waits until the stream has bytes (or EOF/error) to read, without holding a buffer.
     /// Returns false instead when a stop was requested before or during the wait; the handler
     /// then consults stop_requested() and winds down.
     ///
@@ -132,11 +134,11 @@ public:
         return std::chrono::milliseconds(own_idle_timeout_ms_.load(std::memory_order_relaxed));
     }
 
-    /// A second socket the handler relays to (the proxy's upstream), or null: idle, stalled
+    /// A second stream the handler relays to (the proxy's upstream), or null: idle, stalled
     /// and shutdown stops cancel its operations too, so a handler waiting only on it still
-    /// ends. Call on the connection's executor; unlink before the socket goes away.
-    void link(tcp::socket* other) { linked_.store(other, std::memory_order_relaxed); }
-    /// Any thread: whether a socket is linked (the connection relays).
+    /// ends. Call on the connection's executor; unlink before the stream goes away.
+    void link(byte_stream* other) { linked_.store(other, std::memory_order_relaxed); }
+    /// Any thread: whether a stream is linked (the connection relays).
     bool relaying() const { return linked_.load(std::memory_order_relaxed) != nullptr; }
 
     /// Marks, while it lives, the handler's one pending operation as a wait for the peer that
@@ -176,7 +178,7 @@ private:
     void stop_slow_request(std::chrono::steady_clock::time_point began);
 
     /// Any thread, for a relaying connection: once per quiet period (nothing moved since the
-    /// last call), looks at both sockets' TCP state on the connection's executor and, where
+    /// last call), looks at both streams' TCP state on the connection's executor and, where
     /// the peer is gone or done sending, ends the relay's parked read on it
     /// (net::edge_reader::cancel_read), so the relay reads it again at once. The relay's reads
     /// do not retry a socket they saw drained, and a reset that arrived together with the
@@ -197,7 +199,7 @@ private:
     void recheck_on_executor();
 
     const std::uint64_t id_;
-    tcp::socket socket_;
+    byte_stream stream_;
     tcp::endpoint remote_;
     runtime::worker_lease lease_;
     asio::any_io_executor executor_;
@@ -211,7 +213,7 @@ private:
     asio::steady_timer* sleeping_ = nullptr;
     /// See link(). Set on executor_ only (and only dereferenced there); ordering: relaxed,
     /// other threads only test it for null.
-    std::atomic<tcp::socket*> linked_{nullptr};
+    std::atomic<byte_stream*> linked_{nullptr};
     /// wait_readable() is pending, or an interruptible_wait is open: the socket's only
     /// operation is a wait for the peer, so a drain may cancel it without cutting a write
     /// short. Touched on executor_ only.

@@ -1,5 +1,7 @@
-// Reads from a TCP socket like async_read_some, and can hand what it reads to a sink without
-// completing (a forwarding read): how the echo and the proxy's relay move bytes.
+// Reads from a byte stream like async_read_some, and can hand what it reads to a sink without
+// completing (a forwarding read): how the echo and the proxy's relay move bytes. Both paths
+// below read the stream's TCP socket; a TLS stream (byte_stream.hpp) will decrypt each chunk
+// before its sink sees it.
 //
 // Forwarding reads (async_forward): each chunk read is handed to a chunk_sink, and while the
 // sink takes every chunk the operation goes on reading instead of completing. The caller's
@@ -33,6 +35,7 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "pier/net/byte_stream.hpp"
 #include "pier/net/chunk_sink.hpp"
 
 #if defined(PIER_EDGE_READER_REACTOR)
@@ -52,8 +55,8 @@ public:
     static constexpr bool on_reactor = false;
 #endif
 
-    /// `socket` (open, connected) must outlive the reader and keep its executor.
-    explicit edge_reader(boost::asio::ip::tcp::socket& socket) : path_(socket) {}
+    /// `stream` (open, connected) must outlive the reader and keep its executor.
+    explicit edge_reader(byte_stream& stream) : path_(stream.tcp_socket()) {}
 
     /// Reads at least one byte into `buffer` (not empty: a 0-byte read would report EOF),
     /// like socket.async_read_some. `read_now`: try the socket first even if the last read
@@ -91,13 +94,13 @@ public:
                                 std::forward<CompletionToken>(token));
     }
 
-    /// Ends the edge_reader read waiting on `socket`, if any, with operation_aborted; other
-    /// operations on the socket (a write under way) go on. On the socket's executor. Only the
+    /// Ends the edge_reader read waiting on `stream`, if any, with operation_aborted; other
+    /// operations on the stream (a write under way) go on. On the stream's executor. Only the
     /// reactor path can park a read on a socket that already holds a reset (see
     /// edge_reader_reactor.hpp); the portable path tries every read first, so there it does
     /// nothing.
-    static void cancel_read(boost::asio::ip::tcp::socket& socket) {
-        edge_read_detail::reader_path::cancel_read(socket);
+    static void cancel_read(byte_stream& stream) {
+        edge_read_detail::reader_path::cancel_read(stream.tcp_socket());
     }
 
 private:

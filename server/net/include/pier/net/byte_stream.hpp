@@ -1,0 +1,107 @@
+// The bytes of one connection as a handler reads and writes them: the seam between the
+// handlers and the transport. Today the transport is TCP, and a byte_stream is a connected
+// TCP socket. Handlers (echo, synthetic, the proxy's relay on both of its sides) move bytes
+// only through the operations below and the edge_reader built on a byte_stream, never through
+// the socket itself, so a second transport can go in under them without changing them.
+//
+// How TLS goes in (ARCHITECTURE.md, "The byte stream and TLS"):
+// - a byte_stream gains a TLS session, null for TCP; each operation below branches on it, so a
+//   TCP connection pays one predictable branch and one pointer, and no virtual call (these
+//   operations run once per message: bench/callgrind_echo.sh counts them);
+// - with a session, read_available() and the edge_reader's reads return plaintext, send_now()
+//   and async_write_some() encrypt, shutdown_send() sends close_notify before the FIN;
+// - the listener does the handshake before the handler starts (after a PROXY header, which
+//   travels in the clear ahead of TLS), and the proxy does its upstream's after connecting
+//   tcp_socket(), as with Asio's ssl::stream and its lowest layer.
+//
+// Threads: as for the socket (the connection's executor; send_now() also from a forwarding
+// read's sink, edge_reader.hpp).
+#pragma once
+
+#include <cerrno>
+#include <cstddef>
+#include <utility>
+
+#include <sys/socket.h>
+
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+namespace pier::net {
+
+class byte_stream {
+public:
+    using tcp = boost::asio::ip::tcp;
+    using executor_type = tcp::socket::executor_type;
+
+    /// A connected socket (accepted, or connected by the proxy).
+    explicit byte_stream(tcp::socket socket) : socket_(std::move(socket)) {}
+    /// A stream to connect through tcp_socket() (the proxy's upstream).
+    explicit byte_stream(const executor_type& executor) : socket_(executor) {}
+
+    byte_stream(byte_stream&&) = default;
+    byte_stream& operator=(byte_stream&&) = default;
+
+    executor_type get_executor() { return socket_.get_executor(); }
+
+    /// Reads what has already arrived, without waiting: fails with would_block when nothing
+    /// has, with eof once the peer has finished sending.
+    std::size_t read_available(boost::asio::mutable_buffer buffer, boost::system::error_code& ec) {
+        return socket_.read_some(buffer, ec);
+    }
+
+    /// Sends as much of `data` as the peer's window takes now, without waiting: returns how
+    /// many bytes went (possibly 0). `ec` is set when the stream failed; a full window is not
+    /// a failure. noexcept, for forwarding reads' sinks (chunk_sink.hpp).
+    std::size_t send_now(const char* data, std::size_t size,
+                         boost::system::error_code& ec) noexcept {
+        ec.clear();
+        ssize_t n = 0;
+        do {
+            n = ::send(socket_.native_handle(), data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+        } while (n < 0 && errno == EINTR);
+        if (n >= 0) return static_cast<std::size_t>(n);
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            ec.assign(errno, boost::system::system_category());
+        }
+        return 0;
+    }
+
+    /// As the socket's async_write_some: with get_executor(), a byte_stream is an Asio
+    /// AsyncWriteStream, so asio::async_write() writes whole buffers to it.
+    template <typename ConstBufferSequence, typename WriteToken>
+    auto async_write_some(const ConstBufferSequence& buffers, WriteToken&& token) {
+        return socket_.async_write_some(buffers, std::forward<WriteToken>(token));
+    }
+
+    /// Ends our direction (the peer reads EOF); reading goes on.
+    void shutdown_send(boost::system::error_code& ec) {
+        socket_.shutdown(tcp::socket::shutdown_send, ec);
+    }
+
+    /// Ends every pending operation with operation_aborted; the stream stays usable.
+    void cancel() {
+        boost::system::error_code ignored;
+        socket_.cancel(ignored);
+    }
+
+    /// Closes at once, without a goodbye to the peer.
+    void close() {
+        boost::system::error_code ignored;
+        socket_.close(ignored);
+    }
+
+    tcp::endpoint local_endpoint(boost::system::error_code& ec) const {
+        return socket_.local_endpoint(ec);
+    }
+
+    /// The TCP socket under the stream, for what concerns TCP whatever the stream carries:
+    /// connecting, options, waiting for readiness, the kernel's TCP state, the edge_reader's
+    /// reactor path. Never for the bytes themselves: under TLS they would bypass the records.
+    tcp::socket& tcp_socket() { return socket_; }
+
+private:
+    tcp::socket socket_;
+};
+
+}  // namespace pier::net
