@@ -38,25 +38,29 @@ TEST_CASE("limits: idle_timeout closes a silent connection") {
     CHECK(server.listener().stats().closed_for(pier::net::stop_reason::idle_timeout) == 1);
 }
 
-// Proves activity postpones the idle timeout: a client that talks every 50ms for a second
-// (more than three timeouts' worth) is never cut off.
+// Proves activity postpones the idle timeout: a client that talks every 200 ms of the
+// server's clock for 4 s (more than thirteen timeouts' worth) is never cut off, and is cut
+// once it falls silent for longer than the timeout. The server's clock is moved forward
+// instead of waited for (advance_and_sweep).
 TEST_CASE("limits: idle_timeout spares a connection that keeps talking") {
     auto cfg = echo_config();
     cfg.listeners[0].idle_timeout = 300ms;
     running_server server(cfg);
+    auto& listener = server.listener();
     with_client(
         server.endpoint(),
         [&](tcp::socket& socket) -> asio::awaitable<void> {
-            asio::steady_timer pace(co_await asio::this_coro::executor);
             for (unsigned round = 0; round < 20; ++round) {
                 const auto payload = make_payload(16, round);
                 CHECK(co_await echo_exchange(socket, payload) == payload);
-                pace.expires_after(50ms);
-                co_await pace.async_wait(asio::use_awaitable);
+                co_await advance_and_sweep(listener, 200ms);
             }
+            CHECK(listener.stats().closed_for(pier::net::stop_reason::idle_timeout) == 0);
+            co_await advance_and_sweep(listener, 400ms);
+            CHECK(co_await closed_without_answer(socket));
         },
         10s);
-    CHECK(server.listener().stats().closed_for(pier::net::stop_reason::idle_timeout) == 0);
+    CHECK(listener.stats().closed_for(pier::net::stop_reason::idle_timeout) == 1);
 }
 
 /// Connects from `source` (a loopback address of this machine, port chosen by the kernel).

@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include <exception>
+#include <future>
 #include <optional>
 #include <regex>
 
@@ -17,6 +18,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+
+#include "pier/runtime/clock.hpp"
 
 namespace pier::test {
 
@@ -196,6 +199,12 @@ asio::awaitable<tcp::socket> connect_to(const tcp::endpoint& endpoint) {
     tcp::socket socket(co_await asio::this_coro::executor);
     co_await socket.async_connect(endpoint, asio::use_awaitable);
     co_return socket;
+}
+
+asio::awaitable<void> advance_and_sweep(net::listener& listener, std::chrono::nanoseconds by) {
+    runtime::clock::advance(std::chrono::duration_cast<runtime::clock::duration>(by));
+    auto swept = listener.sweep_now();
+    CHECK(co_await eventually([&] { return swept.wait_for(0s) == std::future_status::ready; }));
 }
 
 asio::awaitable<stream_pair> connected_pair() {

@@ -108,6 +108,11 @@ std::uint16_t free_port();
 asio::awaitable<bool> eventually(std::function<bool()> condition,
                                  std::chrono::milliseconds timeout = 5s);
 
+/// Moves the server's clock (runtime::clock) `by` forward, then runs `listener`'s timeout
+/// sweep and waits for it: a connection past a timeout on the moved clock has then been asked
+/// to stop. Tests of timeouts use it instead of waiting them out.
+asio::awaitable<void> advance_and_sweep(net::listener& listener, std::chrono::nanoseconds by);
+
 /// Closes `socket` with a reset (RST) instead of a FIN: SO_LINGER with a zero timeout.
 void reset(tcp::socket& socket);
 

@@ -12,7 +12,7 @@ namespace pier::net {
 
 /// Reaches what only the sweep may call on a connection.
 struct connection_test_access {
-    static void stop_slow_request(connection& conn, std::chrono::steady_clock::time_point began) {
+    static void stop_slow_request(connection& conn, runtime::clock::time_point began) {
         conn.stop_slow_request(began);
     }
 };

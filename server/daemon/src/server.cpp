@@ -16,6 +16,7 @@
 #include "pier/config/units.hpp"
 #include "pier/daemon/socket_activation.hpp"
 #include "pier/handlers/registry.hpp"
+#include "pier/runtime/clock.hpp"
 #include "pier/version.hpp"
 
 namespace pier::daemon {
@@ -194,8 +195,8 @@ void server::retire(const std::string& name, std::chrono::nanoseconds timeout) {
     // A thread per removed listener waits out its drain, so the controlling thread stays free
     // for signals and the watchdog meanwhile; shutdown() joins what is left. Started before
     // the listener moves: if the thread cannot start, the listener stays where it was.
-    entry->drain = std::jthread(
-        [&l, &drained = entry->drained, deadline = std::chrono::steady_clock::now() + timeout] {
+    entry->drain =
+        std::jthread([&l, &drained = entry->drained, deadline = runtime::clock::now() + timeout] {
             auto& set = l.connections();
             if (!set.wait_drained_until(deadline)) {
                 spdlog::info("reload: drain timeout passed, cancelling listener={} connections={}",
@@ -272,7 +273,7 @@ void server::shutdown(std::stop_token cut_drain) {
     for (auto* set : sets) set->request_stop_all(net::stop_reason::drain);
 
     // 3. Wait, bounded by the drain timeout shared by all listeners.
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    const auto deadline = runtime::clock::now() + timeout;
     bool drained = true;
     for (auto* set : sets) drained = set->wait_drained_until(deadline, cut_drain) && drained;
 

@@ -23,7 +23,7 @@ namespace {
 // enough to conclude the peer has stopped sending.
 constexpr auto linger_quiet_period = std::chrono::seconds(1);
 
-std::int64_t steady_now_ns() { return std::chrono::steady_clock::now().time_since_epoch().count(); }
+std::int64_t now_ns() { return runtime::clock::now().time_since_epoch().count(); }
 
 }  // namespace
 
@@ -33,7 +33,7 @@ connection::connection(std::uint64_t id, tcp::socket socket, runtime::worker_lea
       lease_(std::move(lease)),
       executor_(lease_.task_executor()),
       serial_(executor_.target<runtime::serial_executor>()),
-      last_activity_ns_(steady_now_ns()) {
+      last_activity_ns_(now_ns()) {
     boost::system::error_code ec;
     remote_ = stream_.tcp_socket().remote_endpoint(ec);
 }
@@ -141,18 +141,18 @@ traffic_totals connection::traffic() const {
             handler_errors_.load(std::memory_order_relaxed)};
 }
 
-void connection::touch() { last_activity_ns_.store(steady_now_ns(), std::memory_order_relaxed); }
+void connection::touch() { last_activity_ns_.store(now_ns(), std::memory_order_relaxed); }
 
 void connection::begin_request() {
     if (request_started_ns_.load(std::memory_order_relaxed) == 0) {
-        request_started_ns_.store(steady_now_ns(), std::memory_order_relaxed);
+        request_started_ns_.store(now_ns(), std::memory_order_relaxed);
     }
 }
 
-std::optional<std::chrono::steady_clock::time_point> connection::request_started() const {
+std::optional<runtime::clock::time_point> connection::request_started() const {
     const auto ns = request_started_ns_.load(std::memory_order_relaxed);
     if (ns == 0) return std::nullopt;
-    return std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(ns));
+    return runtime::clock::time_point(runtime::clock::duration(ns));
 }
 
 void connection::shorten_idle_timeout(std::chrono::nanoseconds limit) {
@@ -163,9 +163,9 @@ void connection::shorten_idle_timeout(std::chrono::nanoseconds limit) {
     own_idle_timeout_ms_.store(static_cast<std::uint32_t>(ms), std::memory_order_relaxed);
 }
 
-std::chrono::steady_clock::time_point connection::last_activity() const {
-    return std::chrono::steady_clock::time_point(
-        std::chrono::steady_clock::duration(last_activity_ns_.load(std::memory_order_relaxed)));
+runtime::clock::time_point connection::last_activity() const {
+    return runtime::clock::time_point(
+        runtime::clock::duration(last_activity_ns_.load(std::memory_order_relaxed)));
 }
 
 void connection::request_stop(stop_reason reason) {
@@ -176,7 +176,7 @@ void connection::request_stop(stop_reason reason) {
     asio::post(executor_, [self = std::move(self), reason] { self->stop_on_executor(reason); });
 }
 
-void connection::stop_slow_request(std::chrono::steady_clock::time_point began) {
+void connection::stop_slow_request(runtime::clock::time_point began) {
     auto self = weak_from_this().lock();
     if (!self) return;
     const auto began_ns = began.time_since_epoch().count();

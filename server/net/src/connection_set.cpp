@@ -41,8 +41,8 @@ void connection_set::request_stop_all(stop_reason reason) {
     for (auto& c : connections_) c.request_stop(reason);
 }
 
-connection_set::stopped_counts connection_set::stop_inactive(
-    std::chrono::steady_clock::time_point now, const timeouts& limits) {
+connection_set::stopped_counts connection_set::stop_inactive(runtime::clock::time_point now,
+                                                             const timeouts& limits) {
     std::lock_guard lock(mutex_);
     stopped_counts stopped;
     for (auto& c : connections_) {
@@ -68,23 +68,24 @@ connection_set::stopped_counts connection_set::stop_inactive(
     return stopped;
 }
 
-void connection_set::recheck_quiet_relays(std::chrono::steady_clock::time_point now) {
+void connection_set::recheck_quiet_relays(runtime::clock::time_point now) {
     std::lock_guard lock(mutex_);
     for (auto& c : connections_) {
         if (c.relaying() && now - c.last_activity() >= relay_recheck_after) c.recheck_sockets();
     }
 }
 
-bool connection_set::wait_drained_until(std::chrono::steady_clock::time_point deadline,
+bool connection_set::wait_drained_until(runtime::clock::time_point deadline,
                                         std::stop_token cut_short) {
-    constexpr std::chrono::milliseconds recheck_every{250};
+    constexpr std::chrono::steady_clock::duration recheck_every = std::chrono::milliseconds(250);
     for (;;) {
-        const auto now = std::chrono::steady_clock::now();
-        if (wait_empty_until(std::min(deadline, now + recheck_every), cut_short)) return true;
-        if (std::chrono::steady_clock::now() >= deadline || cut_short.stop_requested()) {
-            return false;
-        }
-        recheck_quiet_relays(std::chrono::steady_clock::now());
+        // Waits in real time, at most recheck_every at a time: the deadline is on
+        // runtime::clock, which a test may move forward meanwhile.
+        const auto left = std::max(deadline - runtime::clock::now(), runtime::clock::duration{});
+        const auto wait = std::min(recheck_every, left);
+        if (wait_empty_until(std::chrono::steady_clock::now() + wait, cut_short)) return true;
+        if (runtime::clock::now() >= deadline || cut_short.stop_requested()) return false;
+        recheck_quiet_relays(runtime::clock::now());
     }
 }
 

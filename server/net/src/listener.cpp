@@ -126,6 +126,13 @@ void listener::reconfigure(const config::listener_config& cfg,
     applied.get_future().wait();
 }
 
+std::future<void> listener::sweep_now() {
+    auto swept = std::make_shared<std::promise<void>>();
+    auto future = swept->get_future();
+    asio::post(strand_, [this, swept] { sweep_.wake([swept] { swept->set_value(); }); });
+    return future;
+}
+
 listener::~listener() {
     // start() may have run without stop_accepting() (e.g. a later listener failed to bind).
     stop_accepting();

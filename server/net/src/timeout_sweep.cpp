@@ -8,6 +8,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "pier/config/units.hpp"
+#include "pier/runtime/clock.hpp"
 
 namespace pier::net {
 
@@ -39,13 +40,14 @@ timeout_sweep::timeout_sweep(std::string listener_name,
 
 boost::asio::awaitable<void> timeout_sweep::run() {
     namespace asio = boost::asio;
+    running_ = !stopping_;
     while (!stopping_) {
         // Every listener sweeps, timeouts or not: connections relayed before a reload changed
         // the handler still need the relay recheck.
         timer_.expires_after(sweep_interval(settings_, *serving_));
         co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
         if (stopping_) break;
-        const auto now = std::chrono::steady_clock::now();
+        const auto now = runtime::clock::now();
         connections_.recheck_quiet_relays(now);
         const auto stopped =
             connections_.stop_inactive(now, {.idle = config::effective_idle_timeout(settings_),
@@ -67,7 +69,21 @@ boost::asio::awaitable<void> timeout_sweep::run() {
                     listener_name_, config::format_duration(settings_.request_timeout), n);
             }
         }
+        for (auto& then : std::exchange(after_next_pass_, {})) then();
     }
+    running_ = false;
+    for (auto& then : std::exchange(after_next_pass_, {})) then();
+}
+
+void timeout_sweep::wake(std::function<void()> then) {
+    if (then) {
+        if (!running_) {
+            then();
+            return;
+        }
+        after_next_pass_.push_back(std::move(then));
+    }
+    timer_.cancel();
 }
 
 void timeout_sweep::stop() {

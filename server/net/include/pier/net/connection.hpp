@@ -29,6 +29,7 @@
 #include "pier/net/byte_stream.hpp"
 #include "pier/net/close_reasons.hpp"
 #include "pier/net/listener_stats.hpp"
+#include "pier/runtime/clock.hpp"
 #include "pier/runtime/io_pool.hpp"
 #include "pier/runtime/serializer.hpp"
 
@@ -86,7 +87,7 @@ public:
     /// The request being received is complete (or none is pending): request_timeout stops.
     void end_request() { request_started_ns_.store(0, std::memory_order_relaxed); }
     /// Any thread: when the request still incomplete began arriving, or nullopt.
-    std::optional<std::chrono::steady_clock::time_point> request_started() const;
+    std::optional<runtime::clock::time_point> request_started() const;
 
     /// Marks a write to the peer in progress while it lives (write_timeout applies meanwhile).
     /// Handlers hold one across every write they await.
@@ -123,7 +124,7 @@ public:
     traffic_totals traffic() const;
 
     /// Any thread. When bytes last moved (or when the connection was accepted).
-    std::chrono::steady_clock::time_point last_activity() const;
+    runtime::clock::time_point last_activity() const;
 
     /// From now on the connection is idle after `limit` without progress, when that is
     /// shorter than its listener's idle_timeout (the proxy's half_close_timeout, once one
@@ -175,7 +176,7 @@ private:
     /// (request_started(), as the sweep saw it) is still the one incomplete when the stop
     /// reaches its executor: one that completed meanwhile is being answered, and a newer one
     /// has its own clock.
-    void stop_slow_request(std::chrono::steady_clock::time_point began);
+    void stop_slow_request(runtime::clock::time_point began);
 
     /// Any thread, for a relaying connection: once per quiet period (nothing moved since the
     /// last call), looks at both streams' TCP state on the connection's executor and, where
@@ -220,13 +221,13 @@ private:
     bool waiting_ = false;
     stop_reason stop_ = stop_reason::none;
     bool holds_address_slot_ = false;
-    /// steady_clock ns of the last progress. ordering: relaxed; the idle sweep tolerates a
+    /// runtime::clock ns of the last progress. ordering: relaxed; the idle sweep tolerates a
     /// slightly stale value (it only delays a close by one sweep).
     std::atomic<std::int64_t> last_activity_ns_;
     /// write_scopes open: a count, since the proxy may write both ways at once and one ending
     /// must not hide the other. ordering: relaxed, read by the sweep like last_activity_ns_.
     std::atomic<std::uint8_t> writing_{0};
-    /// steady_clock ns when the incomplete request began arriving; 0: none. Written on
+    /// runtime::clock ns when the incomplete request began arriving; 0: none. Written on
     /// executor_. ordering: relaxed: the sweep's reading may be stale, so stop_slow_request()
     /// checks it again on executor_ before acting on it.
     std::atomic<std::int64_t> request_started_ns_{0};

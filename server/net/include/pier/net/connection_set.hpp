@@ -14,6 +14,7 @@
 #include <boost/intrusive/list.hpp>
 
 #include "pier/net/connection.hpp"
+#include "pier/runtime/clock.hpp"
 
 namespace pier::net {
 
@@ -55,11 +56,11 @@ public:
         std::size_t stalled = 0;
         std::size_t slow_request = 0;
     };
-    stopped_counts stop_inactive(std::chrono::steady_clock::time_point now, const timeouts& limits);
+    stopped_counts stop_inactive(runtime::clock::time_point now, const timeouts& limits);
 
     /// Asks every relaying connection quiet for at least relay_recheck_after to recheck its
     /// sockets (connection::recheck_sockets; each does so once per quiet period).
-    void recheck_quiet_relays(std::chrono::steady_clock::time_point now);
+    void recheck_quiet_relays(runtime::clock::time_point now);
 
     /// How long a relay stays quiet before its sockets are rechecked for a reset that raised
     /// no event: once per quiet period, so a relay that pauses between exchanges pays two
@@ -73,8 +74,7 @@ public:
     /// wait_empty_until() for a drain: meanwhile quiet relays are rechecked as the listener's
     /// sweep (which has stopped) would, so a relay whose peer is gone ends before `deadline`.
     /// `cut_short`: a stop request ends the wait at once (false, as at the deadline).
-    bool wait_drained_until(std::chrono::steady_clock::time_point deadline,
-                            std::stop_token cut_short = {});
+    bool wait_drained_until(runtime::clock::time_point deadline, std::stop_token cut_short = {});
 
 private:
     using list_type =

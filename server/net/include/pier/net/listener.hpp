@@ -18,6 +18,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -83,6 +84,10 @@ public:
     /// `replacement` accepts from now on. Blocks until applied.
     void reconfigure(const config::listener_config& cfg, std::shared_ptr<const handler> handler,
                      std::optional<tcp::acceptor> replacement = std::nullopt);
+    /// Runs the timeout sweep now; the future is ready once it has asked every connection
+    /// past a timeout to stop. For tests that move runtime::clock forward instead of waiting.
+    std::future<void> sweep_now();
+
     /// Closes the acceptor and waits for the accept loop and the sweep to return. Open
     /// connections are untouched: ask them to stop through connections().
     void stop_accepting();

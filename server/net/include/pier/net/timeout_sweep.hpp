@@ -2,15 +2,18 @@
 // of the shortest timeout (10 ms to 1 s), it asks the connections past idle_timeout,
 // write_timeout or request_timeout to stop (connection_set::stop_inactive) and rechecks
 // relays that have gone quiet (connection_set::recheck_quiet_relays). Closures for a stuck
-// writer or a slow request are logged, at most once per 10 s each.
+// writer or a slow request are logged, at most once per 10 s each. Timeouts are measured on
+// runtime::clock; the interval between sweeps is real time.
 //
 // Threads: run() and stop() on the listener's accept strand, which also owns the settings
 // and the handler it reads (a reload changes them there, between two sweeps).
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -39,7 +42,8 @@ public:
     /// Sweeps until stop().
     boost::asio::awaitable<void> run();
     /// Sweeps now and computes the interval again (after a reload changed the timeouts).
-    void wake() { timer_.cancel(); }
+    /// `then`, if given, runs once that sweep is done (at once if the sweep is not running).
+    void wake(std::function<void()> then = {});
     void stop();
 
 private:
@@ -48,7 +52,9 @@ private:
     const std::shared_ptr<const handler>& serving_;
     connection_set& connections_;
     boost::asio::steady_timer timer_;
+    bool running_ = false;
     bool stopping_ = false;
+    std::vector<std::function<void()>> after_next_pass_;
     log::rate_limiter stalled_log_{std::chrono::seconds(10)};
     log::rate_limiter slow_request_log_{std::chrono::seconds(10)};
 };
