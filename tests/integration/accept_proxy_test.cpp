@@ -9,6 +9,7 @@
 #include "pier/admin/admin_server.hpp"
 #include "pier/net/proxy_protocol.hpp"
 #include "support/http_client.hpp"
+#include "support/proxy_fixture.hpp"
 #include "support/test_client.hpp"
 
 namespace pier::test {
@@ -142,12 +143,8 @@ TEST_CASE("accept_proxy: max_connections_per_ip counts the announced client") {
 // relays the client's bytes exactly (the header is consumed at the far end).
 TEST_CASE("accept_proxy: behind pier's own proxy with send_proxy") {
     running_server upstream(behind_proxy_config());
-    auto cfg = echo_config();
-    auto& front = cfg.listeners[0];
-    front.name = "front";
-    front.handler = pier::config::handler_kind::proxy;
-    front.proxy.upstreams.push_back({{"127.0.0.1", upstream.endpoint().port()}, 1});
-    front.proxy.send_proxy = config::proxy_protocol::v1;
+    auto cfg = front_config({upstream.endpoint()});
+    cfg.listeners[0].proxy.send_proxy = config::proxy_protocol::v1;
     running_server proxy(cfg);
     with_client(
         proxy.endpoint("front"),

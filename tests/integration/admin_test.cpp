@@ -61,13 +61,12 @@ TEST_CASE("admin: /metrics counts the listeners' connections, bytes and requests
             CHECK(co_await echo_exchange(a, payload) == payload);
             CHECK(co_await echo_exchange(b, payload) == payload);
             // The handler counts a write just after making it, so the echo may reach us a
-            // moment before its count: scrape until it shows (bounded by the test's deadline).
-            const std::string sent_line = "pier_sent_bytes_total{listener=\"echo\"} 2000";
-            auto reply = co_await get(admin_endpoint(server), "/metrics");
-            while (!has_line(reply.body, sent_line)) {
-                reply = co_await get(admin_endpoint(server), "/metrics");
-            }
+            // moment before its count: scrape once the listener has counted both.
+            CHECK(co_await eventually(
+                [&] { return server.listener().connections().traffic().bytes_out == 2000; }));
+            const auto reply = co_await get(admin_endpoint(server), "/metrics");
             CHECK(reply.status == 200);
+            CHECK(has_line(reply.body, "pier_sent_bytes_total{listener=\"echo\"} 2000"));
             CHECK(reply.head.find("Content-Type: text/plain; version=0.0.4") != std::string::npos);
             CHECK(has_line(reply.body, "pier_connections_accepted_total{listener=\"echo\"} 2"));
             CHECK(has_line(reply.body, "pier_connections_active{listener=\"echo\"} 2"));

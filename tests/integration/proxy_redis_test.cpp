@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include "support/child_process.hpp"
+#include "support/proxy_fixture.hpp"
 #include "support/test_client.hpp"
 
 namespace pier::test {
@@ -35,14 +36,7 @@ private:
 };
 
 std::uint64_t connects_to(running_server& proxy, const tcp::endpoint& upstream) {
-    const auto address = upstream.address().to_string() + ":" + std::to_string(upstream.port());
-    for (const auto& l : proxy.get().metrics_snapshot().listeners) {
-        for (const auto& u : l.upstreams) {
-            if (u.address == address) return u.connects;
-        }
-    }
-    FAIL("no such upstream " << address);
-    return 0;
+    return upstream_figures(proxy, upstream).connects;
 }
 
 /// redis-benchmark through `port`: a bounded run of PING, SET and GET; its output.
@@ -66,13 +60,8 @@ TEST_CASE("proxy: redis-benchmark through the proxy, then with one redis killed"
     redis_instance first(redis_server);
     redis_instance second(redis_server);
 
-    auto cfg = echo_config();
+    auto cfg = front_config({first.endpoint(), second.endpoint()});
     auto& front = cfg.listeners[0];
-    front.name = "front";
-    front.handler = pier::config::handler_kind::proxy;
-    for (const auto& e : {first.endpoint(), second.endpoint()}) {
-        front.proxy.upstreams.push_back({{e.address().to_string(), e.port()}, 1});
-    }
     front.proxy.max_fails = 1;
     front.proxy.fail_timeout = 1min;  // stays ejected for the rest of the test
     running_server proxy(cfg);
@@ -93,14 +82,9 @@ TEST_CASE("proxy: redis-benchmark through the proxy, then with one redis killed"
     // Three tests of 20 connections each (and maybe a probe connection): all to the survivor.
     CHECK(connects_to(proxy, second.endpoint()) - survivor_before >= 60);
     CHECK(connects_to(proxy, first.endpoint()) == killed_before);
-    const auto snapshot = proxy.get().metrics_snapshot();
-    for (const auto& u : snapshot.listeners[0].upstreams) {
-        if (u.address == first.endpoint().address().to_string() + ":" +
-                             std::to_string(first.endpoint().port())) {
-            CHECK_FALSE(u.available);
-            CHECK(u.connect_failures >= 1);  // each a client moved on to the survivor
-        }
-    }
+    const auto killed = upstream_figures(proxy, first.endpoint());
+    CHECK_FALSE(killed.available);
+    CHECK(killed.connect_failures >= 1);  // each a client moved on to the survivor
 }
 
 }  // namespace
