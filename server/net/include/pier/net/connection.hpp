@@ -164,7 +164,7 @@ private:
     friend class listener;
     friend class connection_set;
     friend class admission;
-    friend struct connection_test_access;  // tests/unit/connection_set_test.cpp
+    friend struct connection_test_access;  // server/net/tests/connection_set_test.cpp
 
     /// The client as a PROXY protocol header announced it (accept_proxy): from then on
     /// remote_endpoint() is the client behind the proxy. Before the handler starts.
