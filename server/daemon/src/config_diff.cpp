@@ -83,6 +83,17 @@ std::vector<std::string> listener_changes(const listener_config& a, const listen
     return changes;
 }
 
+/// Appends "<section>: settings changed" when `before` and `after` differ although no key of
+/// the section was noted after the first `noted` changes: a field this summary does not name
+/// yet still shows (and still counts as needing a restart where its section does).
+template <typename Section>
+void note_unnamed(std::vector<std::string>& changes, std::size_t noted, std::string_view section,
+                  const Section& before, const Section& after) {
+    if (changes.size() == noted && before != after) {
+        changes.push_back(fmt::format("{}: settings changed", section));
+    }
+}
+
 /// Not `find`: its std-typed arguments make every call look in std as well.
 const listener_config* find_listener(const std::vector<listener_config>& listeners,
                                      const std::string& name) {
@@ -114,10 +125,15 @@ config_diff diff_configs(const config::config& running, const config::config& ne
     auto& live = diff.applied_globally;
     note(live, "log.level", running.log.level, next.log.level);
     note(live, "log.format", running.log.format, next.log.format);
+    note_unnamed(live, 0, "log", running.log, next.log);
+    std::size_t noted = live.size();
     note(live, "limits.max_connections", running.limits.max_connections,
          next.limits.max_connections);
+    note_unnamed(live, noted, "limits", running.limits, next.limits);
+    noted = live.size();
     note(live, "shutdown.drain_timeout", running.shutdown.drain_timeout,
          next.shutdown.drain_timeout);
+    note_unnamed(live, noted, "shutdown", running.shutdown, next.shutdown);
 
     // The worker pool is built once; the admin endpoint's socket and thread likewise.
     auto& later = diff.need_restart;
@@ -125,14 +141,17 @@ config_diff diff_configs(const config::config& running, const config::config& ne
     note(later, "runtime.threads", threads(running.runtime.threads), threads(next.runtime.threads));
     note(later, "runtime.scheduler", running.runtime.scheduler, next.runtime.scheduler);
     note(later, "runtime.busy_polling", running.runtime.busy_polling, next.runtime.busy_polling);
+    note_unnamed(later, 0, "runtime", running.runtime, next.runtime);
     note(later, "admin.enabled", running.admin.enabled, next.admin.enabled);
     if (running.admin.enabled && next.admin.enabled) {
+        noted = later.size();
         note(later, "admin.listen", running.admin.listen, next.admin.listen);
         note(later, "admin.max_connections", running.admin.max_connections,
              next.admin.max_connections);
         note(later, "admin.timeout", running.admin.timeout, next.admin.timeout);
         note(later, "admin.keepalive_timeout", running.admin.keepalive_timeout,
              next.admin.keepalive_timeout);
+        note_unnamed(later, noted, "admin", running.admin, next.admin);
     }
     return diff;
 }
