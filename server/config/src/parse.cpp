@@ -327,7 +327,8 @@ private:
             s.read_duration("half_close_timeout", 1ms, 24h, half_closed);
             out.half_close_timeout = half_closed;
         }
-        // 2KiB..64MiB: each direction's first read takes up to 2KiB, so less bounds nothing.
+        // 2KiB..64MiB: it is also each direction's read size, and below 2KiB the system calls
+        // per byte cost more than the memory saved.
         s.read_size("max_buffer", 2048, 64 * 1024 * 1024, out.max_buffer);
         s.read_integer("max_fails", 0, 1000, out.max_fails);
         s.read_duration("fail_timeout", 1ms, 1h, out.fail_timeout);

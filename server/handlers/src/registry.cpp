@@ -50,11 +50,11 @@ constexpr std::array kinds{
                    return std::make_shared<proxy::proxy_handler>(
                        cfg.proxy, dynamic_cast<const proxy::proxy_handler*>(previous));
                },
-               // Per direction: its read buffer, and what the other side has not taken yet.
+               // Per direction, what the other side has not taken yet (reads go to the
+               // thread's scratch buffer, not the connection's).
                [](const listener_config& cfg) -> buffer_bound {
-                   return {2 * (cfg.proxy.max_buffer + proxy::relay_read_size),
-                           "2 x (max_buffer " + format_size(cfg.proxy.max_buffer) + " + " +
-                               format_size(proxy::relay_read_size) + ")"};
+                   return {2 * cfg.proxy.max_buffer,
+                           "2 x max_buffer " + format_size(cfg.proxy.max_buffer)};
                }},
 };
 

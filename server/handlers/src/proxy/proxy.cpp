@@ -1,6 +1,6 @@
 #include "pier/handlers/proxy/proxy.hpp"
 
-#include <array>
+#include <exception>
 #include <optional>
 #include <variant>
 #include <vector>
@@ -15,7 +15,6 @@
 #include <boost/asio/write.hpp>
 
 #include "pier/config/units.hpp"
-#include "pier/handlers/worker_buffer.hpp"
 #include "pier/net/edge_reader.hpp"
 #include "pier/net/proxy_protocol.hpp"
 
@@ -133,31 +132,36 @@ public:
 
 private:
     /// One direction's hand-over of what it read to the other side: counts the chunk, sends
-    /// what the other side takes at once, and keeps the outcome for the pump. Used inside the
-    /// reactor, as the forwarding read's sink (while the other direction may run on another
-    /// thread, so it touches only atomics, its own fields and the other side's send_now(), on
-    /// a stream that stays open until both directions are over), and by the pump after its
-    /// larger reads. It does not
-    /// see a stop or the other direction's failure: those cancel the read, and a chunk taken
-    /// in the meantime is simply delivered.
+    /// what the other side takes at once, and keeps a copy of the rest (the only copy the
+    /// relay makes: the chunk itself is in the reading thread's scratch buffer, gone once
+    /// take() returns). It is the forwarding read's sink, inside the reactor, while the other
+    /// direction may run on another thread: it touches only atomics, its own fields and the
+    /// other side's send_now(), on a stream that stays open until both directions are over. It
+    /// does not see a stop or the other direction's failure: those cancel the read, and a
+    /// chunk taken in the meantime is simply delivered.
     struct hand_over {
         relay& owner;
         net::byte_stream& to;  ///< the other side
         const bool from_client;
-        std::size_t sent = 0;                  ///< of the last chunk
-        boost::system::error_code send_error;  ///< of the last chunk; would_block is none
+        std::vector<char> unsent;              ///< what `to` did not take at once
+        boost::system::error_code send_error;  ///< of the last chunk; a full window is none
+        bool copy_failed = false;              ///< the rest could not be kept (no memory)
 
         bool take(const char* data, std::size_t size) noexcept {
             owner.count_read(from_client, size);
             owner.conn_.touch();
-            sent = to.send_now(data, size, send_error);
+            const std::size_t sent = to.send_now(data, size, send_error);
             owner.count_written(from_client, sent);
-            return !send_error && sent == size;
-        }
-
-        void forget() {
-            sent = 0;
-            send_error.clear();
+            if (send_error) return false;
+            if (sent == size) return true;
+            // `to` is slower than `from`: keep the rest, and read nothing more from `from`
+            // until it is gone (backpressure through TCP; memory stays at one chunk).
+            try {
+                unsent.assign(data + sent, data + size);
+            } catch (const std::exception&) {  // bad_alloc: the connection ends rather than
+                copy_failed = true;            // the daemon (take() must not throw)
+            }
+            return false;
         }
 
         net::chunk_sink sink() { return net::sink_to(*this); }
@@ -168,13 +172,14 @@ private:
     /// reading from `to`, ends with it, after delivering what it was writing).
     asio::awaitable<void> pump(net::byte_stream& from, net::edge_reader& reader,
                                net::byte_stream& to, bool from_client) {
-        // The read waits with a small buffer of its own rather than async_wait(): Asio re-arms
-        // the descriptor with epoll_ctl(MOD) for every async_wait, while a pending read costs
-        // none (measured: one epoll_ctl per relayed message, about a fifth of the relay's
-        // system-call time). It is a forwarding read: while `to` takes every message at once,
-        // messages move inside the reactor and this coroutine sleeps (see edge_reader.hpp).
-        std::array<char, relay_read_size> first;
-        hand_over handing{*this, to, from_client, 0, {}};
+        // A pending read holds no buffer: each chunk is read, up to max_buffer at a time, into
+        // the thread's scratch buffer and handed to `handing`, so an idle relay holds no
+        // buffer, and a bulk transfer costs one recv() and one send() per max_buffer. (A read
+        // rather than async_wait(): Asio re-arms the descriptor with epoll_ctl(MOD) for every
+        // async_wait, while a pending read costs none on the reactor path.) It is a forwarding
+        // read: while `to` takes every chunk at once, bytes move inside the reactor and this
+        // coroutine sleeps (see edge_reader.hpp).
+        hand_over handing{*this, to, from_client, {}, {}, false};
         // Set once the sweep's recheck has ended a parked read (the peer reset or finished
         // while the relay waited): from then on every read tries the socket at once. Never
         // reset: a read_now read bypasses the reactor, which may still believe the socket
@@ -182,9 +187,9 @@ private:
         bool read_now = false;
         for (;;) {
             if (failed_ || aborted(conn_)) co_return;
-            handing.forget();  // what it says afterwards is about this read's chunk
-            auto [ec, received] = co_await reader.async_forward(
-                asio::buffer(first), read_now, handing.sink(), asio::as_tuple(asio::use_awaitable));
+            handing.send_error.clear();  // what it says afterwards is about this read's chunks
+            auto [ec, received] = co_await reader.async_forward_through_scratch(
+                max_buffer_, read_now, handing.sink(), asio::as_tuple(asio::use_awaitable));
             if (ec == asio::error::operation_aborted && !failed_ && !aborted(conn_) &&
                 !lost(from) &&
                 (co_await asio::this_coro::cancellation_state).cancelled() ==
@@ -192,23 +197,17 @@ private:
                 read_now = true;  // not a stop, a failure or the other direction's exception
                 continue;         // (which cancels this one through &&): the recheck
             }
+            if (handing.copy_failed) {
+                fail();
+                co_return;
+            }
             if (ec) {
                 end_of_input(to, ec);
                 co_return;
             }
-            if (!co_await deliver_rest(to, handing, first.data(), received)) co_return;
-            if (received < first.size()) continue;
-            // The buffer filled: more is likely waiting. Take it in one larger read from the
-            // worker's buffer, so bulk transfers move in max_buffer chunks.
-            auto& buffer = worker_buffer(max_buffer_);
-            received = from.read_available(asio::buffer(buffer.data(), max_buffer_), ec);
-            if (ec == asio::error::would_block) continue;
-            if (ec) {
-                end_of_input(to, ec);
-                co_return;
-            }
-            handing.take(buffer.data(), received);
-            if (!co_await deliver_rest(to, handing, buffer.data(), received)) co_return;
+            // Otherwise a chunk was handed over: one that filled the buffer (more is likely
+            // waiting: the next read tries at once), or one `to` did not take whole.
+            if (!co_await deliver_rest(to, handing)) co_return;
         }
     }
 
@@ -225,10 +224,9 @@ private:
         if (half_close_timeout_) conn_.shorten_idle_timeout(*half_close_timeout_);
     }
 
-    /// After `handing` has had the `size` bytes at `data`: waits for what `to` did not take
-    /// at once. False when this direction is over.
-    asio::awaitable<bool> deliver_rest(net::byte_stream& to, const hand_over& handing,
-                                       const char* data, std::size_t size) {
+    /// After `handing` has had a chunk: waits for what `to` did not take at once, then frees
+    /// it. False when this direction is over.
+    asio::awaitable<bool> deliver_rest(net::byte_stream& to, hand_over& handing) {
         if (handing.send_error) {
             lose(to);
             co_return false;
@@ -237,16 +235,16 @@ private:
             fail();
             co_return false;
         }
-        if (handing.sent == size) co_return true;
-        co_return co_await write_rest(to, data + handing.sent, size - handing.sent,
-                                      handing.from_client);
+        if (handing.unsent.empty()) co_return true;
+        const bool delivered = co_await write_rest(to, handing.unsent, handing.from_client);
+        handing.unsent = std::vector<char>();  // not clear(): an idle relay holds no buffer
+        co_return delivered;
     }
 
-    /// `to` is slower than `from`: keeps the bytes it has not taken (the only copy the relay
-    /// makes) and waits for them to go, reading nothing more from `from` meanwhile.
-    asio::awaitable<bool> write_rest(net::byte_stream& to, const char* data, std::size_t size,
+    /// `to` is slower than `from`: waits for `pending` to go, reading nothing more from
+    /// `from` meanwhile.
+    asio::awaitable<bool> write_rest(net::byte_stream& to, const std::vector<char>& pending,
                                      bool from_client) {
-        std::vector<char> pending(data, data + size);       // before the first co_await
         const net::connection::write_scope writing(conn_);  // write_timeout applies
         std::size_t offset = 0;
         while (offset < pending.size()) {

@@ -21,7 +21,7 @@ std::shared_ptr<const net::handler> make_handler(const config::listener_config& 
                                                  const net::handler* previous = nullptr);
 
 /// The most buffer memory one connection of `cfg` can hold, as its handler's settings bound
-/// it, and the arithmetic for messages ("2 x (max_buffer 16KiB + 2KiB)"). Kernel socket
+/// it, and the arithmetic for messages ("2 x max_buffer 16KiB"). Kernel socket
 /// buffers and the connection's fixed state (a few KiB) are not included.
 struct buffer_bound {
     std::uint64_t bytes = 0;

@@ -3,10 +3,10 @@
 // Per client: pick an upstream (upstream_group), connect within connect_timeout, trying other
 // upstreams on failure (retries), optionally send a PROXY protocol header, then relay both
 // directions at once on the connection's executor until both have ended:
-// - a direction reads into a 2KiB buffer of its own (a pending read costs no system call
-//   until data arrives) and sends what it read on at once, inside the reactor (a forwarding
-//   read, net/edge_reader.hpp: while the destination takes every message, the coroutine is
-//   not even resumed); a full read continues from the worker's buffer; only bytes the
+// - a direction reads up to max_buffer at a time into the reading thread's scratch buffer (a
+//   pending read holds no buffer and costs no system call until data arrives) and sends what
+//   it read on at once, inside the reactor (a forwarding read, net/edge_reader.hpp: while the
+//   destination takes every chunk, the coroutine is not even resumed); only bytes the
 //   destination does not take at once are copied (at most max_buffer), and nothing more is
 //   read from that source until they are gone, so a slow side slows the other through TCP
 //   and memory stays bounded;
@@ -27,10 +27,6 @@
 #include "pier/net/handler.hpp"
 
 namespace pier::handlers::proxy {
-
-/// What each direction reads into while it waits; a fuller read continues from the worker's
-/// buffer. 2KiB: a typical request or reply of a database or cache protocol fits in one read.
-inline constexpr std::size_t relay_read_size = 2048;
 
 class proxy_handler final : public net::handler {
 public:
