@@ -171,9 +171,10 @@ TEST_CASE("edge_reader: a forwarding read goes on while its sink takes everythin
         10s);
 }
 
-// Proves the read completes with a chunk the sink refused, and with one that filled the
-// buffer even though the sink took it (more may be waiting: the caller reads it its way).
-TEST_CASE("edge_reader: a forwarding read completes with a refused or a full chunk") {
+// Proves the read completes with a chunk the sink refused; that chunks it takes, full ones
+// included, do not complete it while more is waiting; and that it completes after
+// max_chunks_in_a_row chunks taken in a row, leaving the rest for the next read.
+TEST_CASE("edge_reader: a forwarding read completes with a refused chunk, or after a run") {
     run_with_timeout(
         [&]() -> asio::awaitable<void> {
             auto [ours, peer] = co_await connected_pair();
@@ -188,21 +189,26 @@ TEST_CASE("edge_reader: a forwarding read completes with a refused or a full chu
             CHECK(std::string(buffer.data(), n) == "abc");
             CHECK(refusing.kept == "abc");
 
+            // One chunk more than a run: the read completes with the run's last (full) chunk.
+            const auto stream = make_payload(buffer.size() * (net::max_chunks_in_a_row + 1), 1);
+            co_await write_all(peer, stream);
             keeping_sink taking;
-            co_await write_all(peer, "defghi");
             std::tie(ec, n) = co_await reader.async_forward(
                 asio::buffer(buffer), false, taking.sink(), asio::as_tuple(asio::use_awaitable));
             CHECK(!ec);
             CHECK(n == buffer.size());
-            CHECK(taking.kept == "defg");
-            CHECK((co_await read_some(reader)).bytes == "hi");
+            CHECK(taking.chunks == static_cast<int>(net::max_chunks_in_a_row));
+            CHECK(taking.kept == stream.substr(0, buffer.size() * net::max_chunks_in_a_row));
+            CHECK((co_await read_some(reader)).bytes ==
+                  stream.substr(buffer.size() * net::max_chunks_in_a_row));
         },
         10s);
 }
 
 // Proves a forwarding read with no buffer of its own reads chunks of at most the size asked
-// into the thread's scratch buffer, completes (with the count) for a full or a refused chunk
-// as async_forward does, and goes on waiting after one its sink took that drained the socket.
+// into the thread's scratch buffer, reads on through full chunks its sink takes, goes on
+// waiting after one that drained the socket, and completes (with the count) for a refused
+// chunk as async_forward does.
 TEST_CASE("edge_reader: a forwarding read through the thread's scratch buffer") {
     run_with_timeout(
         [&]() -> asio::awaitable<void> {
@@ -210,26 +216,16 @@ TEST_CASE("edge_reader: a forwarding read through the thread's scratch buffer") 
             net::edge_reader reader(ours);
             keeping_sink taking;
             co_await write_all(peer, "abcdefghij");
-            auto [ec, n] = co_await reader.async_forward_through_scratch(
-                4, false, taking.sink(), asio::as_tuple(asio::use_awaitable));
-            CHECK(!ec);
-            CHECK(n == 4);  // full: more may be waiting
-            CHECK(taking.kept == "abcd");
-            std::tie(ec, n) = co_await reader.async_forward_through_scratch(
-                4, false, taking.sink(), asio::as_tuple(asio::use_awaitable));
-            CHECK(!ec);
-            CHECK(n == 4);
-            CHECK(taking.kept == "abcdefgh");
-
-            // "ij" is taken and drains the socket: the read waits on, for "kl" and the FIN.
+            // "abcd", "efgh" (full), then "ij", which drains the socket: the read waits on,
+            // and each chunk taken makes the peer send the next, then its FIN.
             taking.next = {"", "", "kl"};
-            taking.chunks = 2;
             taking.peer = &peer;
-            std::tie(ec, n) = co_await reader.async_forward_through_scratch(
+            auto [ec, n] = co_await reader.async_forward_through_scratch(
                 4, false, taking.sink(), asio::as_tuple(asio::use_awaitable));
             CHECK(ec == asio::error::eof);
             CHECK(n == 0);
             CHECK(taking.kept == "abcdefghijkl");
+            CHECK(taking.chunks == 4);
         },
         10s);
     run_with_timeout(

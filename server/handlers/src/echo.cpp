@@ -115,8 +115,8 @@ asio::awaitable<void> run_echo(net::connection& conn, config::echo_config cfg) {
         if (ec == asio::error::operation_aborted) continue;  // a stop: the loop ends
         if (ec) co_return;  // EOF or an error: nothing more to echo
         if (!back.unsent.empty() && !co_await write_unsent(conn, back.unsent)) co_return;
-        // Otherwise the chunk was echoed, and more is likely waiting: it filled the buffer, or
-        // the kernel said bytes (or a FIN) were left. The next read tries the socket at once.
+        // Otherwise the chunk was echoed, the last of a run of chunks read without a pause
+        // (edge_reader.hpp): more is likely waiting, and the next read tries the socket at once.
     }
     if (conn.stop_requested() == net::stop_reason::drain) {
         co_await echo_received_then_close(conn, back, limit);

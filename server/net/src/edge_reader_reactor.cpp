@@ -45,8 +45,8 @@ reactor_status receive(int descriptor, asio::mutable_buffer buffer, boost::syste
         return op::done_and_exhausted;
     }
     ec = {};
-    if (bytes == buffer.size()) return op::done;  // more may be waiting
-    // Shorter than the buffer: drained, unless the kernel says bytes (or a FIN) are left.
+    // Drained, unless the kernel says bytes (or a FIN) are left: a full read may have taken
+    // the last byte too.
     for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr; c = CMSG_NXTHDR(&message, c)) {
         if (c->cmsg_level == SOL_TCP && c->cmsg_type == TCP_CM_INQ) {
             int left = 0;

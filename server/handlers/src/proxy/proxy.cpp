@@ -205,8 +205,9 @@ private:
                 end_of_input(to, ec);
                 co_return;
             }
-            // Otherwise a chunk was handed over: one that filled the buffer (more is likely
-            // waiting: the next read tries at once), or one `to` did not take whole.
+            // Otherwise a chunk was handed over: one `to` did not take whole, or the last of a
+            // run read without a pause (edge_reader.hpp: more is likely waiting, and the next
+            // read tries at once).
             if (!co_await deliver_rest(to, handing)) co_return;
         }
     }

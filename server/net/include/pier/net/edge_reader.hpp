@@ -6,7 +6,8 @@
 // Forwarding reads (async_forward): each chunk read is handed to a chunk_sink, and while the
 // sink takes every chunk the operation goes on reading instead of completing. The caller's
 // coroutine runs only when something needs deciding: EOF, an error, a chunk the sink did not
-// take (backpressure), a chunk that filled the buffer (more may be waiting), a cancel.
+// take (backpressure), a cancel, or a stream that has been read max_chunks_in_a_row times
+// without pausing (chunk_sink.hpp: the worker's other connections get their turn).
 //
 // Two implementations with this one interface, chosen when pier is configured
 // (server/edge_reader.cmake):
@@ -70,11 +71,11 @@ public:
     }
 
     /// As async_read_some, but every chunk read is first handed to `sink` (see chunk_sink),
-    /// and a chunk it takes that drains the socket does not complete the operation: it waits
-    /// for more. Completes on an error, EOF or a cancel (with 0 bytes; earlier chunks may have
-    /// been handed over), or with a chunk the sink refused, or with one that filled `buffer`
-    /// (taken or not: the sink's own state says). (The reactor path may also complete with a
-    /// chunk the sink took when the kernel says more is queued behind it.)
+    /// and a chunk it takes does not complete the operation: it reads on while more is
+    /// waiting, and waits for more once the socket is drained. Completes on an error, EOF or a
+    /// cancel (with 0 bytes; earlier chunks may have been handed over), with a chunk the sink
+    /// refused, or with the last of max_chunks_in_a_row chunks taken one after another
+    /// without the socket draining (taken: the sink's own state says).
     template <typename CompletionToken>
     auto async_forward(boost::asio::mutable_buffer buffer, bool read_now, chunk_sink sink,
                        CompletionToken&& token) {

@@ -2,10 +2,12 @@
 // class does and when this path is used). One composed operation (asio::async_compose) serves
 // all three reads:
 // - with a buffer of its own, it loops on socket.async_read_some, handing each chunk to the
-//   sink and completing when the sink refuses one, one fills the buffer, or the read fails;
+//   sink and completing when the sink refuses one, max_chunks_in_a_row full ones were taken
+//   in a row (chunk_sink.hpp), or the read fails;
 // - with no buffer of its own (the scratch read), it waits with socket.async_wait(wait_read),
 //   which holds no buffer while the connection is idle, then reads with recv(MSG_DONTWAIT)
-//   into the thread's scratch buffer until the socket is empty (EAGAIN) before waiting again.
+//   into the thread's scratch buffer until the socket is empty (EAGAIN) before waiting again,
+//   or completes after max_chunks_in_a_row chunks.
 // Either way nothing parks on a socket that already holds data, a FIN or a reset: Asio tries
 // each async_read_some at once unless the last read returned 0 bytes, and async_wait re-arms
 // the descriptor in epoll (EPOLL_CTL_MOD), which reports what is already there. So
@@ -57,7 +59,10 @@ public:
     template <typename Self>
     void operator()(Self& self, boost::system::error_code ec, std::size_t bytes) {
         if (ec) return self.complete(ec, 0);
-        if (!handed_over(bytes, buffer_)) return self.complete(ec, bytes);
+        if (!taken(bytes, buffer_)) return self.complete(ec, bytes);
+        // A full chunk: more is likely waiting. Read on, up to max_chunks_in_a_row in a row.
+        full_in_a_row_ = bytes == buffer_.size() ? full_in_a_row_ + 1 : 0;
+        if (full_in_a_row_ == max_chunks_in_a_row) return self.complete(ec, bytes);
         if (self.cancelled() != asio::cancellation_type::none) {
             return self.complete(asio::error::operation_aborted, 0);
         }
@@ -68,13 +73,15 @@ public:
     template <typename Self>
     void operator()(Self& self, boost::system::error_code ec) {
         if (ec) return self.complete(ec, 0);
-        for (;;) {
+        for (unsigned chunks = 1;; ++chunks) {
             const auto buffer = scratch_buffer(buffer_.size());
             if (buffer.size() == 0) return self.complete(asio::error::no_memory, 0);
             std::size_t bytes = 0;
             if (!receive_now(socket_, buffer, ec, bytes)) break;  // empty: wait again
             if (ec) return self.complete(ec, 0);
-            if (!handed_over(bytes, buffer)) return self.complete(ec, bytes);
+            if (!taken(bytes, buffer) || chunks == max_chunks_in_a_row) {
+                return self.complete(ec, bytes);
+            }
         }
         if (self.cancelled() != asio::cancellation_type::none) {
             return self.complete(asio::error::operation_aborted, 0);
@@ -85,18 +92,17 @@ public:
 private:
     bool through_scratch() const { return buffer_.data() == nullptr; }
 
-    /// Hands a chunk read into `buffer` to the sink: true when the read goes on (the sink took
-    /// it and it did not fill the buffer), false when the read completes with it.
-    bool handed_over(std::size_t bytes, asio::mutable_buffer buffer) {
-        if (sink_.take == nullptr) return false;  // a plain read
-        const bool taken =
-            sink_.take(sink_.context, static_cast<const char*>(buffer.data()), bytes);
-        return taken && bytes < buffer.size();
+    /// Hands a chunk read into `buffer` to the sink: whether it took it (a plain read has no
+    /// sink: it completes with every chunk).
+    bool taken(std::size_t bytes, asio::mutable_buffer buffer) {
+        if (sink_.take == nullptr) return false;
+        return sink_.take(sink_.context, static_cast<const char*>(buffer.data()), bytes);
     }
 
     tcp::socket& socket_;
     asio::mutable_buffer buffer_;  // data() null: the scratch buffer, at most size() bytes
     chunk_sink sink_;
+    unsigned full_in_a_row_ = 0;  ///< full chunks taken in a row (own buffer)
 };
 
 /// The portable path's reads, behind edge_reader (which documents them).

@@ -110,14 +110,39 @@ public:
         if (received == not_done || o->ec_ || o->sink_.take == nullptr) return received;
         const bool taken = o->sink_.take(o->sink_.context, static_cast<const char*>(buffer.data()),
                                          o->bytes_transferred_);
+        if (!taken) return received;  // complete with the chunk the sink refused
         // Taken and drained: nothing to report, wait for the next edge as after EAGAIN (the
         // reactor keeps the operation queued; a cancel then completes it with 0 bytes).
-        // Otherwise complete with this chunk.
-        if (taken && received == done_and_exhausted) {
+        if (received == done_and_exhausted) {
             o->bytes_transferred_ = 0;
             return not_done;
         }
-        return received;
+        return read_on(o, buffer);
+    }
+
+    /// A chunk was taken and more is waiting: reads it here rather than complete and come
+    /// back through the scheduler and epoll_wait, up to max_chunks_in_a_row chunks in all
+    /// (fairness). Apart from do_perform, so a message that drains the socket (the common
+    /// case) runs no loop.
+    static status read_on(read_op* o, asio::mutable_buffer buffer) {
+        static_assert(max_chunks_in_a_row >= 2);  // do_perform read the first
+        for (unsigned chunks = 2;; ++chunks) {
+            const auto received = receive(o->descriptor_, buffer, o->ec_, o->bytes_transferred_);
+            if (received == not_done) {
+                // EAGAIN (the kernel counted a FIN as a byte left): wait for the next edge.
+                o->bytes_transferred_ = 0;
+                return not_done;
+            }
+            if (o->ec_) return received;
+            const bool taken = o->sink_.take(
+                o->sink_.context, static_cast<const char*>(buffer.data()), o->bytes_transferred_);
+            if (!taken) return received;
+            if (received == done_and_exhausted) {
+                o->bytes_transferred_ = 0;
+                return not_done;
+            }
+            if (chunks == max_chunks_in_a_row) return received;
+        }
     }
 
     // As Asio's reactive_socket_recv_op::do_complete.
