@@ -85,6 +85,26 @@ TEST_CASE("byte_stream: send_now takes what the window holds") {
         30s);
 }
 
+// Proves bytes sent with `more` (MSG_MORE) are not lost or reordered: the next send without
+// it lets them go with its own, and so does shutdown_send() after a last send with it.
+TEST_CASE("byte_stream: bytes sent with more go with the next send or the shutdown") {
+    run_with_timeout(
+        [&]() -> asio::awaitable<void> {
+            auto [ours, peer] = co_await connected_pair();
+            boost::system::error_code ec;
+            CHECK(ours.send_now("ab", 2, ec, true) == 2);
+            CHECK(ours.send_now("cd", 2, ec) == 2);
+            CHECK(co_await read_exactly(peer, 4) == "abcd");
+            CHECK(ours.send_now("ef", 2, ec, true) == 2);
+            ours.shutdown_send(ec);
+            CHECK_FALSE(ec);
+            boost::system::error_code end;
+            CHECK(co_await read_to_end(peer, end) == "ef");
+            CHECK(end == asio::error::eof);
+        },
+        10s);
+}
+
 // Proves send_now() reports a peer that reset the connection as a failure, not as a full
 // window (the echo and the relay end the connection on it).
 TEST_CASE("byte_stream: send_now reports a reset peer") {

@@ -244,6 +244,42 @@ TEST_CASE("edge_reader: a forwarding read through the thread's scratch buffer") 
         10s);
 }
 
+/// A sink that keeps each chunk and what the read said of the bytes behind it.
+struct more_recording_sink {
+    std::vector<std::pair<std::string, bool>> chunks;
+
+    bool take(const char* data, std::size_t size, bool more) noexcept {
+        chunks.emplace_back(std::string(data, size), more);
+        return true;
+    }
+
+    net::chunk_sink sink() { return net::sink_to(*this); }
+};
+
+// Proves the reactor path tells a sink when bytes are queued behind a chunk (what lets the
+// relay send it with MSG_MORE) and only then: not for the chunk that drains the socket. The
+// portable path never knows, and says so.
+TEST_CASE("edge_reader: a sink hears whether more is queued behind its chunk") {
+    run_with_timeout(
+        [&]() -> asio::awaitable<void> {
+            auto [ours, peer] = co_await connected_pair();
+            net::edge_reader reader(ours);
+            more_recording_sink recording;
+            co_await write_all(peer, "abcdefgh");
+            peer.shutdown(tcp::socket::shutdown_send);
+            auto [ec, n] = co_await reader.async_forward_through_scratch(
+                4, false, recording.sink(), asio::as_tuple(asio::use_awaitable));
+            CHECK(ec == asio::error::eof);
+            REQUIRE(recording.chunks.size() == 2);
+            CHECK(recording.chunks[0].first == "abcd");
+            CHECK(recording.chunks[1].first == "efgh");
+            CHECK(recording.chunks[0].second == net::edge_reader::on_reactor);
+            // Behind "efgh" only the FIN is queued, which the kernel counts as more.
+            CHECK(recording.chunks[1].second == net::edge_reader::on_reactor);
+        },
+        10s);
+}
+
 /// A sink that sends each chunk back on the socket it was read from, as the echo does.
 struct sending_back_sink {
     int descriptor = -1;

@@ -59,7 +59,10 @@ reactor_status receive(int descriptor, asio::mutable_buffer buffer, boost::syste
 
 void enable_queue_hint(tcp::socket& socket) {
     const int on = 1;
-    ::setsockopt(socket.native_handle(), SOL_TCP, TCP_INQ, &on, sizeof on);
+    const bool works = ::setsockopt(socket.native_handle(), SOL_TCP, TCP_INQ, &on, sizeof on) == 0;
+    if (queue_hint_works.load(std::memory_order_relaxed) != works) {
+        queue_hint_works.store(works, std::memory_order_relaxed);
+    }
 }
 
 void reader_path::cancel_read(tcp::socket& socket) {

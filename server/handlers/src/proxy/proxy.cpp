@@ -147,10 +147,12 @@ private:
         boost::system::error_code send_error;  ///< of the last chunk; a full window is none
         bool copy_failed = false;              ///< the rest could not be kept (no memory)
 
-        bool take(const char* data, std::size_t size) noexcept {
+        /// `more`: bytes already wait behind this chunk (the read goes on at once), so the
+        /// kernel may hold this one to send them together.
+        bool take(const char* data, std::size_t size, bool more) noexcept {
             owner.count_read(from_client, size);
             owner.conn_.touch();
-            const std::size_t sent = to.send_now(data, size, send_error);
+            const std::size_t sent = to.send_now(data, size, send_error, more);
             owner.count_written(from_client, sent);
             if (send_error) return false;
             if (sent == size) return true;

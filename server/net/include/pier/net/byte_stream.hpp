@@ -52,13 +52,17 @@ public:
 
     /// Sends as much of `data` as the peer's window takes now, without waiting: returns how
     /// many bytes went (possibly 0). `ec` is set when the stream failed; a full window is not
-    /// a failure. noexcept, for forwarding reads' sinks (chunk_sink.hpp).
-    std::size_t send_now(const char* data, std::size_t size,
-                         boost::system::error_code& ec) noexcept {
+    /// a failure. `more`: the caller has more to send at once, so the kernel may hold these
+    /// bytes to go with them (MSG_MORE: fewer, larger segments); the next send without it, a
+    /// shutdown or a close lets them go. noexcept, for forwarding reads' sinks
+    /// (chunk_sink.hpp).
+    std::size_t send_now(const char* data, std::size_t size, boost::system::error_code& ec,
+                         bool more = false) noexcept {
         ec.clear();
+        const int flags = MSG_NOSIGNAL | MSG_DONTWAIT | (more ? MSG_MORE : 0);
         ssize_t n = 0;
         do {
-            n = ::send(socket_.native_handle(), data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+            n = ::send(socket_.native_handle(), data, size, flags);
         } while (n < 0 && errno == EINTR);
         if (n >= 0) return static_cast<std::size_t>(n);
         if (errno != EAGAIN && errno != EWOULDBLOCK) {

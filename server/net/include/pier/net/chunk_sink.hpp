@@ -14,7 +14,10 @@ namespace pier::net {
 /// own state, atomics, system calls on another socket's descriptor, or on this one when no
 /// other operation is pending on it, as the echo sends back). It must not throw.
 struct chunk_sink {
-    bool (*take)(void* context, const char* data, std::size_t size) noexcept = nullptr;
+    /// `more`: the kernel said more bytes were already waiting behind this chunk (the read
+    /// goes on at once if the chunk is taken), so a send of it may ask the kernel to hold it
+    /// for the next (MSG_MORE). False when unknown.
+    bool (*take)(void* context, const char* data, std::size_t size, bool more) noexcept = nullptr;
     void* context = nullptr;
 };
 
@@ -25,14 +28,24 @@ struct chunk_sink {
 /// the completion and the return to epoll_wait it saves are a few percent of the bytes' cost.
 inline constexpr unsigned max_chunks_in_a_row = 16;
 
-/// A chunk_sink handing each chunk to `taker.take(data, size)`, which must be noexcept.
+/// A chunk_sink handing each chunk to `taker.take(data, size, more)`, or to
+/// `taker.take(data, size)` for a taker that has no use for `more`; take() must be noexcept.
 template <typename Taker>
 chunk_sink sink_to(Taker& taker) {
-    static_assert(noexcept(taker.take(nullptr, std::size_t{})), "take() must not throw");
-    return {[](void* self, const char* data, std::size_t size) noexcept {
-                return static_cast<Taker*>(self)->take(data, size);
-            },
-            &taker};
+    if constexpr (requires { taker.take(nullptr, std::size_t{}, bool{}); }) {
+        static_assert(noexcept(taker.take(nullptr, std::size_t{}, bool{})),
+                      "take() must not throw");
+        return {[](void* self, const char* data, std::size_t size, bool more) noexcept {
+                    return static_cast<Taker*>(self)->take(data, size, more);
+                },
+                &taker};
+    } else {
+        static_assert(noexcept(taker.take(nullptr, std::size_t{})), "take() must not throw");
+        return {[](void* self, const char* data, std::size_t size, bool) noexcept {
+                    return static_cast<Taker*>(self)->take(data, size);
+                },
+                &taker};
+    }
 }
 
 }  // namespace pier::net

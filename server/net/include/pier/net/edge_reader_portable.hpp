@@ -96,7 +96,7 @@ private:
     /// sink: it completes with every chunk).
     bool taken(std::size_t bytes, asio::mutable_buffer buffer) {
         if (sink_.take == nullptr) return false;
-        return sink_.take(sink_.context, static_cast<const char*>(buffer.data()), bytes);
+        return sink_.take(sink_.context, static_cast<const char*>(buffer.data()), bytes, false);
     }
 
     tcp::socket& socket_;

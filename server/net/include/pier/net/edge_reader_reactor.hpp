@@ -32,6 +32,7 @@
 // it was checked against.
 #pragma once
 
+#include <atomic>
 #include <cassert>
 #include <cstddef>
 #include <memory>
@@ -62,14 +63,20 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using reactor_status = asio::detail::reactor_op::status;
 
-/// One recvmsg() into `buffer`: not_done on EAGAIN; done when more may be waiting;
-/// done_and_exhausted when the socket is drained (or failed, or at EOF: as Asio's own read).
+/// One recvmsg() into `buffer`: not_done on EAGAIN; done when more may be waiting (with the
+/// queue hint on: bytes or a FIN are queued behind these); done_and_exhausted when the socket
+/// is drained (or failed, or at EOF: as Asio's own read).
 reactor_status receive(int descriptor, asio::mutable_buffer buffer, boost::system::error_code& ec,
                        std::size_t& bytes);
 
-/// Asks the kernel to report with every read how much is left (TCP_INQ). Where it cannot,
-/// reads carry no hint and never report the socket drained before EOF (Asio's behaviour).
+/// Asks the kernel to report with every read how much is left (TCP_INQ, Linux 4.18). Where
+/// it cannot, reads carry no hint and never report the socket drained before EOF (Asio's
+/// behaviour), and `done` means only that more may be waiting.
 void enable_queue_hint(tcp::socket& socket);
+
+/// Whether reads carry the queue hint: a property of the kernel, so one flag for the process,
+/// set by enable_queue_hint() (ordering: relaxed; every socket gets the same answer).
+inline std::atomic<bool> queue_hint_works{false};
 
 /// The socket's reactor-side state (descriptor, flags, the reactor's per-descriptor data).
 /// impl_ is protected in basic_socket; a pointer to it formed in a derived class may be
@@ -109,7 +116,7 @@ public:
         const auto received = receive(o->descriptor_, buffer, o->ec_, o->bytes_transferred_);
         if (received == not_done || o->ec_ || o->sink_.take == nullptr) return received;
         const bool taken = o->sink_.take(o->sink_.context, static_cast<const char*>(buffer.data()),
-                                         o->bytes_transferred_);
+                                         o->bytes_transferred_, o->more_queued(received));
         if (!taken) return received;  // complete with the chunk the sink refused
         // Taken and drained: nothing to report, wait for the next edge as after EAGAIN (the
         // reactor keeps the operation queued; a cancel then completes it with 0 bytes).
@@ -134,8 +141,9 @@ public:
                 return not_done;
             }
             if (o->ec_) return received;
-            const bool taken = o->sink_.take(
-                o->sink_.context, static_cast<const char*>(buffer.data()), o->bytes_transferred_);
+            const bool taken =
+                o->sink_.take(o->sink_.context, static_cast<const char*>(buffer.data()),
+                              o->bytes_transferred_, o->more_queued(received));
             if (!taken) return received;
             if (received == done_and_exhausted) {
                 o->bytes_transferred_ = 0;
@@ -143,6 +151,14 @@ public:
             }
             if (chunks == max_chunks_in_a_row) return received;
         }
+    }
+
+    /// Whether the chunk just read has bytes (or a FIN) queued behind it for certain, so that
+    /// its sink may send it with MSG_MORE: `done` with the queue hint on (without the hint,
+    /// `done` is only "may be", and a send held back for a read that finds nothing would wait
+    /// for the kernel's 200 ms cork timer).
+    static bool more_queued(status received) {
+        return received == done && queue_hint_works.load(std::memory_order_relaxed);
     }
 
     // As Asio's reactive_socket_recv_op::do_complete.

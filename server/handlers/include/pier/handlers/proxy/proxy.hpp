@@ -6,10 +6,11 @@
 // - a direction reads up to max_buffer at a time into the reading thread's scratch buffer (a
 //   pending read holds no buffer and costs no system call until data arrives) and sends what
 //   it read on at once, inside the reactor (a forwarding read, net/edge_reader.hpp: while the
-//   destination takes every chunk, the coroutine is not even resumed); only bytes the
-//   destination does not take at once are copied (at most max_buffer), and nothing more is
-//   read from that source until they are gone, so a slow side slows the other through TCP
-//   and memory stays bounded;
+//   destination takes every chunk, the coroutine is not even resumed; a chunk with more
+//   already queued behind it goes with MSG_MORE, so a stream leaves in fewer, larger
+//   segments); only bytes the destination does not take at once are copied (at most
+//   max_buffer), and nothing more is read from that source until they are gone, so a slow
+//   side slows the other through TCP and memory stays bounded;
 // - EOF from one side becomes a shutdown of the other side's write half, and the other
 //   direction goes on (half-close, as HAProxy does);
 // - an error on either side cancels both directions: the upstream socket is closed, and the
