@@ -75,7 +75,9 @@ reactor_status receive(int descriptor, asio::mutable_buffer buffer, boost::syste
 void enable_queue_hint(tcp::socket& socket);
 
 /// Whether reads carry the queue hint: a property of the kernel, so one flag for the process,
-/// set by enable_queue_hint() (ordering: relaxed; every socket gets the same answer).
+/// set by enable_queue_hint() (ordering: relaxed). Every connected TCP socket gets the same
+/// answer: setting TCP_INQ fails only where the kernel lacks it (or on a descriptor already
+/// closed, which is read no more).
 inline std::atomic<bool> queue_hint_works{false};
 
 /// The socket's reactor-side state (descriptor, flags, the reactor's per-descriptor data).
@@ -136,7 +138,8 @@ public:
         for (unsigned chunks = 2;; ++chunks) {
             const auto received = receive(o->descriptor_, buffer, o->ec_, o->bytes_transferred_);
             if (received == not_done) {
-                // EAGAIN (the kernel counted a FIN as a byte left): wait for the next edge.
+                // EAGAIN (without the queue hint `done` was only "may be"): wait for the
+                // next edge.
                 o->bytes_transferred_ = 0;
                 return not_done;
             }
