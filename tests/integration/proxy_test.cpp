@@ -95,6 +95,26 @@ TEST_CASE("proxy: a half-close travels on and the other direction keeps flowing"
         20s);
 }
 
+// Proves TCP urgent data is relayed in line as an ordinary byte, in its place in the stream,
+// and the bytes around it still arrive (out of line, a reader would skip it: it was lost).
+TEST_CASE("proxy: urgent data is relayed in line") {
+    asio::io_context io;
+    auto upstream = listening_upstream(io);
+    running_server proxy(front_config({upstream.local_endpoint()}));
+    run_with_timeout(
+        io,
+        [&]() -> asio::awaitable<void> {
+            auto client = co_await connect_to(proxy.endpoint("front"));
+            auto server = co_await upstream.async_accept(asio::use_awaitable);
+            co_await write_all(client, "hello");
+            CHECK(co_await read_exactly(server, 5) == "hello");  // the relay is running
+            client.send(asio::buffer("!", 1), tcp::socket::message_out_of_band);
+            co_await write_all(client, "tail");
+            CHECK(co_await read_exactly(server, 5) == "!tail");
+        },
+        20s);
+}
+
 // Proves backpressure: against an upstream that never reads, the client is held back once the
 // socket buffers and one max_buffer are full (pierd holds at most max_buffer of it), and the
 // stuck connection is closed by write_timeout.

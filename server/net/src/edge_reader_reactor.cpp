@@ -19,8 +19,8 @@
 
 namespace pier::net::edge_read_detail {
 
-reactor_status receive(int descriptor, asio::mutable_buffer buffer, boost::system::error_code& ec,
-                       std::size_t& bytes) {
+read_status receive(int descriptor, asio::mutable_buffer buffer, boost::system::error_code& ec,
+                    std::size_t& bytes) {
     using op = asio::detail::reactor_op;
     iovec io{buffer.data(), buffer.size()};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
@@ -34,15 +34,15 @@ reactor_status receive(int descriptor, asio::mutable_buffer buffer, boost::syste
         received = ::recvmsg(descriptor, &message, 0);
     } while (received < 0 && errno == EINTR);
     if (received < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK) return op::not_done;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return {op::not_done, false};
         ec = boost::system::error_code(errno, boost::system::system_category());
         bytes = 0;
-        return op::done_and_exhausted;
+        return {op::done_and_exhausted, false};
     }
     bytes = static_cast<std::size_t>(received);
     if (received == 0) {
         ec = asio::error::eof;
-        return op::done_and_exhausted;
+        return {op::done_and_exhausted, false};
     }
     ec = {};
     // Drained, unless the kernel says bytes (or a FIN) are left: a full read may have taken
@@ -51,18 +51,16 @@ reactor_status receive(int descriptor, asio::mutable_buffer buffer, boost::syste
         if (c->cmsg_level == SOL_TCP && c->cmsg_type == TCP_CM_INQ) {
             int left = 0;
             std::memcpy(&left, CMSG_DATA(c), sizeof left);
-            return left == 0 ? op::done_and_exhausted : op::done;
+            return left == 0 ? read_status{op::done_and_exhausted, false}
+                             : read_status{op::done, true};
         }
     }
-    return op::done;  // no hint: assume more
+    return {op::done, false};  // no hint: more may be waiting, or not
 }
 
 void enable_queue_hint(tcp::socket& socket) {
     const int on = 1;
-    const bool works = ::setsockopt(socket.native_handle(), SOL_TCP, TCP_INQ, &on, sizeof on) == 0;
-    if (queue_hint_works.load(std::memory_order_relaxed) != works) {
-        queue_hint_works.store(works, std::memory_order_relaxed);
-    }
+    ::setsockopt(socket.native_handle(), SOL_TCP, TCP_INQ, &on, sizeof on);
 }
 
 void reader_path::cancel_read(tcp::socket& socket) {

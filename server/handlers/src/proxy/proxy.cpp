@@ -329,6 +329,13 @@ asio::awaitable<void> run_proxy(net::connection& conn, std::shared_ptr<upstream_
     upstream_stream.tcp_socket().set_option(tcp::no_delay(true), ec);
     upstream_stream.tcp_socket().non_blocking(true, ec);
     if (ec) co_return;
+    // TCP urgent data is relayed in line, as ordinary bytes (its urgency is not passed on):
+    // left out of line, a reader skips it while the kernel's queue hint still counts it, so
+    // a chunk sent with MSG_MORE would wait for the cork timer (edge_reader_reactor.hpp).
+    for (auto* socket : {&conn.stream().tcp_socket(), &upstream_stream.tcp_socket()}) {
+        socket->set_option(asio::socket_base::out_of_band_inline(true), ec);
+        if (ec) co_return;
+    }
 
     const auto& cfg = group->settings();
     if (cfg.send_proxy != config::proxy_protocol::none) {

@@ -6,8 +6,9 @@
 // Forwarding reads (async_forward): each chunk read is handed to a chunk_sink, and while the
 // sink takes every chunk the operation goes on reading instead of completing. The caller's
 // coroutine runs only when something needs deciding: EOF, an error, a chunk the sink did not
-// take (backpressure), a cancel, or a stream that has been read max_chunks_in_a_row times
-// without pausing (chunk_sink.hpp: the worker's other connections get their turn).
+// take (backpressure), a cancel, or a stream that has been read for a run (chunk_sink.hpp:
+// max_chunks_in_a_row reads or max_bytes_in_a_row bytes) without pausing, so that the
+// worker's other connections get their turn.
 //
 // Two implementations with this one interface, chosen when pier is configured
 // (server/edge_reader.cmake):
@@ -74,7 +75,7 @@ public:
     /// and a chunk it takes does not complete the operation: it reads on while more is
     /// waiting, and waits for more once the socket is drained. Completes on an error, EOF or a
     /// cancel (with 0 bytes; earlier chunks may have been handed over), with a chunk the sink
-    /// refused, or with the last of max_chunks_in_a_row chunks taken one after another
+    /// refused, or with the last chunk of a run (chunk_sink.hpp) taken one after another
     /// without the socket draining (taken: the sink's own state says).
     template <typename CompletionToken>
     auto async_forward(boost::asio::mutable_buffer buffer, bool read_now, chunk_sink sink,

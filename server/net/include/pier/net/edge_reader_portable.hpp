@@ -7,7 +7,7 @@
 // - with no buffer of its own (the scratch read), it waits with socket.async_wait(wait_read),
 //   which holds no buffer while the connection is idle, then reads with recv(MSG_DONTWAIT)
 //   into the thread's scratch buffer until the socket is empty (EAGAIN) before waiting again,
-//   or completes after max_chunks_in_a_row chunks.
+//   or completes after a run of max_chunks_in_a_row chunks or max_bytes_in_a_row bytes.
 // Either way nothing parks on a socket that already holds data, a FIN or a reset: Asio tries
 // each async_read_some at once unless the last read returned 0 bytes, and async_wait re-arms
 // the descriptor in epoll (EPOLL_CTL_MOD), which reports what is already there. So
@@ -73,13 +73,16 @@ public:
     template <typename Self>
     void operator()(Self& self, boost::system::error_code ec) {
         if (ec) return self.complete(ec, 0);
+        std::size_t forwarded = 0;
         for (unsigned chunks = 1;; ++chunks) {
             const auto buffer = scratch_buffer(buffer_.size());
             if (buffer.size() == 0) return self.complete(asio::error::no_memory, 0);
             std::size_t bytes = 0;
             if (!receive_now(socket_, buffer, ec, bytes)) break;  // empty: wait again
             if (ec) return self.complete(ec, 0);
-            if (!taken(bytes, buffer) || chunks == max_chunks_in_a_row) {
+            forwarded += bytes;
+            if (!taken(bytes, buffer) || chunks == max_chunks_in_a_row ||
+                forwarded >= max_bytes_in_a_row) {
                 return self.complete(ec, bytes);
             }
         }

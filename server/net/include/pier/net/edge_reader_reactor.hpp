@@ -32,7 +32,6 @@
 // it was checked against.
 #pragma once
 
-#include <atomic>
 #include <cassert>
 #include <cstddef>
 #include <memory>
@@ -63,22 +62,23 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using reactor_status = asio::detail::reactor_op::status;
 
-/// One recvmsg() into `buffer`: not_done on EAGAIN; done when more may be waiting (with the
-/// queue hint on: bytes or a FIN are queued behind these); done_and_exhausted when the socket
-/// is drained (or failed, or at EOF: as Asio's own read).
-reactor_status receive(int descriptor, asio::mutable_buffer buffer, boost::system::error_code& ec,
-                       std::size_t& bytes);
+/// What one read found. `status`: not_done on EAGAIN; done when more may be waiting;
+/// done_and_exhausted when the socket is drained (or failed, or at EOF: as Asio's own read).
+/// `more_queued`: this read's queue hint said bytes (or a FIN) are queued behind it, for
+/// certain (done without a hint is only "may be"). Small enough to come back in a register.
+struct read_status {
+    reactor_status status;
+    bool more_queued;
+};
+
+/// One recvmsg() into `buffer`.
+read_status receive(int descriptor, asio::mutable_buffer buffer, boost::system::error_code& ec,
+                    std::size_t& bytes);
 
 /// Asks the kernel to report with every read how much is left (TCP_INQ, Linux 4.18). Where
 /// it cannot, reads carry no hint and never report the socket drained before EOF (Asio's
-/// behaviour), and `done` means only that more may be waiting.
+/// behaviour).
 void enable_queue_hint(tcp::socket& socket);
-
-/// Whether reads carry the queue hint: a property of the kernel, so one flag for the process,
-/// set by enable_queue_hint() (ordering: relaxed). Every connected TCP socket gets the same
-/// answer: setting TCP_INQ fails only where the kernel lacks it (or on a descriptor already
-/// closed, which is read no more).
-inline std::atomic<bool> queue_hint_works{false};
 
 /// The socket's reactor-side state (descriptor, flags, the reactor's per-descriptor data).
 /// impl_ is protected in basic_socket; a pointer to it formed in a derived class may be
@@ -115,10 +115,15 @@ public:
             o->bytes_transferred_ = 0;
             return done_and_exhausted;
         }
-        const auto received = receive(o->descriptor_, buffer, o->ec_, o->bytes_transferred_);
+        const auto [received, more] =
+            receive(o->descriptor_, buffer, o->ec_, o->bytes_transferred_);
         if (received == not_done || o->ec_ || o->sink_.take == nullptr) return received;
+        const bool reading_on =
+            received != done_and_exhausted && o->bytes_transferred_ < max_bytes_in_a_row;
+        // `more` only when the next read follows at once: bytes held back with MSG_MORE must
+        // not wait for a completion to go through the scheduler.
         const bool taken = o->sink_.take(o->sink_.context, static_cast<const char*>(buffer.data()),
-                                         o->bytes_transferred_, o->more_queued(received));
+                                         o->bytes_transferred_, more && reading_on);
         if (!taken) return received;  // complete with the chunk the sink refused
         // Taken and drained: nothing to report, wait for the next edge as after EAGAIN (the
         // reactor keeps the operation queued; a cancel then completes it with 0 bytes).
@@ -126,42 +131,40 @@ public:
             o->bytes_transferred_ = 0;
             return not_done;
         }
-        return read_on(o, buffer);
+        if (!reading_on) return received;
+        return read_on(o, buffer, o->bytes_transferred_);
     }
 
     /// A chunk was taken and more is waiting: reads it here rather than complete and come
-    /// back through the scheduler and epoll_wait, up to max_chunks_in_a_row chunks in all
-    /// (fairness). Apart from do_perform, so a message that drains the socket (the common
-    /// case) runs no loop.
-    static status read_on(read_op* o, asio::mutable_buffer buffer) {
+    /// back through the scheduler and epoll_wait, up to max_chunks_in_a_row chunks or
+    /// max_bytes_in_a_row bytes in all (fairness: the reactor holds the socket's lock
+    /// meanwhile). Apart from do_perform, so a message that drains the socket (the common
+    /// case) runs no loop. `forwarded`: the bytes taken so far.
+    static status read_on(read_op* o, asio::mutable_buffer buffer, std::size_t forwarded) {
         static_assert(max_chunks_in_a_row >= 2);  // do_perform read the first
         for (unsigned chunks = 2;; ++chunks) {
-            const auto received = receive(o->descriptor_, buffer, o->ec_, o->bytes_transferred_);
+            const auto [received, more] =
+                receive(o->descriptor_, buffer, o->ec_, o->bytes_transferred_);
             if (received == not_done) {
                 // EAGAIN (without the queue hint `done` was only "may be"): wait for the
-                // next edge.
+                // next edge. No chunk went with `more` then: that takes a certain hint.
                 o->bytes_transferred_ = 0;
                 return not_done;
             }
             if (o->ec_) return received;
+            forwarded += o->bytes_transferred_;
+            const bool reading_on = received != done_and_exhausted &&
+                                    chunks < max_chunks_in_a_row && forwarded < max_bytes_in_a_row;
             const bool taken =
                 o->sink_.take(o->sink_.context, static_cast<const char*>(buffer.data()),
-                              o->bytes_transferred_, o->more_queued(received));
+                              o->bytes_transferred_, more && reading_on);
             if (!taken) return received;
             if (received == done_and_exhausted) {
                 o->bytes_transferred_ = 0;
                 return not_done;
             }
-            if (chunks == max_chunks_in_a_row) return received;
+            if (!reading_on) return received;
         }
-    }
-
-    /// Whether the chunk just read has bytes (or a FIN) queued behind it for certain, so that
-    /// its sink may send it with MSG_MORE: `done` with the queue hint on (without the hint,
-    /// `done` is only "may be", and a send held back for a read that finds nothing would wait
-    /// for the kernel's 200 ms cork timer).
-    static bool more_queued(status received) {
-        return received == done && queue_hint_works.load(std::memory_order_relaxed);
     }
 
     // As Asio's reactive_socket_recv_op::do_complete.
