@@ -37,7 +37,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from proxy_bench import (accepts, cpu_seconds, ensure_installed, free_port,  # noqa: E402
-                         start_pierd, wait_for)
+                         start_pierd, wait_accepting, wait_for)
 
 
 def start_iperf_server(workdir):
@@ -72,7 +72,7 @@ backend upstream
     log = open(os.path.join(workdir, f"{name}.log"), "w+")
     proc = subprocess.Popen(["haproxy", "-db", "-f", config], stdout=log,
                             stderr=subprocess.STDOUT)
-    wait_for(lambda: proc.poll() is None and accepts(port), f"{name} accepting")
+    wait_accepting(proc, log, port, name)
     return proc, port
 
 
@@ -115,14 +115,7 @@ stream {{
     log = open(os.path.join(workdir, "nginx.log"), "w+")
     proc = subprocess.Popen([binary, "-e", "stderr", "-p", prefix, "-c", config], stdout=log,
                             stderr=subprocess.STDOUT)
-
-    def ready():
-        if proc.poll() is not None:
-            log.seek(0)
-            raise SystemExit(f"bulk_bench: nginx exited:\n{log.read()}")
-        return accepts(port)
-
-    wait_for(ready, "nginx accepting")
+    wait_accepting(proc, log, port, "nginx")
     return proc, port
 
 

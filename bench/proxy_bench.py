@@ -106,6 +106,19 @@ def accepts(port):
         return False
 
 
+def wait_accepting(proc, log, port, name):
+    """Waits until `proc` (logging to the open file `log`) accepts on `port`; exits with its
+    log if it dies first."""
+
+    def ready():
+        if proc.poll() is not None:
+            log.seek(0)
+            raise SystemExit(f"{name} exited:\n{log.read()}")
+        return accepts(port)
+
+    wait_for(ready, f"{name} accepting")
+
+
 def start_redis(workdir, cores):
     port = free_port()
     proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
@@ -164,14 +177,7 @@ backend upstream
     log = open(os.path.join(workdir, "haproxy.log"), "w+")
     proc = subprocess.Popen(["haproxy", "-db", "-f", config], stdout=log,
                             stderr=subprocess.STDOUT, preexec_fn=on_cores(cores))
-
-    def ready():
-        if proc.poll() is not None:
-            log.seek(0)
-            raise SystemExit(f"proxy_bench: haproxy exited:\n{log.read()}")
-        return accepts(port)
-
-    wait_for(ready, "haproxy accepting")
+    wait_accepting(proc, log, port, "haproxy")
     return proc, port
 
 
