@@ -37,7 +37,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from proxy_bench import (accepts, cpu_seconds, ensure_installed, free_port,  # noqa: E402
-                         start_pierd, wait_accepting, wait_for)
+                         start_pierd, stop_all, wait_accepting, wait_for)
 
 
 def start_iperf_server(workdir):
@@ -191,13 +191,7 @@ def main():
                     line += f"   pierd/{name}: throughput {throughput:4.2f}x, CPU/GB {cpu:4.2f}x"
                 print(line)
         finally:
-            for proc in procs:
-                proc.terminate()
-            for proc in procs:
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+            stop_all(procs)
     return 0
 
 

@@ -106,6 +106,18 @@ def accepts(port):
         return False
 
 
+def stop_all(procs, timeout=30):
+    """SIGTERM to every process, then waits for each (SIGKILL after `timeout` seconds)."""
+    for proc in procs:
+        proc.send_signal(signal.SIGCONT)  # a stopped process would not see SIGTERM yet
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 def wait_accepting(proc, log, port, name):
     """Waits until `proc` (logging to the open file `log`) accepts on `port`; exits with its
     log if it dies first."""
@@ -301,14 +313,7 @@ def main():
             if args.portable:
                 print_ratios(results, cases, "portable", "pierd", args.rounds)
         finally:
-            for proc in procs:
-                proc.send_signal(signal.SIGCONT)  # a stopped process would not see SIGTERM yet
-                proc.terminate()
-            for proc in procs:
-                try:
-                    proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+            stop_all(procs)
 
 
 if __name__ == "__main__":
