@@ -1,13 +1,16 @@
 #include "pier/handlers/echo.hpp"
 
 #include <exception>
-#include <tuple>
+#include <memory>
+#include <optional>
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 
 #include "pier/handlers/worker_buffer.hpp"
 #include "pier/net/edge_reader.hpp"
@@ -16,6 +19,7 @@ namespace pier::handlers {
 namespace {
 
 namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
 
 /// What the forwarding read hands each chunk to, inside the reactor: sends it straight back.
 /// It runs on whichever thread performs the read, while the coroutine is suspended: it
@@ -96,37 +100,114 @@ asio::awaitable<void> echo_received_then_close(net::connection& conn, echo_back&
     co_await conn.shutdown_and_linger();
 }
 
-asio::awaitable<void> run_echo(net::connection& conn, config::echo_config cfg) {
-    const auto limit = static_cast<std::size_t>(cfg.max_buffer);
-    net::edge_reader reader(conn.stream());
-    echo_back back{conn, {}, false};
-    // Unlike the proxy's relay, echo needs no recheck of a parked read (edge_reader.hpp): it
-    // sends every chunk back on the stream it read it from, and that send fails on a reset
-    // that arrived with the chunk; one arriving later raises an event of its own.
-    while (conn.stop_requested() == net::stop_reason::none) {
-        boost::system::error_code ec;
-        {
-            // Between chunks the read is the connection's idle wait: a drain interrupts it.
-            const net::connection::interruptible_wait waiting(conn);
-            ec = std::get<0>(co_await reader.async_forward_through_scratch(
-                limit, false, back.sink(), asio::as_tuple(asio::use_awaitable)));
+/// One echo connection, served by callbacks rather than a coroutine: while it waits for bytes
+/// it holds this object (the connection, the sink, the reader) and the forwarding read queued
+/// with the reactor, and no coroutine frame (three frames were 1,088 of the 2,125 bytes an idle
+/// connection held: bench/README.md). A coroutine runs only for what takes more than one
+/// step: writing what the peer did not take at once, and the drain.
+///
+/// Lifetime: owns itself from start() until it calls done_, its last act. It has one operation
+/// pending at a time (the read, or the coroutine), and only that operation's completion goes
+/// on. Threads: everything on the connection's executor, except read_done's hop to it.
+class echo_session {
+public:
+    /// Throws only when the session cannot be made; from then on it ends itself.
+    static void start(net::serve_done done, std::size_t limit) {
+        auto* session = new echo_session(std::move(done), limit);
+        session->go_on([session] { session->read(); });
+    }
+
+private:
+    /// The read's completion: called by the reactor's thread (its associated executor is the
+    /// socket's, so Asio adds no work tracking of its own), it hands on to the connection's
+    /// executor, where the session's state lives.
+    struct read_done {
+        echo_session* session;
+
+        using executor_type = tcp::socket::executor_type;
+        executor_type get_executor() const noexcept {
+            return session->conn().stream().tcp_socket().get_executor();
         }
-        if (back.failed) co_return;
-        if (ec == asio::error::operation_aborted) continue;  // a stop: the loop ends
-        if (ec) co_return;  // EOF or an error: nothing more to echo
-        if (!back.unsent.empty() && !co_await write_unsent(conn, back.unsent)) co_return;
-        // Otherwise the chunk was echoed, the last of a run of chunks read without a pause
-        // (edge_reader.hpp): more is likely waiting, and the next read tries the socket at once.
+        void operator()(boost::system::error_code ec, std::size_t /*bytes*/) const {
+            asio::dispatch(session->conn().executor(),
+                           [session = session, ec] { session->on_read(ec); });
+        }
+    };
+
+    echo_session(net::serve_done done, std::size_t limit)
+        : done_(std::move(done)),
+          back_{conn(), {}, false},
+          reader_(conn().stream()),
+          limit_(limit) {}
+
+    net::connection& conn() const { return done_.conn(); }
+
+    void read() {
+        if (conn().stop_requested() != net::stop_reason::none) return wind_down();
+        // Between chunks the read is the connection's idle wait: a drain interrupts it.
+        waiting_.emplace(conn());
+        reader_.async_forward_through_scratch(limit_, false, back_.sink(), read_done{this});
     }
-    if (conn.stop_requested() == net::stop_reason::drain) {
-        co_await echo_received_then_close(conn, back, limit);
+
+    void on_read(boost::system::error_code ec) {
+        waiting_.reset();
+        if (back_.failed) return finish(nullptr);
+        if (ec && ec != asio::error::operation_aborted) return finish(nullptr);  // EOF, error
+        // A stop (operation_aborted): read() ends the session. Otherwise the chunk was echoed,
+        // or kept to write (write_unsent), the last of a run of chunks read without a pause
+        // (edge_reader.hpp): more is likely waiting, and the next read tries it at once.
+        go_on([this] {
+            if (back_.unsent.empty()) return read();
+            then_read(write_unsent(conn(), back_.unsent));
+        });
     }
-}
+
+    /// Runs `step`, which starts the session's next operation or ends it; if starting throws
+    /// (no memory for the operation), the session ends with that exception.
+    template <typename Step>
+    void go_on(Step step) {
+        try {
+            step();
+        } catch (const std::exception&) {
+            finish(std::current_exception());
+        }
+    }
+
+    /// Stopped: a drain echoes what has arrived and closes gracefully; any other stop ends now.
+    void wind_down() {
+        if (conn().stop_requested() != net::stop_reason::drain) return finish(nullptr);
+        auto& session = *this;
+        asio::co_spawn(conn().executor(), echo_received_then_close(conn(), back_, limit_),
+                       [&session](std::exception_ptr error) { session.finish(error); });
+    }
+
+    /// Runs `step` (true: go on), then reads again or ends.
+    void then_read(asio::awaitable<bool> step) {
+        auto& session = *this;
+        asio::co_spawn(conn().executor(), std::move(step),
+                       [&session](std::exception_ptr error, bool more) {
+                           if (error || !more) return session.finish(error);
+                           session.go_on([&session] { session.read(); });
+                       });
+    }
+
+    void finish(std::exception_ptr error) noexcept {
+        const net::serve_done done = std::move(done_);
+        delete this;  // the reader and the sink refer to the connection: gone before it ends
+        done(error);
+    }
+
+    net::serve_done done_;
+    echo_back back_;
+    net::edge_reader reader_;
+    std::size_t limit_;
+    std::optional<net::connection::interruptible_wait> waiting_;
+};
 
 }  // namespace
 
-asio::awaitable<void> echo_handler::serve(net::connection& conn) const {
-    return run_echo(conn, cfg_);
+void echo_handler::start(net::serve_done done) const {
+    echo_session::start(std::move(done), static_cast<std::size_t>(cfg_.max_buffer));
 }
 
 }  // namespace pier::handlers

@@ -188,8 +188,9 @@ asio::awaitable<void> run_synthetic(net::connection& conn, config::synthetic_con
 
 }  // namespace
 
-asio::awaitable<void> synthetic_handler::serve(net::connection& conn) const {
-    return run_synthetic(conn, cfg_);
+void synthetic_handler::start(net::serve_done done) const {
+    auto& conn = done.conn();
+    net::spawn_serve(std::move(done), run_synthetic(conn, cfg_));
 }
 
 }  // namespace pier::handlers

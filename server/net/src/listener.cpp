@@ -266,8 +266,7 @@ void listener::admit(tcp::socket socket, runtime::worker_lease lease) {
     start_connection(std::move(socket), std::move(lease));
 }
 
-asio::awaitable<void> listener::serve_behind_proxy(std::shared_ptr<connection> conn,
-                                                   std::shared_ptr<const handler> handler) {
+asio::awaitable<bool> listener::read_proxy_header_and_admit(std::shared_ptr<connection> conn) {
     auto read = co_await read_proxy_header(*conn);
     if (read.state == proxy_header_read::status::invalid) {
         stats_.proxy_header_errors.fetch_add(1, std::memory_order_relaxed);
@@ -278,13 +277,22 @@ asio::awaitable<void> listener::serve_behind_proxy(std::shared_ptr<connection> c
                 name_, fmt::streamed(conn->remote_endpoint()), read.error, n);
         }
     }
-    if (read.state != proxy_header_read::status::ok) co_return;
+    if (read.state != proxy_header_read::status::ok) co_return false;
     if (!read.header.local) conn->set_remote_endpoint(read.header.source);
     spdlog::debug("proxy header conn={} client={}", conn->id(),
                   fmt::streamed(conn->remote_endpoint()));
     // The cap counts the client behind the proxy, not the proxy.
-    if (!admission_.take_address_slot(*conn)) co_return;
-    co_await handler->serve(*conn);
+    co_return admission_.take_address_slot(*conn);
+}
+
+void listener::start_handler(const handler& handler, const serve_done& done) {
+    try {
+        handler.start(done);
+    } catch (const std::exception& e) {
+        spdlog::error("connection failed to start conn={} error=\"{}\"", done.conn().id(),
+                      e.what());
+        done(nullptr);
+    }
 }
 
 void listener::start_connection(tcp::socket socket, runtime::worker_lease lease) {
@@ -314,18 +322,23 @@ void listener::start_connection(tcp::socket socket, runtime::worker_lease lease)
     // posted before this runs is not lost: the handler sees it through stop_requested(). The
     // handler is the one current now: a reload may swap handler_ before this runs.
     asio::post(conn->executor(), [this, conn, behind_proxy, handler = handler_] {
+        serve_done done(*this, conn);
+        if (!behind_proxy) {
+            start_handler(*handler, done);
+            return;
+        }
         try {
-            const auto done = [this, conn](std::exception_ptr error) {
-                finish_connection(*conn, error);
-            };
-            if (behind_proxy) {
-                asio::co_spawn(conn->executor(), serve_behind_proxy(conn, handler), done);
-            } else {
-                asio::co_spawn(conn->executor(), handler->serve(*conn), done);
-            }
+            asio::co_spawn(conn->executor(), read_proxy_header_and_admit(conn),
+                           [done, handler](std::exception_ptr error, bool admitted) {
+                               if (error || !admitted) {
+                                   done(error);
+                               } else {
+                                   start_handler(*handler, done);
+                               }
+                           });
         } catch (const std::exception& e) {
             spdlog::error("connection failed to start conn={} error=\"{}\"", conn->id(), e.what());
-            finish_connection(*conn, nullptr);
+            done(nullptr);
         }
     });
 }

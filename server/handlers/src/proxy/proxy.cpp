@@ -357,9 +357,10 @@ proxy_handler::proxy_handler(const config::proxy_config& cfg, const proxy_handle
     : group_(std::make_shared<upstream_group>(
           cfg, previous != nullptr ? previous->group_.get() : nullptr)) {}
 
-asio::awaitable<void> proxy_handler::serve(net::connection& conn) const {
+void proxy_handler::start(net::serve_done done) const {
+    auto& conn = done.conn();
     // The group by value: connections keep the group they started with across a reload.
-    return run_proxy(conn, group_);
+    net::spawn_serve(std::move(done), run_proxy(conn, group_));
 }
 
 void proxy_handler::start_background(const asio::any_io_executor& strand) const {

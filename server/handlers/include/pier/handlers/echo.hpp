@@ -1,16 +1,15 @@
 // The echo handler (RFC 862): every byte received is sent back, in order.
 //
-// Memory: an idle connection holds no buffer. Its read is a forwarding read (edge_reader.hpp):
-// inside the reactor, each chunk is read into a buffer of the thread doing the read and sent
-// straight back, with no coroutine resumed per message. It keeps bytes of its own only while a
+// Memory: an idle connection holds no buffer and no coroutine. Its read is a forwarding read
+// (edge_reader.hpp): inside the reactor, each chunk is read into a buffer of the thread doing
+// the read and sent straight back, with no coroutine resumed per message; the read's rare
+// completions are callbacks (echo.cpp's echo_session). It keeps bytes of its own only while a
 // write is stuck on a slow reader; while so, it reads nothing more (backpressure), so one
 // connection never holds more than `max_buffer` bytes.
 //
 // Drain: bytes that had arrived when the drain was requested are echoed, then the connection
 // is closed with a FIN.
 #pragma once
-
-#include <boost/asio/awaitable.hpp>
 
 #include "pier/config/config.hpp"
 #include "pier/net/handler.hpp"
@@ -20,7 +19,7 @@ namespace pier::handlers {
 class echo_handler final : public net::handler {
 public:
     explicit echo_handler(const config::echo_config& cfg) : cfg_(cfg) {}
-    boost::asio::awaitable<void> serve(net::connection& conn) const override;
+    void start(net::serve_done done) const override;
     bool reads_requests() const override { return false; }
 
 private:

@@ -23,8 +23,6 @@
 // is closed with a FIN.
 #pragma once
 
-#include <boost/asio/awaitable.hpp>
-
 #include "pier/config/config.hpp"
 #include "pier/net/handler.hpp"
 
@@ -37,7 +35,7 @@ inline constexpr std::size_t synthetic_read_chunk = 16 * 1024;
 class synthetic_handler final : public net::handler {
 public:
     explicit synthetic_handler(const config::synthetic_config& cfg) : cfg_(cfg) {}
-    boost::asio::awaitable<void> serve(net::connection& conn) const override;
+    void start(net::serve_done done) const override;
     bool reads_requests() const override { return true; }
 
 private:

@@ -102,11 +102,13 @@ private:
     /// Starts the connection's task, or closes it at once when a connection cap is reached.
     void admit(tcp::socket socket, runtime::worker_lease lease);
     void start_connection(tcp::socket socket, runtime::worker_lease lease);
-    /// accept_proxy: reads the PROXY header (the peer becomes the client it names), takes the
-    /// per-address slot for that client, then runs the handler. Any thread.
-    asio::awaitable<void> serve_behind_proxy(std::shared_ptr<connection> conn,
-                                             std::shared_ptr<const handler> handler);
+    /// accept_proxy: reads the PROXY header (the peer becomes the client it names) and takes
+    /// the per-address slot for that client. True when the handler may start.
+    asio::awaitable<bool> read_proxy_header_and_admit(std::shared_ptr<connection> conn);
+    /// Starts `handler` on the connection (on its executor); an exception from start() ends it.
+    static void start_handler(const handler& handler, const serve_done& done);
     /// The end of a connection's task: counts, logs, closes and unlinks it.
+    friend class serve_done;
     void finish_connection(connection& conn, std::exception_ptr error);
     /// After an accept: admits more connections already waiting, up to max_accept_batch.
     void accept_ready();

@@ -22,8 +22,6 @@
 
 #include <memory>
 
-#include <boost/asio/awaitable.hpp>
-
 #include "pier/handlers/proxy/upstream_group.hpp"
 #include "pier/net/handler.hpp"
 
@@ -34,7 +32,7 @@ public:
     /// `previous` (may be null): the handler a reload replaces; its upstreams' health and
     /// counters carry over (upstream_group).
     proxy_handler(const config::proxy_config& cfg, const proxy_handler* previous);
-    boost::asio::awaitable<void> serve(net::connection& conn) const override;
+    void start(net::serve_done done) const override;
     bool reads_requests() const override { return false; }
     /// The health checks, when configured.
     void start_background(const boost::asio::any_io_executor& strand) const override;
