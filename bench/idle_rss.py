@@ -111,11 +111,12 @@ def print_census(before, after, connections):
             rows.append((size, added / connections, size * added / connections))
     large_blocks = after.get("large", (0, 0))[0] - before.get("large", (0, 0))[0]
     large_bytes = after.get("large", (0, 0))[1] - before.get("large", (0, 0))[1]
-    print(f"heap blocks held per connection (usable size; glibc adds 8 bytes of header to each):")
+    print("heap blocks held per connection, by usable size in 16-byte classes (bytes/conn"
+          " counts each block at its class's low end; glibc adds 8 bytes of header to each):")
     print(f"{'usable B':>9}  {'blocks/conn':>11}  {'bytes/conn':>10}")
     for size, per, per_bytes in sorted(rows, key=lambda r: -r[2]):
-        if abs(per_bytes) >= 1:  # slabs (reactor states) show as a fraction of a block
-            print(f"{size:>9}  {per:>11.2f}  {per_bytes:>10.1f}")
+        if abs(per_bytes) >= 1:  # a shared table shows as a fraction of a block
+            print(f"{f'{size}-{size + 15}':>9}  {per:>11.2f}  {per_bytes:>10.1f}")
     if large_blocks:
         print(f"{'>64KiB':>9}  {large_blocks / connections:>11.2f}  "
               f"{large_bytes / connections:>10.1f}")

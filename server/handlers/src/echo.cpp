@@ -9,7 +9,6 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "pier/handlers/worker_buffer.hpp"
@@ -19,7 +18,6 @@ namespace pier::handlers {
 namespace {
 
 namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
 
 /// What the forwarding read hands each chunk to, inside the reactor: sends it straight back.
 /// It runs on whichever thread performs the read, while the coroutine is suspended: it
@@ -100,6 +98,24 @@ asio::awaitable<void> echo_received_then_close(net::connection& conn, echo_back&
     co_await conn.shutdown_and_linger();
 }
 
+/// Asio allocates an operation through its handler's allocator; by default it reuses a block
+/// the thread freed recently when that is large enough. A read that stays pending for as long
+/// as its connection is idle then keeps a block sized for something else (288 bytes, where the
+/// read needs 128). This allocator asks for the exact size.
+template <typename T>
+struct exact_allocator {
+    using value_type = T;
+    exact_allocator() = default;
+    template <typename U>
+    exact_allocator(const exact_allocator<U>& /*other*/) noexcept {}
+    T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T))); }
+    void deallocate(T* p, std::size_t /*n*/) noexcept { ::operator delete(p); }
+    template <typename U>
+    bool operator==(const exact_allocator<U>& /*other*/) const noexcept {
+        return true;
+    }
+};
+
 /// One echo connection, served by callbacks rather than a coroutine: while it waits for bytes
 /// it holds this object (the connection, the sink, the reader) and the forwarding read queued
 /// with the reactor, and no coroutine frame (three frames were 1,088 of the 2,125 bytes an idle
@@ -118,16 +134,14 @@ public:
     }
 
 private:
-    /// The read's completion: called by the reactor's thread (its associated executor is the
-    /// socket's, so Asio adds no work tracking of its own), it hands on to the connection's
-    /// executor, where the session's state lives.
+    /// The read's completion: called by the reactor's thread (it names no executor, so it
+    /// gets the socket's, and Asio tracks no work of its own for it), it hands on to the
+    /// connection's executor, where the session's state lives.
     struct read_done {
         echo_session* session;
 
-        using executor_type = tcp::socket::executor_type;
-        executor_type get_executor() const noexcept {
-            return session->conn().stream().tcp_socket().get_executor();
-        }
+        using allocator_type = exact_allocator<void>;
+        allocator_type get_allocator() const noexcept { return {}; }
         void operator()(boost::system::error_code ec, std::size_t /*bytes*/) const {
             asio::dispatch(session->conn().executor(),
                            [session = session, ec] { session->on_read(ec); });
