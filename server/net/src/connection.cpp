@@ -28,12 +28,12 @@ std::int64_t now_ns() { return runtime::clock::now().time_since_epoch().count();
 }  // namespace
 
 connection::connection(std::uint64_t id, tcp::socket socket, runtime::worker_lease lease)
-    : id_(id),
+    : last_activity_ns_(now_ns()),
       stream_(std::move(socket)),
+      id_(id),
       lease_(std::move(lease)),
       executor_(lease_.task_executor()),
-      serial_(executor_.target<runtime::serial_executor>()),
-      last_activity_ns_(now_ns()) {
+      serial_(executor_.target<runtime::serial_executor>()) {
     boost::system::error_code ec;
     remote_ = stream_.tcp_socket().remote_endpoint(ec);
 }

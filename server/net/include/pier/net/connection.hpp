@@ -199,8 +199,25 @@ private:
     void stop_on_executor(stop_reason reason);
     void recheck_on_executor();
 
-    const std::uint64_t id_;
+    // First, next to the socket: what every message touches (a relay's or the echo's sink
+    // inside the reactor), so that it costs one or two cache lines, not four (at 1,000
+    // connections these loads miss the cache; bench/README.md).
+    //
+    // The counters are read by /metrics from another thread: relaxed atomics updated with a
+    // plain load and store, so counting costs no locked instruction. That needs one writer at
+    // a time per counter: the handler, or (the proxy) the direction that owns it, whose sink
+    // inside the reactor and coroutine take turns, ordered by the read operation's hand-over.
+    static void add(std::atomic<std::uint64_t>& counter, std::uint64_t n) {
+        counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    }
+    std::atomic<std::uint64_t> bytes_in_{0};
+    std::atomic<std::uint64_t> bytes_out_{0};
+    std::atomic<std::uint64_t> requests_{0};
+    /// runtime::clock ns of the last progress. ordering: relaxed; the idle sweep tolerates a
+    /// slightly stale value (it only delays a close by one sweep).
+    std::atomic<std::int64_t> last_activity_ns_;
     byte_stream stream_;
+    const std::uint64_t id_;
     tcp::endpoint remote_;
     runtime::worker_lease lease_;
     asio::any_io_executor executor_;
@@ -221,9 +238,6 @@ private:
     bool waiting_ = false;
     stop_reason stop_ = stop_reason::none;
     bool holds_address_slot_ = false;
-    /// runtime::clock ns of the last progress. ordering: relaxed; the idle sweep tolerates a
-    /// slightly stale value (it only delays a close by one sweep).
-    std::atomic<std::int64_t> last_activity_ns_;
     /// write_scopes open: a count, since the proxy may write both ways at once and one ending
     /// must not hide the other. ordering: relaxed, read by the sweep like last_activity_ns_.
     std::atomic<std::uint8_t> writing_{0};
@@ -236,17 +250,7 @@ private:
     /// last_activity_ns_ when recheck_sockets() last ran (it runs once per quiet period).
     /// ordering: relaxed; only the sweep (or the drain after it) uses it, one at a time.
     std::atomic<std::int64_t> rechecked_activity_{0};
-    // Read by /metrics from another thread: relaxed atomics updated with a plain load and store,
-    // so counting costs no locked instruction. That needs one writer at a time per counter: the
-    // handler, or (the proxy) the direction that owns it, whose sink inside the reactor and
-    // coroutine take turns, ordered by the read operation's hand-over.
-    static void add(std::atomic<std::uint64_t>& counter, std::uint64_t n) {
-        counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-    }
-    std::atomic<std::uint64_t> bytes_in_{0};
-    std::atomic<std::uint64_t> bytes_out_{0};
-    std::atomic<std::uint64_t> requests_{0};
-    std::atomic<std::uint64_t> handler_errors_{0};
+    std::atomic<std::uint64_t> handler_errors_{0};  ///< see bytes_in_
 };
 
 }  // namespace pier::net
