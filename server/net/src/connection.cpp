@@ -28,14 +28,18 @@ std::int64_t now_ns() { return runtime::clock::now().time_since_epoch().count();
 }  // namespace
 
 connection::connection(std::uint64_t id, tcp::socket socket, runtime::worker_lease lease)
-    : last_activity_ns_(now_ns()),
-      stream_(std::move(socket)),
-      id_(id),
-      lease_(std::move(lease)),
-      executor_(lease_.task_executor()),
-      serial_(executor_.target<runtime::serial_executor>()) {
+    : last_activity_ns_(now_ns()), stream_(std::move(socket)), id_(id), lease_(std::move(lease)) {
+    if (const auto task_executor = lease_.task_executor();
+        const auto* serial = task_executor.target<runtime::serial_executor>()) {
+        serial_.emplace(*serial);
+    }
     boost::system::error_code ec;
     remote_ = stream_.tcp_socket().remote_endpoint(ec);
+}
+
+asio::any_io_executor connection::executor() {
+    if (serial_) return *serial_;
+    return stream_.tcp_socket().get_executor();
 }
 
 /// Completes a wait_readable(): turns the socket wait's error code into "go on reading" and
@@ -59,7 +63,7 @@ public:
     }
 
     void operator()(boost::system::error_code ec) {
-        if (conn_.serial_ != nullptr) {
+        if (conn_.serial_) {
             conn_.serial_->execute([&conn = conn_, handler = std::move(handler_), ec]() mutable {
                 finish(conn, std::move(handler), ec);
             });
@@ -173,14 +177,14 @@ void connection::request_stop(stop_reason reason) {
     auto self = weak_from_this().lock();
     if (!self) return;
     // Cancellation signals are not thread-safe: emit them on the connection's own executor.
-    asio::post(executor_, [self = std::move(self), reason] { self->stop_on_executor(reason); });
+    asio::post(executor(), [self = std::move(self), reason] { self->stop_on_executor(reason); });
 }
 
 void connection::stop_slow_request(runtime::clock::time_point began) {
     auto self = weak_from_this().lock();
     if (!self) return;
     const auto began_ns = began.time_since_epoch().count();
-    asio::post(executor_, [self = std::move(self), began_ns] {
+    asio::post(executor(), [self = std::move(self), began_ns] {
         if (self->request_started_ns_.load(std::memory_order_relaxed) != began_ns) return;
         self->stop_on_executor(stop_reason::request_timeout);
     });
@@ -208,7 +212,7 @@ void connection::recheck_sockets() {
     rechecked_activity_.store(activity, std::memory_order_relaxed);
     auto self = weak_from_this().lock();
     if (!self) return;
-    asio::post(executor_, [self = std::move(self)] { self->recheck_on_executor(); });
+    asio::post(executor(), [self = std::move(self)] { self->recheck_on_executor(); });
 }
 
 namespace {

@@ -52,8 +52,9 @@ public:
     /// The client's address as accepted (unspecified if the socket had already failed), or as
     /// a PROXY protocol header announced it.
     const tcp::endpoint& remote_endpoint() const { return remote_; }
-    /// Executor the handler's coroutine runs on.
-    const asio::any_io_executor& executor() const { return executor_; }
+    /// Executor the handler runs on: the connection's serializer (work stealing), or its
+    /// socket's io_context (pinned).
+    asio::any_io_executor executor();
 
     /// Waits until the stream has bytes (or EOF/error) to read, without holding a buffer.
     /// Returns false instead when a stop was requested before or during the wait; the handler
@@ -220,30 +221,31 @@ private:
     const std::uint64_t id_;
     tcp::endpoint remote_;
     runtime::worker_lease lease_;
-    asio::any_io_executor executor_;
-    /// executor_'s serializer (work stealing), or null (pinned: executor_ is the io_context's).
-    const runtime::serial_executor* serial_;
+    /// The connection's serializer (work stealing; this copy keeps it alive), or none
+    /// (pinned: the handler runs on the socket's io_context). Not an any_io_executor: that
+    /// is 56 bytes, held by every connection for its whole life.
+    std::optional<runtime::serial_executor> serial_;
     // A stop aborts the handler's pending operation by cancelling the socket (and sleep_for's
     // timer), not through Asio's per-operation cancellation slots: a bound slot costs every
     // connection a heap block for its whole life, and every operation an emplace.
 
-    /// The sleep_for() in progress, if any. Touched on executor_ only.
+    /// The sleep_for() in progress, if any. Touched on the connection's executor only.
     asio::steady_timer* sleeping_ = nullptr;
-    /// See link(). Set on executor_ only (and only dereferenced there); ordering: relaxed,
-    /// other threads only test it for null.
+    /// See link(). Set on the connection's executor only (and only dereferenced there);
+    /// ordering: relaxed, other threads only test it for null.
     std::atomic<byte_stream*> linked_{nullptr};
     /// wait_readable() is pending, or an interruptible_wait is open: the socket's only
     /// operation is a wait for the peer, so a drain may cancel it without cutting a write
-    /// short. Touched on executor_ only.
+    /// short. Touched on the connection's executor only.
     bool waiting_ = false;
     stop_reason stop_ = stop_reason::none;
     bool holds_address_slot_ = false;
     /// write_scopes open: a count, since the proxy may write both ways at once and one ending
     /// must not hide the other. ordering: relaxed, read by the sweep like last_activity_ns_.
     std::atomic<std::uint8_t> writing_{0};
-    /// runtime::clock ns when the incomplete request began arriving; 0: none. Written on
-    /// executor_. ordering: relaxed: the sweep's reading may be stale, so stop_slow_request()
-    /// checks it again on executor_ before acting on it.
+    /// runtime::clock ns when the incomplete request began arriving; 0: none. Written on the
+    /// connection's executor. ordering: relaxed: the sweep's reading may be stale, so
+    /// stop_slow_request() checks it again on the executor before acting on it.
     std::atomic<std::int64_t> request_started_ns_{0};
     /// See shorten_idle_timeout(); 0: none. ordering: relaxed, read by the sweep.
     std::atomic<std::uint32_t> own_idle_timeout_ms_{0};
