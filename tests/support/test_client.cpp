@@ -211,7 +211,9 @@ asio::awaitable<stream_pair> connected_pair() {
     auto executor = co_await asio::this_coro::executor;
     tcp::acceptor acceptor(executor, {asio::ip::make_address("127.0.0.1"), 0});
     auto peer = co_await connect_to(acceptor.local_endpoint());
-    auto ours = co_await acceptor.async_accept(asio::use_awaitable);
+    // On the io_context's own executor, as the listener accepts (net::stream_socket).
+    auto& io = static_cast<asio::io_context&>(asio::query(executor, asio::execution::context));
+    auto ours = co_await acceptor.async_accept(io.get_executor(), asio::use_awaitable);
     ours.non_blocking(true);  // as the listener leaves an accepted socket
     co_return stream_pair{net::byte_stream(std::move(ours)), std::move(peer)};
 }

@@ -27,7 +27,7 @@ std::int64_t now_ns() { return runtime::clock::now().time_since_epoch().count();
 
 }  // namespace
 
-connection::connection(std::uint64_t id, tcp::socket socket, runtime::worker_lease lease)
+connection::connection(std::uint64_t id, stream_socket socket, runtime::worker_lease lease)
     : last_activity_ns_(now_ns()), stream_(std::move(socket)), id_(id), lease_(std::move(lease)) {
     if (const auto task_executor = lease_.task_executor();
         const auto* serial = task_executor.target<runtime::serial_executor>()) {

@@ -6,7 +6,7 @@
 
 namespace pier::net::edge_read_detail {
 
-bool receive_now(tcp::socket& socket, asio::mutable_buffer buffer, boost::system::error_code& ec,
+bool receive_now(stream_socket& socket, asio::mutable_buffer buffer, boost::system::error_code& ec,
                  std::size_t& bytes) {
     ssize_t received = 0;
     do {

@@ -58,12 +58,12 @@ read_status receive(int descriptor, asio::mutable_buffer buffer, boost::system::
     return {op::done, false};  // no hint: more may be waiting, or not
 }
 
-void enable_queue_hint(tcp::socket& socket) {
+void enable_queue_hint(stream_socket& socket) {
     const int on = 1;
     ::setsockopt(socket.native_handle(), SOL_TCP, TCP_INQ, &on, sizeof on);
 }
 
-void reader_path::cancel_read(tcp::socket& socket) {
+void reader_path::cancel_read(stream_socket& socket) {
     auto& reactor = asio::use_service<asio::detail::reactor>(
         asio::query(socket.get_executor(), asio::execution::context));
     auto& impl = socket_access::implementation(socket);

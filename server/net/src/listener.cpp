@@ -174,7 +174,7 @@ void listener::accept_backlog() {
     // At most one backlog's worth: a flood of new clients must not keep shutdown in step 1.
     for (unsigned taken = 0; !ec && taken < config_.backlog; ++taken) {
         auto lease = pool_.acquire();
-        tcp::socket socket(lease.io_executor());
+        stream_socket socket(lease.io_executor());
         acceptor_.accept(socket, ec);
         if (!ec) {
             admit(std::move(socket), std::move(lease));
@@ -248,7 +248,7 @@ void listener::accept_ready() {
     // The acceptor is non-blocking: these accepts take only connections already waiting.
     for (unsigned taken = 1; taken < max_accept_batch && !stopping_; ++taken) {
         auto lease = pool_.acquire();
-        tcp::socket socket(lease.io_executor());
+        stream_socket socket(lease.io_executor());
         boost::system::error_code ec;
         acceptor_.accept(socket, ec);
         // Nothing waiting, or a failure the next async_accept reports and backs off from.
@@ -257,7 +257,7 @@ void listener::accept_ready() {
     }
 }
 
-void listener::admit(tcp::socket socket, runtime::worker_lease lease) {
+void listener::admit(stream_socket socket, runtime::worker_lease lease) {
     if (!admission_.has_room(config_.max_connections)) {
         boost::system::error_code ignored;
         socket.close(ignored);
@@ -295,7 +295,7 @@ void listener::start_handler(const handler& handler, const serve_done& done) {
     }
 }
 
-void listener::start_connection(tcp::socket socket, runtime::worker_lease lease) {
+void listener::start_connection(stream_socket socket, runtime::worker_lease lease) {
     boost::system::error_code ec;
     socket.set_option(tcp::no_delay(true), ec);
     // Handlers read what is already there without waiting; waiting is wait_readable()'s job.

@@ -24,7 +24,7 @@ struct fixture {
 
     std::shared_ptr<connection> make(std::uint64_t id) {
         auto lease = pool.acquire();
-        tcp::socket socket(lease.io_executor());
+        stream_socket socket(lease.io_executor());
         return std::make_shared<connection>(id, std::move(socket), std::move(lease));
     }
 

@@ -24,18 +24,26 @@
 
 #include <sys/socket.h>
 
+#include <boost/asio/basic_stream_socket.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
 namespace pier::net {
 
+/// The TCP socket under every byte_stream: on a worker's io_context, and typed with that
+/// executor (8 bytes) rather than tcp::socket's any_io_executor (56): every connection holds
+/// one for its whole life, the proxy two, and every operation on it copies the executor.
+using stream_socket =
+    boost::asio::basic_stream_socket<boost::asio::ip::tcp, boost::asio::io_context::executor_type>;
+
 class byte_stream {
 public:
     using tcp = boost::asio::ip::tcp;
-    using executor_type = tcp::socket::executor_type;
+    using executor_type = stream_socket::executor_type;
 
     /// A connected socket (accepted, or connected by the proxy).
-    explicit byte_stream(tcp::socket socket) : socket_(std::move(socket)) {}
+    explicit byte_stream(net::stream_socket socket) : socket_(std::move(socket)) {}
     /// A stream to connect through tcp_socket() (the proxy's upstream).
     explicit byte_stream(const executor_type& executor) : socket_(executor) {}
 
@@ -102,10 +110,10 @@ public:
     /// The TCP socket under the stream, for what concerns TCP whatever the stream carries:
     /// connecting, options, waiting for readiness, the kernel's TCP state, the edge_reader's
     /// reactor path. Never for the bytes themselves: under TLS they would bypass the records.
-    tcp::socket& tcp_socket() { return socket_; }
+    net::stream_socket& tcp_socket() { return socket_; }
 
 private:
-    tcp::socket socket_;
+    net::stream_socket socket_;
 };
 
 }  // namespace pier::net

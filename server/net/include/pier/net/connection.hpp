@@ -41,7 +41,7 @@ using tcp = asio::ip::tcp;
 class connection : public std::enable_shared_from_this<connection>,
                    public boost::intrusive::list_base_hook<> {
 public:
-    connection(std::uint64_t id, tcp::socket socket, runtime::worker_lease lease);
+    connection(std::uint64_t id, stream_socket socket, runtime::worker_lease lease);
     connection(const connection&) = delete;
     connection& operator=(const connection&) = delete;
 

@@ -25,6 +25,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/system/error_code.hpp>
 
+#include "pier/net/byte_stream.hpp"
 #include "pier/net/chunk_sink.hpp"
 #include "pier/net/scratch_buffer.hpp"
 
@@ -35,13 +36,13 @@ using tcp = asio::ip::tcp;
 
 /// One recv(MSG_DONTWAIT) into `buffer`: false when the socket is empty (EAGAIN); else true
 /// with `ec` (EOF as asio::error::eof) and `bytes` set.
-bool receive_now(tcp::socket& socket, asio::mutable_buffer buffer, boost::system::error_code& ec,
+bool receive_now(stream_socket& socket, asio::mutable_buffer buffer, boost::system::error_code& ec,
                  std::size_t& bytes);
 
 /// The composed read behind reader_path::async_read.
 class portable_read_op {
 public:
-    portable_read_op(tcp::socket& socket, asio::mutable_buffer buffer, chunk_sink sink)
+    portable_read_op(stream_socket& socket, asio::mutable_buffer buffer, chunk_sink sink)
         : socket_(socket), buffer_(buffer), sink_(sink) {}
 
     /// Start: every cancellation type ends the read, as a cancelled async_read_some.
@@ -102,7 +103,7 @@ private:
         return sink_.take(sink_.context, static_cast<const char*>(buffer.data()), bytes, false);
     }
 
-    tcp::socket& socket_;
+    stream_socket& socket_;
     asio::mutable_buffer buffer_;  // data() null: the scratch buffer, at most size() bytes
     chunk_sink sink_;
     unsigned full_in_a_row_ = 0;  ///< full chunks taken in a row (own buffer)
@@ -111,7 +112,7 @@ private:
 /// The portable path's reads, behind edge_reader (which documents them).
 class reader_path {
 public:
-    explicit reader_path(tcp::socket& socket) : socket_(socket) {}
+    explicit reader_path(stream_socket& socket) : socket_(socket) {}
 
     /// `buffer.data()` null: read through the thread's scratch buffer. `read_now` changes
     /// nothing here: every read is tried first.
@@ -122,10 +123,10 @@ public:
             portable_read_op(socket_, buffer, sink), token, socket_);
     }
 
-    static void cancel_read(tcp::socket& /*socket*/) {}
+    static void cancel_read(stream_socket& /*socket*/) {}
 
 private:
-    tcp::socket& socket_;
+    stream_socket& socket_;
 };
 
 }  // namespace pier::net::edge_read_detail

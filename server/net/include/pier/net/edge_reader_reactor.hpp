@@ -52,6 +52,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "pier/net/byte_stream.hpp"
 #include "pier/net/chunk_sink.hpp"
 #include "pier/net/scratch_buffer.hpp"
 
@@ -79,13 +80,13 @@ read_status receive(int descriptor, asio::mutable_buffer buffer, boost::system::
 /// Asks the kernel to report with every read how much is left (TCP_INQ, Linux 4.18). Where
 /// it cannot, reads carry no hint and never report the socket drained before EOF (Asio's
 /// behaviour).
-void enable_queue_hint(tcp::socket& socket);
+void enable_queue_hint(stream_socket& socket);
 
 /// The socket's reactor-side state (descriptor, flags, the reactor's per-descriptor data).
 /// impl_ is protected in basic_socket; a pointer to it formed in a derived class may be
 /// applied to any socket.
-struct socket_access : tcp::socket {
-    static auto& implementation(tcp::socket& socket) {
+struct socket_access : stream_socket {
+    static auto& implementation(stream_socket& socket) {
         return (socket.*(&socket_access::impl_)).get_implementation();
     }
 };
@@ -219,33 +220,17 @@ private:
 /// As Asio's reactive_socket_service_base::async_receive, with read_op.
 struct initiate_read {
     template <typename Handler>
-    void operator()(Handler&& handler, tcp::socket* socket, asio::detail::reactor* reactor,
+    void operator()(Handler&& handler, stream_socket* socket, asio::detail::reactor* reactor,
                     asio::mutable_buffer buffer, bool read_now, chunk_sink sink) const {
         using handler_type = std::decay_t<Handler>;
-        // The operation names the executor its completion's work is tracked on. pier's
-        // sockets live on a worker's io_context: naming its executor type, not the socket's
-        // type-erased any_io_executor, keeps two type-erased copies out of every pending read
-        // (an idle echo connection's read: 288 -> 160 bytes, bench/README.md).
-        if (const auto* io = socket->get_executor().target<asio::io_context::executor_type>()) {
-            start<read_op<handler_type, asio::io_context::executor_type>>(
-                handler, *io, socket, reactor, buffer, read_now, sink);
-        } else {
-            start<read_op<handler_type, tcp::socket::executor_type>>(
-                handler, socket->get_executor(), socket, reactor, buffer, read_now, sink);
-        }
-    }
-
-private:
-    template <typename Op, typename Handler, typename IoExecutor>
-    static void start(Handler& handler, const IoExecutor& io_executor, tcp::socket* socket,
-                      asio::detail::reactor* reactor, asio::mutable_buffer buffer, bool read_now,
-                      chunk_sink sink) {
-        using op = Op;
+        // The socket's executor is the io_context's own (byte_stream.hpp): the operation keeps
+        // no type-erased executor for its work tracking.
+        using op = read_op<handler_type, stream_socket::executor_type>;
         auto& impl = socket_access::implementation(*socket);
         const bool is_continuation = boost_asio_handler_cont_helpers::is_continuation(handler);
         auto slot = asio::get_associated_cancellation_slot(handler);
         typename op::ptr p = {std::addressof(handler), op::ptr::allocate(handler), nullptr};
-        p.p = new (p.v) op(impl.socket_, buffer, sink, handler, io_executor);
+        p.p = new (p.v) op(impl.socket_, buffer, sink, handler, socket->get_executor());
         p.p->cancellation_key_ = socket;  // for the slot and for cancel_read()
         if (slot.is_connected()) {
             slot.template emplace<read_cancellation>(reactor, &impl.reactor_data_, impl.socket_,
@@ -275,7 +260,7 @@ private:
 /// The reactor path's reads, behind edge_reader (which documents them).
 class reader_path {
 public:
-    explicit reader_path(tcp::socket& socket)
+    explicit reader_path(stream_socket& socket)
         : socket_(socket),
           reactor_(asio::use_service<asio::detail::reactor>(
               asio::query(socket.get_executor(), asio::execution::context))) {
@@ -290,10 +275,10 @@ public:
             initiate_read{}, token, &socket_, &reactor_, buffer, read_now, sink);
     }
 
-    static void cancel_read(tcp::socket& socket);
+    static void cancel_read(stream_socket& socket);
 
 private:
-    tcp::socket& socket_;
+    stream_socket& socket_;
     asio::detail::reactor& reactor_;
 };
 

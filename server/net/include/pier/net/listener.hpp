@@ -100,8 +100,8 @@ private:
     std::string who() const;
     asio::awaitable<void> accept_loop();
     /// Starts the connection's task, or closes it at once when a connection cap is reached.
-    void admit(tcp::socket socket, runtime::worker_lease lease);
-    void start_connection(tcp::socket socket, runtime::worker_lease lease);
+    void admit(stream_socket socket, runtime::worker_lease lease);
+    void start_connection(stream_socket socket, runtime::worker_lease lease);
     /// accept_proxy: reads the PROXY header (the peer becomes the client it names) and takes
     /// the per-address slot for that client. True when the handler may start.
     asio::awaitable<bool> read_proxy_header_and_admit(std::shared_ptr<connection> conn);
