@@ -107,8 +107,8 @@ private:
     asio::awaitable<bool> read_proxy_header_and_admit(std::shared_ptr<connection> conn);
     /// Starts `handler` on the connection (on its executor); an exception from start() ends it.
     static void start_handler(const handler& handler, const serve_done& done);
+    friend class serve_done;  // the only caller of finish_connection() besides the listener
     /// The end of a connection's task: counts, logs, closes and unlinks it.
-    friend class serve_done;
     void finish_connection(connection& conn, std::exception_ptr error);
     /// After an accept: admits more connections already waiting, up to max_accept_batch.
     void accept_ready();
