@@ -122,6 +122,10 @@ struct exact_allocator {
 /// connection held: bench/README.md). A coroutine runs only for what takes more than one
 /// step: writing what the peer did not take at once, and the drain.
 ///
+/// Unlike the proxy's relay, echo needs no recheck of a parked read (edge_reader.hpp): it sends
+/// every chunk back on the stream it read it from, and that send fails on a reset that arrived
+/// with the chunk; one arriving later raises an event of its own.
+///
 /// Lifetime: owns itself from start() until it calls done_, its last act. It has one operation
 /// pending at a time (the read, or the coroutine), and only that operation's completion goes
 /// on. Threads: everything on the connection's executor, except read_done's hop to it.
