@@ -8,7 +8,7 @@
 //
 // Threads: everything except the functions marked "any thread" (request_stop(),
 // stop_slow_request() and the getters the sweep reads) must be called on the connection's own
-// executor (the coroutine running the handler). The stops post to that executor. Exceptions:
+// executor (where the handler runs). The stops post to that executor. Exceptions:
 // touch() and the counters (bytes, requests) may also be called from inside the reactor by a
 // forwarding read's sink (the proxy's relay, the echo), with one writer per counter at a time
 // (see add()).
