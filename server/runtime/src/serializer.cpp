@@ -10,7 +10,7 @@ thread_local const serializer* this_thread_serializer = nullptr;
 
 serializer::serializer(scheduler& s) : task(&drain_entry, &discard_entry), scheduler_(s) {}
 
-serializer::~serializer() { pending_.discard_all(); }
+serializer::~serializer() = default;  // pending_ discards what never ran
 
 bool serializer::running_in_this_thread() const noexcept { return this_thread_serializer == this; }
 
@@ -29,10 +29,7 @@ void serializer::finish_inline(const serializer* outer) noexcept {
 }
 
 void serializer::submit(task* t, bool may_run_inline) {
-    {
-        std::lock_guard lock(mutex_);
-        pending_.push_back(t);
-    }
+    pending_.push(t);
     if (count_.fetch_add(1, std::memory_order_acq_rel) != 0) return;  // the runner takes it
     add_ref();  // held while draining: released when the count is back to 0
     scheduler_.schedule(this, may_run_inline);
@@ -43,10 +40,7 @@ void serializer::drain_entry(task* self) { static_cast<serializer*>(self)->drain
 void serializer::discard_entry(task* self) {
     // Shutdown discarded the serializer while it was queued: its functions will never run.
     auto* s = static_cast<serializer*>(self);
-    {
-        std::lock_guard lock(s->mutex_);
-        s->pending_.discard_all();
-    }
+    s->pending_.discard_all();
     s->count_.store(0, std::memory_order_release);
     s->release();
 }
@@ -80,12 +74,8 @@ void serializer::drain() {
     } scope(*this);
 
     for (unsigned ran = 0; ran < drain_budget; ++ran) {
-        task* function = nullptr;
-        {
-            std::lock_guard lock(mutex_);
-            function = pending_.pop_front();
-        }
         // Counted means queued (see count_), so there is one.
+        task* function = pending_.pop();
         scope.threw = true;
         function->run();
         scope.threw = false;
