@@ -1,8 +1,8 @@
 #include "pier/handlers/echo.hpp"
 
+#include <cstdint>
 #include <exception>
 #include <memory>
-#include <optional>
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
@@ -19,41 +19,8 @@ namespace {
 
 namespace asio = boost::asio;
 
-/// What the forwarding read hands each chunk to, inside the reactor: sends it straight back.
-/// It runs on whichever thread performs the read, while the coroutine is suspended: it
-/// touches the connection's atomic counters, its own fields and the stream's send_now().
-struct echo_back {
-    net::connection& conn;
-    std::vector<char> unsent;  ///< what the peer did not take at once (the only copy)
-    bool failed = false;       ///< a send failed, or the copy could not be made
-
-    bool take(const char* data, std::size_t size) noexcept {
-        conn.count_in(size);
-        conn.count_request();  // echo has no messages: each chunk echoed is one request
-        conn.touch();
-        boost::system::error_code ec;
-        const std::size_t sent = conn.stream().send_now(data, size, ec);
-        if (ec) {
-            failed = true;
-            return false;
-        }
-        conn.count_out(sent);
-        if (sent == size) return true;
-        // The peer reads slower than it writes. The chunk lives in the reading thread's
-        // buffer: keep the rest, and read nothing more until it is gone (backpressure).
-        try {
-            unsent.assign(data + sent, data + size);
-        } catch (const std::exception&) {  // bad_alloc: the connection ends rather than the
-            failed = true;                 // daemon (the caller of take() must not throw)
-        }
-        return false;
-    }
-
-    net::chunk_sink sink() { return net::sink_to(*this); }
-};
-
-/// Writes what the peer did not take at once, then frees it. False when the connection is over.
-asio::awaitable<bool> write_unsent(net::connection& conn, std::vector<char>& unsent) {
+/// Writes what the peer did not take at once. False when the connection is over.
+asio::awaitable<bool> write_unsent(net::connection& conn, const std::vector<char>& unsent) {
     const net::connection::write_scope writing(conn);  // write_timeout applies
     std::size_t offset = 0;
     while (offset < unsent.size()) {
@@ -68,34 +35,7 @@ asio::awaitable<bool> write_unsent(net::connection& conn, std::vector<char>& uns
         if (ec) co_return false;
         conn.touch();  // progress, however slow, is not idleness
     }
-    unsent = std::vector<char>();  // not clear(): an idle connection holds no buffer
     co_return true;
-}
-
-/// Reads at most `limit` bytes that are already available and echoes them. Returns false when
-/// the connection is over (EOF, reset, write failure or abort).
-asio::awaitable<bool> echo_available(net::connection& conn, echo_back& back, std::size_t limit) {
-    auto& buffer = worker_buffer(limit);
-    boost::system::error_code ec;
-    const std::size_t received =
-        conn.stream().read_available(asio::buffer(buffer.data(), limit), ec);
-    if (ec == asio::error::would_block) co_return true;  // nothing there
-    if (ec) co_return false;                             // EOF or error: nothing to echo
-    if (back.take(buffer.data(), received)) co_return true;
-    co_return !back.failed && co_await write_unsent(conn, back.unsent);
-}
-
-/// Drain: echo what has arrived, and what keeps arriving without a pause (the rest of a message
-/// the client was sending when the drain began), then close gracefully. A client that never
-/// pauses is cut off by the drain deadline.
-asio::awaitable<void> echo_received_then_close(net::connection& conn, echo_back& back,
-                                               std::size_t limit) {
-    for (;;) {
-        const std::uint64_t before = conn.bytes_in();
-        if (!co_await echo_available(conn, back, limit)) co_return;
-        if (conn.bytes_in() == before) break;  // nothing more to read right now
-    }
-    co_await conn.shutdown_and_linger();
 }
 
 /// Asio allocates an operation through its handler's allocator; by default it reuses a block
@@ -117,10 +57,13 @@ struct exact_allocator {
 };
 
 /// One echo connection, served by callbacks rather than a coroutine: while it waits for bytes
-/// it holds this object (the connection, the sink, the reader) and the forwarding read queued
-/// with the reactor, and no coroutine frame (three frames were 1,088 of the 2,125 bytes an idle
-/// connection held: bench/README.md). A coroutine runs only for what takes more than one
-/// step: writing what the peer did not take at once, and the drain.
+/// it holds this object (56 bytes: the connection, the reader, the limit) and
+/// the forwarding read queued with the reactor, and no coroutine frame (three frames were 1,088
+/// of the 2,125 bytes an idle connection held: bench/README.md). A coroutine runs only for
+/// what takes more than one step: writing what the peer did not take at once, and the drain.
+///
+/// The session is also the read's sink (take()): inside the reactor, each chunk read is sent
+/// straight back.
 ///
 /// Unlike the proxy's relay, echo needs no recheck of a parked read (edge_reader.hpp): it sends
 /// every chunk back on the stream it read it from, and that send fails on a reset that arrived
@@ -128,13 +71,41 @@ struct exact_allocator {
 ///
 /// Lifetime: owns itself from start() until it calls done_, its last act. It has one operation
 /// pending at a time (the read, or the coroutine), and only that operation's completion goes
-/// on. Threads: everything on the connection's executor, except read_done's hop to it.
+/// on. Threads: everything on the connection's executor, except read_done's hop to it and
+/// take(), which runs on whichever thread performs the read while nothing else of the session
+/// runs (it touches the connection's atomic counters, unsent_, failed_ and the stream's
+/// send_now()).
 class echo_session {
 public:
     /// Throws only when the session cannot be made; from then on it ends itself.
-    static void start(net::serve_done done, std::size_t limit) {
+    static void start(net::serve_done done, std::uint32_t limit) {
         auto* session = new echo_session(std::move(done), limit);
         session->go_on([session] { session->read(); });
+    }
+
+    /// The forwarding read's sink: echoes a chunk. False (refused: the read completes) when
+    /// the peer did not take all of it (the rest is kept in unsent_) or a send failed.
+    bool take(const char* data, std::size_t size) noexcept {
+        net::connection& c = conn();
+        c.count_in(size);
+        c.count_request();  // echo has no messages: each chunk echoed is one request
+        c.touch();
+        boost::system::error_code ec;
+        const std::size_t sent = c.stream().send_now(data, size, ec);
+        if (ec) {
+            failed_ = true;
+            return false;
+        }
+        c.count_out(sent);
+        if (sent == size) return true;
+        // The peer reads slower than it writes. The chunk lives in the reading thread's
+        // buffer: keep the rest, and read nothing more until it is gone (backpressure).
+        try {
+            unsent_ = std::make_unique<std::vector<char>>(data + sent, data + size);
+        } catch (const std::exception&) {  // bad_alloc: the connection ends rather than the
+            failed_ = true;                // daemon (the caller of take() must not throw)
+        }
+        return false;
     }
 
 private:
@@ -152,32 +123,68 @@ private:
         }
     };
 
-    echo_session(net::serve_done done, std::size_t limit)
-        : done_(std::move(done)),
-          back_{conn(), {}, false},
-          reader_(conn().stream()),
-          limit_(limit) {}
+    echo_session(net::serve_done done, std::uint32_t limit)
+        : done_(std::move(done)), reader_(conn().stream()), limit_(limit) {}
 
     net::connection& conn() const { return done_.conn(); }
 
     void read() {
         if (conn().stop_requested() != net::stop_reason::none) return wind_down();
         // Between chunks the read is the connection's idle wait: a drain interrupts it.
-        waiting_.emplace(conn());
-        reader_.async_forward_through_scratch(limit_, false, back_.sink(), read_done{this});
+        conn().begin_interruptible_wait();
+        try {
+            reader_.async_forward_through_scratch(limit_, false, net::sink_to(*this),
+                                                  read_done{this});
+        } catch (...) {
+            conn().end_interruptible_wait();  // no read is pending: nothing for a drain to stop
+            throw;
+        }
     }
 
     void on_read(boost::system::error_code ec) {
-        waiting_.reset();
-        if (back_.failed) return finish(nullptr);
+        conn().end_interruptible_wait();
+        if (failed_) return finish(nullptr);
         if (ec && ec != asio::error::operation_aborted) return finish(nullptr);  // EOF, error
         // A stop (operation_aborted): read() ends the session. Otherwise the chunk was echoed,
         // or kept to write (write_unsent), the last of a run of chunks read without a pause
         // (edge_reader.hpp): more is likely waiting, and the next read tries it at once.
         go_on([this] {
-            if (back_.unsent.empty()) return read();
-            then_read(write_unsent(conn(), back_.unsent));
+            if (!unsent_) return read();
+            then_read(write_unsent_then_free());
         });
+    }
+
+    /// Writes what the peer did not take at once, then frees it: an idle connection holds no
+    /// buffer. False when the connection is over.
+    asio::awaitable<bool> write_unsent_then_free() {
+        const bool written = co_await write_unsent(conn(), *unsent_);
+        unsent_.reset();
+        co_return written;
+    }
+
+    /// Reads what is already available (at most limit_ bytes) and echoes it. False when the
+    /// connection is over (EOF, reset, write failure or abort).
+    asio::awaitable<bool> echo_available() {
+        auto& buffer = worker_buffer(limit_);
+        boost::system::error_code ec;
+        const std::size_t received =
+            conn().stream().read_available(asio::buffer(buffer.data(), limit_), ec);
+        if (ec == asio::error::would_block) co_return true;  // nothing there
+        if (ec) co_return false;                             // EOF or error: nothing to echo
+        if (take(buffer.data(), received)) co_return true;
+        co_return !failed_ && co_await write_unsent_then_free();
+    }
+
+    /// Drain: echoes what has arrived, and what keeps arriving without a pause (the rest of a
+    /// message the client was sending when the drain began), then closes gracefully. A client
+    /// that never pauses is cut off by the drain deadline.
+    asio::awaitable<void> echo_received_then_close() {
+        for (;;) {
+            const std::uint64_t before = conn().bytes_in();
+            if (!co_await echo_available()) co_return;
+            if (conn().bytes_in() == before) break;  // nothing more to read right now
+        }
+        co_await conn().shutdown_and_linger();
     }
 
     /// Runs `step`, which starts the session's next operation or ends it; if starting throws
@@ -195,7 +202,7 @@ private:
     void wind_down() {
         if (conn().stop_requested() != net::stop_reason::drain) return finish(nullptr);
         auto& session = *this;
-        asio::co_spawn(conn().executor(), echo_received_then_close(conn(), back_, limit_),
+        asio::co_spawn(conn().executor(), echo_received_then_close(),
                        [&session](std::exception_ptr error) { session.finish(error); });
     }
 
@@ -211,21 +218,26 @@ private:
 
     void finish(std::exception_ptr error) noexcept {
         const net::serve_done done = std::move(done_);
-        delete this;  // the reader and the sink refer to the connection: gone before it ends
+        delete this;  // the reader refers to the connection: gone before it ends
         done(error);
     }
 
+    // Every idle echo connection holds these (bench/README.md, the idle connection's budget):
+    // kept to 56 bytes, a 64-byte heap chunk.
     net::serve_done done_;
-    echo_back back_;
     net::edge_reader reader_;
-    std::size_t limit_;
-    std::optional<net::connection::interruptible_wait> waiting_;
+    /// What the peer did not take at once (the only copy), or null: most connections never
+    /// need it, so it costs them a pointer.
+    std::unique_ptr<std::vector<char>> unsent_;
+    std::uint32_t limit_;  ///< the most read (and kept) at a time: max_buffer
+    bool failed_ = false;  ///< a send failed, or the copy could not be made
 };
+static_assert(sizeof(echo_session) <= 56, "an idle echo connection's state: see above");
 
 }  // namespace
 
 void echo_handler::start(net::serve_done done) const {
-    echo_session::start(std::move(done), static_cast<std::size_t>(cfg_.max_buffer));
+    echo_session::start(std::move(done), static_cast<std::uint32_t>(cfg_.max_buffer));
 }
 
 }  // namespace pier::handlers

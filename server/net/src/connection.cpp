@@ -31,14 +31,14 @@ connection::connection(std::uint64_t id, stream_socket socket, runtime::worker_l
     : last_activity_ns_(now_ns()), stream_(std::move(socket)), id_(id), lease_(std::move(lease)) {
     if (const auto task_executor = lease_.task_executor();
         const auto* serial = task_executor.target<runtime::serial_executor>()) {
-        serial_.emplace(*serial);
+        serial_ = *serial;
     }
     boost::system::error_code ec;
     remote_ = stream_.tcp_socket().remote_endpoint(ec);
 }
 
 asio::any_io_executor connection::executor() {
-    if (serial_) return *serial_;
+    if (serial_) return serial_;
     return stream_.tcp_socket().get_executor();
 }
 
@@ -64,7 +64,7 @@ public:
 
     void operator()(boost::system::error_code ec) {
         if (conn_.serial_) {
-            conn_.serial_->execute([&conn = conn_, handler = std::move(handler_), ec]() mutable {
+            conn_.serial_.execute([&conn = conn_, handler = std::move(handler_), ec]() mutable {
                 finish(conn, std::move(handler), ec);
             });
         } else {

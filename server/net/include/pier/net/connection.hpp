@@ -143,21 +143,16 @@ public:
     /// Any thread: whether a stream is linked (the connection relays).
     bool relaying() const { return linked_.load(std::memory_order_relaxed) != nullptr; }
 
-    /// Marks, while it lives, the handler's one pending operation as a wait for the peer that
-    /// a drain interrupts, as it interrupts wait_readable(): an edge_reader read that forwards
-    /// what arrives from inside the reactor (echo) is idle between messages. The interrupted
-    /// read completes with operation_aborted and the socket stays usable. On the connection's
-    /// executor, with no other operation pending on the socket.
-    class interruptible_wait {
-    public:
-        explicit interruptible_wait(connection& c) : c_(c) { c_.waiting_ = true; }
-        ~interruptible_wait() { c_.waiting_ = false; }
-        interruptible_wait(const interruptible_wait&) = delete;
-        interruptible_wait& operator=(const interruptible_wait&) = delete;
-
-    private:
-        connection& c_;
-    };
+    /// Marks the handler's one pending operation, until end_interruptible_wait(), as a wait
+    /// for the peer that a drain interrupts, as it interrupts wait_readable(): an edge_reader
+    /// read that forwards what arrives from inside the reactor (echo) is idle between
+    /// messages. The interrupted read completes with operation_aborted and the socket stays
+    /// usable. On the connection's executor, with no other operation pending on the socket.
+    /// (A pair of calls, not a guard object: the echo keeps it across callbacks, and a guard
+    /// would cost every idle echo connection another pointer.)
+    void begin_interruptible_wait() { waiting_ = true; }
+    /// The wait begun by begin_interruptible_wait() has completed. On the connection's executor.
+    void end_interruptible_wait() { waiting_ = false; }
 
 private:
     // The listener's and the sweep's side of the connection: a handler cannot stop its
@@ -219,12 +214,14 @@ private:
     std::atomic<std::int64_t> last_activity_ns_;
     byte_stream stream_;
     const std::uint64_t id_;
-    tcp::endpoint remote_;
+    tcp::endpoint remote_;  // 28 bytes: the next field fills the 4 before the next 8-byte one
+    /// See shorten_idle_timeout(); 0: none. ordering: relaxed, read by the sweep.
+    std::atomic<std::uint32_t> own_idle_timeout_ms_{0};
     runtime::worker_lease lease_;
-    /// The connection's serializer (work stealing; this copy keeps it alive), or none
+    /// The connection's serializer (work stealing; this copy keeps it alive), or an empty one
     /// (pinned: the handler runs on the socket's io_context). Not an any_io_executor: that
     /// is 56 bytes, held by every connection for its whole life.
-    std::optional<runtime::serial_executor> serial_;
+    runtime::serial_executor serial_;
     // A stop aborts the handler's pending operation by cancelling the socket (and sleep_for's
     // timer), not through Asio's per-operation cancellation slots: a bound slot costs every
     // connection a heap block for its whole life, and every operation an emplace.
@@ -234,9 +231,9 @@ private:
     /// See link(). Set on the connection's executor only (and only dereferenced there);
     /// ordering: relaxed, other threads only test it for null.
     std::atomic<byte_stream*> linked_{nullptr};
-    /// wait_readable() is pending, or an interruptible_wait is open: the socket's only
-    /// operation is a wait for the peer, so a drain may cancel it without cutting a write
-    /// short. Touched on the connection's executor only.
+    /// wait_readable() is pending, or an interruptible wait (begin_interruptible_wait()): the
+    /// socket's only operation is a wait for the peer, so a drain may cancel it without cutting a
+    /// write short. Touched on the connection's executor only.
     bool waiting_ = false;
     stop_reason stop_ = stop_reason::none;
     bool holds_address_slot_ = false;
@@ -247,8 +244,6 @@ private:
     /// connection's executor. ordering: relaxed: the sweep's reading may be stale, so
     /// stop_slow_request() checks it again on the executor before acting on it.
     std::atomic<std::int64_t> request_started_ns_{0};
-    /// See shorten_idle_timeout(); 0: none. ordering: relaxed, read by the sweep.
-    std::atomic<std::uint32_t> own_idle_timeout_ms_{0};
     /// last_activity_ns_ when recheck_sockets() last ran (it runs once per quiet period).
     /// ordering: relaxed; only the sweep (or the drain after it) uses it, one at a time.
     std::atomic<std::int64_t> rechecked_activity_{0};
