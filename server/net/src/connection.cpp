@@ -37,6 +37,14 @@ connection::connection(std::uint64_t id, stream_socket socket, runtime::worker_l
     remote_ = stream_.tcp_socket().remote_endpoint(ec);
 }
 
+connection_ptr connection::try_ref() {
+    auto refs = refs_.load(std::memory_order_relaxed);
+    do {
+        if (refs == 0) return nullptr;
+    } while (!refs_.compare_exchange_weak(refs, refs + 1, std::memory_order_relaxed));
+    return connection_ptr(this, false);  // the reference just counted
+}
+
 asio::any_io_executor connection::executor() {
     if (serial_) return serial_;
     return stream_.tcp_socket().get_executor();
@@ -174,14 +182,14 @@ runtime::clock::time_point connection::last_activity() const {
 
 void connection::request_stop(stop_reason reason) {
     // A connection that is already being destroyed has nothing left to stop.
-    auto self = weak_from_this().lock();
+    auto self = try_ref();
     if (!self) return;
     // Cancellation signals are not thread-safe: emit them on the connection's own executor.
     asio::post(executor(), [self = std::move(self), reason] { self->stop_on_executor(reason); });
 }
 
 void connection::stop_slow_request(runtime::clock::time_point began) {
-    auto self = weak_from_this().lock();
+    auto self = try_ref();
     if (!self) return;
     const auto began_ns = began.time_since_epoch().count();
     asio::post(executor(), [self = std::move(self), began_ns] {
@@ -210,7 +218,7 @@ void connection::recheck_sockets() {
     const auto activity = last_activity_ns_.load(std::memory_order_relaxed);
     if (rechecked_activity_.load(std::memory_order_relaxed) == activity) return;
     rechecked_activity_.store(activity, std::memory_order_relaxed);
-    auto self = weak_from_this().lock();
+    auto self = try_ref();
     if (!self) return;
     asio::post(executor(), [self = std::move(self)] { self->recheck_on_executor(); });
 }

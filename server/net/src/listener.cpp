@@ -266,7 +266,7 @@ void listener::admit(stream_socket socket, runtime::worker_lease lease) {
     start_connection(std::move(socket), std::move(lease));
 }
 
-asio::awaitable<bool> listener::read_proxy_header_and_admit(std::shared_ptr<connection> conn) {
+asio::awaitable<bool> listener::read_proxy_header_and_admit(connection_ptr conn) {
     auto read = co_await read_proxy_header(*conn);
     if (read.state == proxy_header_read::status::invalid) {
         stats_.proxy_header_errors.fetch_add(1, std::memory_order_relaxed);
@@ -306,7 +306,7 @@ void listener::start_connection(stream_socket socket, runtime::worker_lease leas
         return;
     }
     const auto id = next_connection_id.fetch_add(1, std::memory_order_relaxed);
-    auto conn = std::make_shared<connection>(id, std::move(socket), std::move(lease));
+    auto conn = connection::make(id, std::move(socket), std::move(lease));
     const bool behind_proxy = config_.accept_proxy;  // the client's address comes later
     if (!admission_.take_slots(*conn, behind_proxy)) {
         conn->stream().close();
@@ -367,7 +367,7 @@ void listener::finish_connection(connection& conn, std::exception_ptr error) {
     admission_.give_back(conn);
     conn.stream().close();
     // Last: once the set is empty, shutdown may tear the listener down. The caller's
-    // shared_ptr keeps `conn` alive until it returns.
+    // connection_ptr keeps `conn` alive until it returns.
     connections_.remove(conn);
 }
 

@@ -22,10 +22,10 @@ struct fixture {
     // Pinned: posts land in the worker's io_context, which the test runs by hand.
     runtime::io_pool pool{1, config::scheduler_kind::pinned};
 
-    std::shared_ptr<connection> make(std::uint64_t id) {
+    connection_ptr make(std::uint64_t id) {
         auto lease = pool.acquire();
         stream_socket socket(lease.io_executor());
-        return std::make_shared<connection>(id, std::move(socket), std::move(lease));
+        return connection::make(id, std::move(socket), std::move(lease));
     }
 
     /// Runs what request_stop() posted.

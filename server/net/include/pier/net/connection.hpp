@@ -3,8 +3,11 @@
 // too); what only the listener, the sweep and the caps may do is private to them. A handler
 // never sees the pool, the listener or other connections.
 //
-// Ownership: a connection is created by its listener and kept alive (shared_ptr) by the task that
-// runs its handler; the listener's connection_set holds a non-owning link to it.
+// Ownership: a connection is created by its listener and kept alive (connection_ptr) by the
+// task that runs its handler; the listener's connection_set holds a non-owning link to it. The
+// reference count is the connection's own (intrusive), not std::shared_ptr's: a control block
+// and enable_shared_from_this's weak reference were 32 of the bytes every idle connection
+// holds (bench/README.md).
 //
 // Threads: everything except the functions marked "any thread" (request_stop(),
 // stop_slow_request() and the getters the sweep reads) must be called on the connection's own
@@ -17,7 +20,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <memory>
+#include <utility>
 #include <optional>
 #include <string_view>
 
@@ -25,6 +28,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/intrusive/list_hook.hpp>
+#include <boost/smart_ptr/intrusive_ptr.hpp>
 
 #include "pier/net/byte_stream.hpp"
 #include "pier/net/close_reasons.hpp"
@@ -38,10 +42,17 @@ namespace pier::net {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-class connection : public std::enable_shared_from_this<connection>,
-                   public boost::intrusive::list_base_hook<> {
+class connection;
+/// An owning reference to a connection.
+using connection_ptr = boost::intrusive_ptr<connection>;
+
+class connection : public boost::intrusive::list_base_hook<> {
 public:
-    connection(std::uint64_t id, stream_socket socket, runtime::worker_lease lease);
+    /// A new connection, owned by the pointer returned.
+    static connection_ptr make(std::uint64_t id, stream_socket socket,
+                               runtime::worker_lease lease) {
+        return connection_ptr(new connection(id, std::move(socket), std::move(lease)));
+    }
     connection(const connection&) = delete;
     connection& operator=(const connection&) = delete;
 
@@ -188,6 +199,21 @@ private:
     bool holds_address_slot() const { return holds_address_slot_; }
     void set_holds_address_slot(bool holds) { holds_address_slot_ = holds; }
 
+    connection(std::uint64_t id, stream_socket socket, runtime::worker_lease lease);
+    ~connection() = default;
+
+    // connection_ptr's reference counting. A count that reached 0 never rises again: the
+    // connection is being destroyed.
+    friend void intrusive_ptr_add_ref(connection* c) noexcept {
+        c->refs_.fetch_add(1, std::memory_order_relaxed);
+    }
+    friend void intrusive_ptr_release(connection* c) noexcept {
+        if (c->refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete c;
+    }
+    /// Any thread: a new reference, or null when the connection is already being destroyed
+    /// (found through the connection_set by the sweep or a stop, which own no reference).
+    connection_ptr try_ref();
+
     template <typename Handler>
     class readable_handler;
     template <typename Handler>
@@ -240,6 +266,8 @@ private:
     /// write_scopes open: a count, since the proxy may write both ways at once and one ending
     /// must not hide the other. ordering: relaxed, read by the sweep like last_activity_ns_.
     std::atomic<std::uint8_t> writing_{0};
+    /// connection_ptrs alive (in the 4 bytes after the flags above).
+    std::atomic<std::uint32_t> refs_{0};
     /// runtime::clock ns when the incomplete request began arriving; 0: none. Written on the
     /// connection's executor. ordering: relaxed: the sweep's reading may be stale, so
     /// stop_slow_request() checks it again on the executor before acting on it.

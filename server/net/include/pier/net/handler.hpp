@@ -51,11 +51,11 @@ public:
 
 private:
     friend class listener;
-    serve_done(listener& owner, std::shared_ptr<connection> conn)
+    serve_done(listener& owner, connection_ptr conn)
         : owner_(&owner), conn_(std::move(conn)) {}
 
     listener* owner_;
-    std::shared_ptr<connection> conn_;
+    connection_ptr conn_;
 };
 
 /// Runs `body` (a handler's coroutine for `done.conn()`) on the connection's executor, and

@@ -104,7 +104,7 @@ private:
     void start_connection(stream_socket socket, runtime::worker_lease lease);
     /// accept_proxy: reads the PROXY header (the peer becomes the client it names) and takes
     /// the per-address slot for that client. True when the handler may start.
-    asio::awaitable<bool> read_proxy_header_and_admit(std::shared_ptr<connection> conn);
+    asio::awaitable<bool> read_proxy_header_and_admit(connection_ptr conn);
     /// Starts `handler` on the connection (on its executor); an exception from start() ends it.
     static void start_handler(const handler& handler, const serve_done& done);
     friend class serve_done;  // the only caller of finish_connection() besides the listener
