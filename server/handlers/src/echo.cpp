@@ -57,7 +57,7 @@ struct exact_allocator {
 };
 
 /// One echo connection, served by callbacks rather than a coroutine: while it waits for bytes
-/// it holds this object (56 bytes: the connection, the reader, the limit) and
+/// it holds this object (40 bytes: the connection, the reader, the limit) and
 /// the forwarding read queued with the reactor, and no coroutine frame (three frames were 1,088
 /// of the 2,125 bytes an idle connection held: bench/README.md). A coroutine runs only for
 /// what takes more than one step: writing what the peer did not take at once, and the drain.
@@ -223,7 +223,7 @@ private:
     }
 
     // Every idle echo connection holds these (bench/README.md, the idle connection's budget):
-    // kept to 56 bytes, a 64-byte heap chunk.
+    // kept to 40 bytes, a 48-byte heap chunk.
     net::serve_done done_;
     net::edge_reader reader_;
     /// What the peer did not take at once (the only copy), or null: most connections never
@@ -232,7 +232,7 @@ private:
     std::uint32_t limit_;  ///< the most read (and kept) at a time: max_buffer
     bool failed_ = false;  ///< a send failed, or the copy could not be made
 };
-static_assert(sizeof(echo_session) <= 56, "an idle echo connection's state: see above");
+static_assert(sizeof(echo_session) <= 40, "an idle echo connection's state: see above");
 
 }  // namespace
 

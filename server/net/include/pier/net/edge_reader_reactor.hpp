@@ -270,26 +270,27 @@ struct initiate_read {
 /// The reactor path's reads, behind edge_reader (which documents them).
 class reader_path {
 public:
-    explicit reader_path(stream_socket& socket)
-        : socket_(socket),
-          reactor_(asio::use_service<asio::detail::reactor>(
-              asio::query(socket.get_executor(), asio::execution::context))) {
-        enable_queue_hint(socket);
-    }
+    explicit reader_path(stream_socket& socket) : socket_(socket) { enable_queue_hint(socket); }
 
     /// `buffer.data()` null: read through the performing thread's scratch buffer.
+    ///
+    /// The reactor is looked up here, once per read started (a forwarding read stays queued
+    /// across messages, so that is once per completion, not per message), rather than kept:
+    /// an idle echo connection holds its reader, and 8 bytes more would take its session to
+    /// the next heap chunk (bench/README.md, the idle connection's budget).
     template <typename CompletionToken>
     auto async_read(asio::mutable_buffer buffer, bool read_now, chunk_sink sink,
                     CompletionToken&& token) {
+        auto& reactor = asio::use_service<asio::detail::reactor>(
+            asio::query(socket_.get_executor(), asio::execution::context));
         return asio::async_initiate<CompletionToken, void(boost::system::error_code, std::size_t)>(
-            initiate_read{}, token, &socket_, &reactor_, buffer, read_now, sink);
+            initiate_read{}, token, &socket_, &reactor, buffer, read_now, sink);
     }
 
     static void cancel_read(stream_socket& socket);
 
 private:
     stream_socket& socket_;
-    asio::detail::reactor& reactor_;
 };
 
 }  // namespace edge_read_detail
