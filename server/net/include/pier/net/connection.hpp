@@ -20,9 +20,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <utility>
 #include <optional>
 #include <string_view>
+#include <utility>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>

@@ -51,8 +51,7 @@ public:
 
 private:
     friend class listener;
-    serve_done(listener& owner, connection_ptr conn)
-        : owner_(&owner), conn_(std::move(conn)) {}
+    serve_done(listener& owner, connection_ptr conn) : owner_(&owner), conn_(std::move(conn)) {}
 
     listener* owner_;
     connection_ptr conn_;
