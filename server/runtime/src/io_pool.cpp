@@ -38,13 +38,12 @@ void io_pool::keep_polling(worker_lease::worker& w) {
 }
 
 worker_lease::worker_lease(worker_lease&& other) noexcept
-    : worker_(std::exchange(other.worker_, nullptr)), counted_(other.counted_) {}
+    : bits_(std::exchange(other.bits_, 0)) {}
 
 worker_lease& worker_lease::operator=(worker_lease&& other) noexcept {
     if (this != &other) {
         release();
-        worker_ = std::exchange(other.worker_, nullptr);
-        counted_ = other.counted_;
+        bits_ = std::exchange(other.bits_, 0);
     }
     return *this;
 }
@@ -52,27 +51,27 @@ worker_lease& worker_lease::operator=(worker_lease&& other) noexcept {
 worker_lease::~worker_lease() { release(); }
 
 void worker_lease::release() {
-    if (worker_ != nullptr && counted_) {
-        worker_->live.fetch_sub(1, std::memory_order_relaxed);
+    if (target() != nullptr && counted()) {
+        target()->live.fetch_sub(1, std::memory_order_relaxed);
     }
-    worker_ = nullptr;
+    bits_ = 0;
 }
 
 asio::io_context::executor_type worker_lease::io_executor() const {
-    return worker_->io.get_executor();
+    return target()->io.get_executor();
 }
 
 asio::any_io_executor worker_lease::task_executor() const {
     // Work stealing: a serializer per connection, so wherever its handlers run they never run
     // at once (request_stop's posts, the || operators' branches).
-    if (worker_->stealing != nullptr) {
-        return serial_executor(*new serializer(*worker_->stealing));
+    if (target()->stealing != nullptr) {
+        return serial_executor(*new serializer(*target()->stealing));
     }
     // Pinned: the coroutine runs on its socket's own reactor thread.
-    return worker_->io.get_executor();
+    return target()->io.get_executor();
 }
 
-std::size_t worker_lease::worker_index() const { return worker_->index; }
+std::size_t worker_lease::worker_index() const { return target()->index; }
 
 io_pool::io_pool(std::size_t threads, config::scheduler_kind kind, scheduler_options options,
                  bool busy_polling)

@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <thread>
@@ -57,11 +58,16 @@ public:
 private:
     friend class io_pool;
     struct worker;
-    worker_lease(worker* w, bool counted) : worker_(w), counted_(counted) {}
+    worker_lease(worker* w, bool counted)
+        : bits_(reinterpret_cast<std::uintptr_t>(w) | (counted ? 1u : 0u)) {}
     void release();
+    worker* target() const { return reinterpret_cast<worker*>(bits_ & ~std::uintptr_t{1}); }
+    /// Whether this lease is one of target()->live.
+    bool counted() const { return (bits_ & 1u) != 0; }
 
-    worker* worker_ = nullptr;
-    bool counted_ = false;  ///< whether this lease is one of worker_->live
+    /// The worker's address, and in its low bit whether the lease is counted: one word, since
+    /// every connection holds a lease for its whole life (bench/README.md). 0: no worker.
+    std::uintptr_t bits_ = 0;
 };
 
 class io_pool {
