@@ -287,6 +287,10 @@ private:
         s.read_duration("write_timeout", 0s, 24h, out.write_timeout);
         s.read_duration("request_timeout", 0s, 24h, out.request_timeout);
         if (const auto accept = s.read_boolean("accept_proxy")) out.accept_proxy = *accept;
+        if (s.find("tls") != nullptr) {
+            out.tls.emplace();
+            read_tls(s.sub_section("tls"), *out.tls);
+        }
 
         // One section per handler, each read whatever the listener's handler is: a section kept
         // for a handler switched off by one line is not an error, and typos in it still are.
@@ -337,6 +341,69 @@ private:
         if (s.find("health_check") != nullptr) {
             out.health_check.emplace();
             read_health_check(s.sub_section("health_check"), *out.health_check);
+        }
+    }
+
+    /// `tls:`. The files are only named here; the tls layer loads them (tls/tls_context.hpp)
+    /// and reports what fails with the key's position.
+    void read_tls(section& s, tls_config& out) {
+        read_file(s, "certificate", out.certificate);
+        read_file(s, "key", out.key);
+        s.read_enum("min_version", "TLS version", out.min_version);
+        // OpenSSL itself says which cipher names it does not know (tls/server_context.cpp).
+        read_text(s, "ciphers", "an OpenSSL cipher list, e.g. \"ECDHE+AESGCM\"", out.ciphers);
+        read_text(s, "ciphersuites",
+                  "an OpenSSL TLS 1.3 suite list, e.g. \"TLS_AES_128_GCM_SHA256\"",
+                  out.ciphersuites);
+        read_alpn(s, out.alpn);
+    }
+
+    /// A required file path into `out`, with where it was written.
+    void read_file(section& s, std::string_view key, located_text& out) {
+        if (s.find(key) == nullptr) {
+            s.missing(key);
+            return;
+        }
+        read_text(s, key, "a file path, e.g. \"/etc/pier/tls/site.pem\"", out);
+    }
+
+    /// A non-empty string of at most 4KiB (a path, a cipher list: a line) into `out`, with where it
+    /// was written.
+    void read_text(section& s, std::string_view key, std::string_view what, located_text& out) {
+        const entry* e = s.find(key);
+        if (e == nullptr) return;
+        const auto before = out.text;
+        s.read_string(key, what, 4096, out.text);
+        if (out.text.empty()) {
+            s.add(e->mark(), s.path_of(key), "must not be empty");
+            out.text = before;
+            return;
+        }
+        out.at = s.location(*e);
+    }
+
+    /// `alpn:` a sequence of protocol names (RFC 7301: 1..255 bytes each).
+    void read_alpn(section& s, std::vector<std::string>& out) {
+        const entry* e = s.find("alpn");
+        if (e == nullptr) return;
+        const std::string expected = "a sequence of protocol names, e.g. [h2, http/1.1]";
+        if (!e->value.IsSequence()) {
+            s.add(e->mark(), s.path_of("alpn"), "expected " + expected, describe(e->value));
+            return;
+        }
+        for (std::size_t i = 0; i < e->value.size(); ++i) {
+            const YAML::Node item = e->value[i];
+            const std::string path = s.path_of("alpn") + "[" + std::to_string(i) + "]";
+            if (!item.IsScalar()) {
+                s.add(item.Mark(), path, "expected a protocol name, e.g. h2", describe(item));
+                continue;
+            }
+            const std::string& name = item.Scalar();
+            if (name.empty() || name.size() > 255) {
+                s.add(item.Mark(), path, "must be 1 to 255 bytes long", name);
+                continue;
+            }
+            out.push_back(name);
         }
     }
 

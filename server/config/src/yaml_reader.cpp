@@ -212,6 +212,10 @@ void section::missing(std::string_view key) { add(mark_, path_of(key), "missing 
 
 std::string section::position(const YAML::Mark& mark) const { return doc_->position(mark); }
 
+key_location section::location(const entry& e) const {
+    return doc_->location(e.mark(), path_of(e.key));
+}
+
 std::optional<std::string> section::scalar(const entry& e, std::string_view what) {
     if (!e.value.IsScalar()) {
         add(e.mark(), path_of(e.key), "expected " + std::string(what), describe(e.value));
@@ -502,6 +506,17 @@ void document::add_at(std::size_t order, const YAML::Mark& mark, std::string key
 
 std::string document::position(const YAML::Mark& mark) const {
     return source_ + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+}
+
+key_location document::location(const YAML::Mark& mark, std::string key_path) const {
+    key_location at;
+    at.source = source_;
+    if (!mark.is_null()) {
+        at.line = mark.line + 1;
+        at.column = mark.column + 1;
+    }
+    at.key_path = std::move(key_path);
+    return at;
 }
 
 std::vector<config_error> document::finish() {

@@ -114,6 +114,9 @@ public:
     /// "file:line:col", for messages that point at a second place.
     std::string position(const YAML::Mark& mark) const;
 
+    /// Where `e`'s value was written, for errors found after parsing.
+    key_location location(const entry& e) const;
+
     /// The scalar text of `e`, or an error "expected <what>" and nullopt.
     std::optional<std::string> scalar(const entry& e, std::string_view what);
 
@@ -181,6 +184,9 @@ public:
 
     /// "file:line:col", for messages that point at a second place.
     std::string position(const YAML::Mark& mark) const;
+
+    /// `mark` in this document, under `key_path`.
+    key_location location(const YAML::Mark& mark, std::string key_path) const;
 
     /// Every error, in file order (those without a position first), after reporting the
     /// sections' unknown and duplicate keys. Call once, when the schema has read everything.

@@ -62,6 +62,13 @@ void check_documented_values(const config& c) {
 
 // Every key of the schema, as it appears (commented out or not) in the default file.
 const char* const all_keys[] = {"threads",
+                                "tls",
+                                "certificate",
+                                "key",
+                                "min_version",
+                                "ciphers",
+                                "ciphersuites",
+                                "alpn",
                                 "level",
                                 "format",
                                 "drain_timeout",

@@ -389,7 +389,7 @@ TEST_CASE("config: unknown keys far from any known key list the expected keys") 
         CHECK(only_error(one_listener + "    http:\n      max_buffer: 1KiB\n") ==
               "t.yaml:4:5: listeners[0].http: unknown key (expected one of: name, listen, "
               "backlog, handler, max_connections, max_connections_per_ip, idle_timeout, "
-              "write_timeout, request_timeout, accept_proxy, echo, synthetic, proxy)");
+              "write_timeout, request_timeout, accept_proxy, tls, echo, synthetic, proxy)");
     }
     SUBCASE("short key") {
         CHECK(only_error("log:\n  x: 1\n" + one_listener) ==
@@ -1075,4 +1075,74 @@ TEST_CASE("config: accept_proxy is a strict boolean") {
     CHECK(only_error(one_listener + "    accept_proxy: yes\n") ==
           "t.yaml:4:19: listeners[0].accept_proxy: unknown boolean (expected one of: false, true) "
           "(got yes)");
+}
+
+namespace {
+
+const std::string tls_listener =
+    "listeners:\n"
+    "  - name: a\n"
+    "    listen: 127.0.0.1:7443\n"
+    "    tls:\n";
+
+}  // namespace
+
+TEST_CASE("config: tls is off without a section; its keys read back with their positions") {
+    CHECK_FALSE(parse_ok(one_listener).listeners[0].tls.has_value());
+
+    const auto cfg = parse_ok(tls_listener +
+                              "      certificate: site.pem\n"
+                              "      key: /etc/pier/site.key\n"
+                              "      min_version: TLSv1.3\n"
+                              "      ciphers: ECDHE+AESGCM\n"
+                              "      alpn: [h2, http/1.1]\n");
+    REQUIRE(cfg.listeners[0].tls.has_value());
+    const auto& tls = *cfg.listeners[0].tls;
+    CHECK(tls.certificate.text == "site.pem");
+    CHECK(tls.certificate.at.source == "t.yaml");
+    CHECK(tls.certificate.at.line == 5);
+    CHECK(tls.certificate.at.column == 20);
+    CHECK(tls.certificate.at.key_path == "listeners[0].tls.certificate");
+    CHECK(tls.key.text == "/etc/pier/site.key");
+    CHECK(tls.key.at.line == 6);
+    CHECK(tls.min_version == tls_version::tls1_3);
+    CHECK(tls.ciphers.text == "ECDHE+AESGCM");
+    CHECK(tls.ciphers.at.line == 8);
+    CHECK(tls.ciphersuites.text == tls_config::tls13_ciphersuites);
+    CHECK(tls.alpn == std::vector<std::string>{"h2", "http/1.1"});
+}
+
+TEST_CASE("config: tls errors name the key and its position") {
+    CHECK(all_errors(tls_listener + "      key: k.pem\n") ==
+          std::vector<std::string>{
+              "t.yaml:5:7: listeners[0].tls.certificate: missing required key"});
+    CHECK(only_error(tls_listener +
+                     "      certificate: c.pem\n"
+                     "      key: \"\"\n") ==
+          "t.yaml:6:12: listeners[0].tls.key: must not be empty");
+    CHECK(only_error(tls_listener +
+                     "      certificate: c.pem\n"
+                     "      key: k.pem\n"
+                     "      min_version: TLSv1.1\n")
+              .starts_with("t.yaml:7:20: listeners[0].tls.min_version: unknown TLS version"));
+    CHECK(only_error(tls_listener +
+                     "      certificate: c.pem\n"
+                     "      key: k.pem\n"
+                     "      alpn: h2\n")
+              .starts_with("t.yaml:7:13: listeners[0].tls.alpn: expected a sequence"));
+    CHECK(only_error(tls_listener +
+                     "      certificate: c.pem\n"
+                     "      key: k.pem\n"
+                     "      alpn: [\"\"]\n") ==
+          "t.yaml:7:14: listeners[0].tls.alpn[0]: must be 1 to 255 bytes long");
+}
+
+TEST_CASE("config: where a tls key sits does not make two configs differ") {
+    const auto a = parse_ok(tls_listener +
+                            "      certificate: c.pem\n"
+                            "      key: k.pem\n");
+    const auto b = parse_ok(tls_listener +
+                            "      key: k.pem\n"
+                            "      certificate: c.pem\n");
+    CHECK(a == b);
 }

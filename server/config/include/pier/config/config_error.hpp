@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace pier::config {
@@ -22,6 +23,23 @@ struct config_error {
 
     /// "file:line:col: key.path: what (got value)" — the parts that are empty are left out.
     std::string to_string() const;
+};
+
+/// Where a key was written, for errors found only when its value is used (a certificate file
+/// that does not load): the parts of a config_error that say where. Not part of the value:
+/// two configs that differ only in where a key sits compare equal.
+struct key_location {
+    std::string source;    ///< the config file, as given to parse_config()
+    int line = 0;          ///< 1-based; 0: unknown (a config not read from YAML)
+    int column = 0;        ///< 1-based
+    std::string key_path;  ///< e.g. "listeners[0].tls.certificate"
+
+    /// An error about the value written here.
+    config_error error(std::string what, std::string got = {}) const {
+        return {source, line, column, key_path, std::move(what), std::move(got)};
+    }
+
+    bool operator==(const key_location& /*other*/) const { return true; }
 };
 
 /// How many errors --check-config prints and a failed reload logs. A file can hold a hundred
