@@ -32,7 +32,7 @@ RUN bash -c 'set -euo pipefail \
     && apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         g++ cmake ninja-build "${platform_boost[@]}" libspdlog-dev libfmt-dev libyaml-cpp-dev \
-        dpkg-dev file \
+        libssl-dev dpkg-dev file \
     && rm -rf /var/lib/apt/lists/*'
 
 WORKDIR /src

@@ -10,7 +10,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-layers=(config log runtime net handlers admin daemon pierd pierload)
+layers=(config log runtime tls net handlers admin daemon pierd pierload)
 
 rank() {
     local i
@@ -27,7 +27,7 @@ rank() {
 # "<from> <to>" for every #include "pier/<to>/..." in <from>'s files.
 edges() {
     local from
-    for from in config log runtime net handlers admin daemon; do
+    for from in config log runtime tls net handlers admin daemon; do
         grep -rhoE '#include "pier/[a-z_]+/' "server/$from" | sed -E "s#.*pier/([a-z_]+)/#$from \1#"
     done
     grep -hoE '#include "pier/[a-z_]+/' server/main.cpp | sed -E 's#.*pier/([a-z_]+)/#pierd \1#'

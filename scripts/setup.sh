@@ -19,7 +19,9 @@ platform_detect
 packages=(
     g++ cmake ninja-build ccache mold
     "${platform_boost[@]}"
-    libspdlog-dev libfmt-dev libyaml-cpp-dev doctest-dev
+    libspdlog-dev libfmt-dev libyaml-cpp-dev doctest-dev libssl-dev
+    # TLS's test peer: openssl s_client, a client the tests did not write.
+    openssl
     # Test peers: pierload's line mode and the proxy are tested against a real redis-server
     # (the proxy with redis-benchmark, from redis-tools); git lists the files the format check
     # reads.

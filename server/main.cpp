@@ -23,6 +23,7 @@
 #include "pier/daemon/server.hpp"
 #include "pier/daemon/signal_loop.hpp"
 #include "pier/daemon/signals.hpp"
+#include "pier/daemon/tls_contexts.hpp"
 #include "pier/log/logging.hpp"
 #include "pier/log/rate_limiter.hpp"
 #include "pier/runtime/open_file_limit.hpp"
@@ -42,6 +43,18 @@ int run(const pier::daemon::cli_options& options) {
         return exit_code::config;
     }
     auto cfg = std::move(*loaded.value);
+    // The files the config names (certificates and keys) are part of it: a bad one stops the
+    // start and fails --check-config, with the key's position.
+    auto tls = pier::daemon::load_tls_contexts(cfg);
+    for (const auto& warning : tls.warnings) {
+        std::cerr << "warning: " << warning.to_string() << '\n';
+    }
+    if (!tls.errors.empty()) {
+        for (const auto& line : pier::config::report_lines(tls.errors)) std::cerr << line << '\n';
+        std::cerr << options.config_path.string() << ": " << tls.errors.size()
+                  << (tls.errors.size() == 1 ? " error" : " errors") << '\n';
+        return exit_code::config;
+    }
     const auto memory_warning =
         pier::daemon::buffer_memory_warning(cfg, pier::daemon::usable_memory());
     if (options.check_config) {
@@ -75,7 +88,7 @@ int run(const pier::daemon::cli_options& options) {
     if (memory_warning) spdlog::warn("{}", *memory_warning);
     const auto notifier = pier::daemon::sd_notifier::from_environment();
     try {
-        pier::daemon::server server(std::move(cfg));
+        pier::daemon::server server(std::move(cfg), std::move(tls));
         server.start();
         spdlog::info("ready");
         if (notifier.enabled() &&

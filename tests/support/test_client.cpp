@@ -37,8 +37,22 @@ config::config echo_config() {
     return cfg;
 }
 
-running_server::running_server(config::config cfg)
-    : server_(std::make_unique<daemon::server>(std::move(cfg))) {
+namespace {
+
+/// The config's TLS contexts, as pierd loads them; a test whose files do not load fails here.
+daemon::tls_contexts tls_of(const config::config& cfg) {
+    auto tls = daemon::load_tls_contexts(cfg);
+    if (!tls.errors.empty()) {
+        throw std::runtime_error("test config's TLS does not load: " + tls.errors[0].to_string());
+    }
+    return tls;
+}
+
+}  // namespace
+
+running_server::running_server(config::config cfg) {
+    auto tls = tls_of(cfg);
+    server_ = std::make_unique<daemon::server>(std::move(cfg), std::move(tls));
     server_->start();
 }
 

@@ -98,6 +98,14 @@ void write_listeners(family_writer& w, const std::vector<listener_snapshot>& lis
     w.begin("pier_proxy_protocol_errors_total", "counter",
             "accept_proxy: connections closed for a missing or malformed PROXY header.");
     for (const auto& l : listeners) w.sample(listener_labels(l), l.proxy_header_errors);
+    w.begin("pier_tls_handshakes_total", "counter",
+            "TLS handshakes by result: done, failed (the client's TLS refused), abandoned (the "
+            "client left or was cut before the end).");
+    for (const auto& l : listeners) {
+        w.sample(listener_labels(l) + ",result=\"done\"", l.tls_handshakes);
+        w.sample(listener_labels(l) + ",result=\"failed\"", l.tls_handshake_errors);
+        w.sample(listener_labels(l) + ",result=\"abandoned\"", l.tls_handshakes_abandoned);
+    }
     w.begin("pier_received_bytes_total", "counter", "Bytes read from clients.");
     for (const auto& l : listeners) w.sample(listener_labels(l), l.traffic.bytes_in);
     w.begin("pier_sent_bytes_total", "counter", "Bytes written to clients.");

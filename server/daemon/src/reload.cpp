@@ -12,6 +12,7 @@
 #include "pier/daemon/memory_budget.hpp"
 #include "pier/daemon/memory_give_back.hpp"
 #include "pier/daemon/resource_limits.hpp"
+#include "pier/daemon/tls_contexts.hpp"
 #include "pier/log/logging.hpp"
 
 namespace pier::daemon {
@@ -41,9 +42,21 @@ bool apply_file(server& running, const std::filesystem::path& path,
         return false;
     }
     auto next = std::move(*loaded.value);
+    // Every certificate and key is read again, so renewed files take effect; one that does
+    // not load fails the reload like a config error.
+    auto tls = load_tls_contexts(next);
+    for (const auto& warning : tls.warnings) spdlog::warn("reload: {}", warning.to_string());
+    if (!tls.errors.empty()) {
+        running.count_failed_reload();
+        for (const auto& line : config::report_lines(tls.errors)) {
+            spdlog::error("reload: {}", line);
+        }
+        spdlog::error("reload failed, keeping the running config errors={}", tls.errors.size());
+        return false;
+    }
     if (cli_log_level) next.log.level = *cli_log_level;  // the command line still wins
     const auto log = next.log;
-    const auto outcome = running.reload(std::move(next));
+    const auto outcome = running.reload(std::move(next), std::move(tls));
     if (!outcome.applied) {
         for (const auto& error : outcome.errors) spdlog::error("reload: {}", error);
         spdlog::error("reload failed, keeping the running config errors={}", outcome.errors.size());

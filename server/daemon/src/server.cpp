@@ -42,7 +42,7 @@ std::size_t worker_count(const config::runtime_config& cfg) {
     return hardware > 0 ? hardware : 1;
 }
 
-server::server(config::config cfg)
+server::server(config::config cfg, tls_contexts tls)
     : config_(std::move(cfg)),
       pool_(worker_count(config_.runtime), config_.runtime.scheduler, {},
             config_.runtime.busy_polling),
@@ -53,7 +53,7 @@ server::server(config::config cfg)
         if (const auto match = match_inherited_socket(listener_cfg, inherited)) {
             fd = std::exchange(inherited[*match].fd, -1);
         }
-        listeners_.push_back(make_listener(listener_cfg, fd));
+        listeners_.push_back(make_listener(listener_cfg, fd, tls));
     }
     for (const auto& unused : inherited) {
         if (unused.fd < 0) continue;
@@ -72,9 +72,25 @@ server::server(config::config cfg)
 
 server::~server() { shutdown(); }
 
-std::unique_ptr<net::listener> server::make_listener(const config::listener_config& cfg, int fd) {
-    return std::make_unique<net::listener>(cfg, pool_, handlers::make_handler(cfg), &global_cap_,
-                                           fd);
+namespace {
+
+/// The listener's TLS context; one that should have a context and has none is the caller's
+/// mistake (it skipped load_tls_contexts()), never served as plain TCP.
+std::shared_ptr<const tls::server_context> tls_for(const config::listener_config& cfg,
+                                                   const tls_contexts& tls) {
+    auto context = tls.for_listener(cfg.name);
+    if (cfg.tls && !context) {
+        throw std::invalid_argument("listener \"" + cfg.name + "\" has tls but no TLS context");
+    }
+    return context;
+}
+
+}  // namespace
+
+std::unique_ptr<net::listener> server::make_listener(const config::listener_config& cfg, int fd,
+                                                     const tls_contexts& tls) {
+    return std::make_unique<net::listener>(cfg, pool_, handlers::make_handler(cfg),
+                                           tls_for(cfg, tls), &global_cap_, fd);
 }
 
 void server::start() {
@@ -95,7 +111,7 @@ void server::start() {
     ready_.store(true, std::memory_order_release);
 }
 
-server::reload_outcome server::reload(config::config next) {
+server::reload_outcome server::reload(config::config next, tls_contexts tls) {
     if (!started_ || stopped_) throw std::logic_error("reload needs a running server");
     reap_retired();
     auto diff = diff_configs(config_, next);
@@ -107,7 +123,7 @@ server::reload_outcome server::reload(config::config next) {
     std::vector<std::unique_ptr<net::listener>> added;
     std::vector<std::optional<net::tcp::acceptor>> replacements(diff.changed.size());
     try {
-        for (const auto& cfg : diff.added) added.push_back(make_listener(cfg, -1));
+        for (const auto& cfg : diff.added) added.push_back(make_listener(cfg, -1, tls));
         for (std::size_t i = 0; i < diff.changed.size(); ++i) {
             const auto& change = diff.changed[i];
             if (change.rebind) {
@@ -124,6 +140,12 @@ server::reload_outcome server::reload(config::config next) {
     if (diff.empty()) spdlog::info("reload: nothing to apply");
     for (const auto& change : diff.applied_globally) spdlog::info("reload: {}", change);
     global_cap_.set_limit(next.limits.max_connections);
+    // Every kept listener's TLS, changed in the config or not: the files were read again.
+    for (const auto& cfg : next.listeners) {
+        const bool added_now = std::any_of(diff.added.begin(), diff.added.end(),
+                                           [&](const auto& a) { return a.name == cfg.name; });
+        if (!added_now) listener(cfg.name).use_tls(tls_for(cfg, tls));
+    }
     for (std::size_t i = 0; i < diff.changed.size(); ++i) {
         const auto& change = diff.changed[i];
         auto& l = listener(change.after.name);
@@ -343,6 +365,9 @@ admin::metrics_snapshot server::metrics_snapshot() {
         }
         s.accept_errors = load(stats.accept_errors);
         s.proxy_header_errors = load(stats.proxy_header_errors);
+        s.tls_handshakes = load(stats.tls_handshakes);
+        s.tls_handshake_errors = load(stats.tls_handshake_errors);
+        s.tls_handshakes_abandoned = load(stats.tls_handshakes_abandoned);
         for (std::size_t i = 0; i < s.closed_by.size(); ++i)
             s.closed_by[i] = load(stats.closed_by[i]);
         s.traffic = l->connections().traffic();

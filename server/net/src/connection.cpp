@@ -103,7 +103,14 @@ void connection::start_wait_readable(Handler handler) {
         return;
     }
     waiting_ = true;
-    // (Under TLS, plaintext already decrypted will complete the wait at once: byte_stream.hpp.)
+    if (const tls_session* tls = stream_.tls(); tls != nullptr && tls->has_buffered()) {
+        // Plaintext OpenSSL already decrypted: no readiness event will announce it.
+        asio::post(stream_.get_executor(),
+                   [ready = readable_handler<Handler>(*this, std::move(handler))]() mutable {
+                       ready(boost::system::error_code());
+                   });
+        return;
+    }
     stream_.tcp_socket().async_wait(tcp::socket::wait_read,
                                     readable_handler<Handler>(*this, std::move(handler)));
 }

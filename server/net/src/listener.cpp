@@ -14,6 +14,8 @@
 
 #include "pier/config/units.hpp"
 #include "pier/net/proxy_header_reader.hpp"
+#include "pier/net/tls_handshake.hpp"
+#include "pier/net/tls_session.hpp"
 
 namespace pier::net {
 namespace {
@@ -48,7 +50,8 @@ constexpr unsigned max_accept_batch = 64;
 }  // namespace
 
 listener::listener(const config::listener_config& cfg, runtime::io_pool& pool,
-                   std::shared_ptr<const handler> handler, connection_cap* global_cap,
+                   std::shared_ptr<const handler> handler,
+                   std::shared_ptr<const tls::server_context> tls, connection_cap* global_cap,
                    int adopted_fd)
     : name_(cfg.name),
       handler_kind_(cfg.handler),
@@ -56,6 +59,7 @@ listener::listener(const config::listener_config& cfg, runtime::io_pool& pool,
       config_(cfg),
       pool_(pool),
       handler_(published_handler_),
+      tls_(std::move(tls)),
       home_(pool.acquire_uncounted(next_listener_home.fetch_add(1, std::memory_order_relaxed))),
       strand_(home_.io_executor()),
       acceptor_(home_.io_executor()),
@@ -84,6 +88,10 @@ tcp::acceptor listener::bind_replacement(const config::listener_config& cfg) {
     tcp::acceptor acceptor(home_.io_executor());
     open_listening_socket(acceptor, cfg.listen, {.backlog = static_cast<int>(cfg.backlog)}, who());
     return acceptor;
+}
+
+void listener::use_tls(std::shared_ptr<const tls::server_context> tls) {
+    asio::post(strand_, [this, tls = std::move(tls)]() mutable { tls_ = std::move(tls); });
 }
 
 void listener::reconfigure(const config::listener_config& cfg,
@@ -320,17 +328,18 @@ void listener::start_connection(stream_socket socket, runtime::worker_lease leas
 
     // Spawned from the connection's own executor, like everything else that touches it. A stop
     // posted before this runs is not lost: the handler sees it through stop_requested(). The
-    // handler is the one current now: a reload may swap handler_ before this runs.
-    asio::post(conn->executor(), [this, conn, behind_proxy, handler = handler_] {
+    // handler and the TLS context are the ones current now: a reload may swap them before
+    // this runs.
+    asio::post(conn->executor(), [this, conn, behind_proxy, handler = handler_, tls = tls_] {
         serve_done done(*this, conn);
-        if (!behind_proxy) {
+        if (!behind_proxy && !tls) {
             start_handler(*handler, done);
             return;
         }
         try {
-            asio::co_spawn(conn->executor(), read_proxy_header_and_admit(conn),
-                           [done, handler](std::exception_ptr error, bool admitted) {
-                               if (error || !admitted) {
+            asio::co_spawn(conn->executor(), prepare(conn, behind_proxy, tls),
+                           [done, handler](std::exception_ptr error, bool ready) {
+                               if (error || !ready) {
                                    done(error);
                                } else {
                                    start_handler(*handler, done);
@@ -341,6 +350,43 @@ void listener::start_connection(stream_socket socket, runtime::worker_lease leas
             done(nullptr);
         }
     });
+}
+
+asio::awaitable<bool> listener::prepare(connection_ptr conn, bool behind_proxy,
+                                        std::shared_ptr<const tls::server_context> tls) {
+    if (behind_proxy && !co_await read_proxy_header_and_admit(conn)) co_return false;
+    if (!tls) co_return true;
+    SSL* ssl = tls->new_session();
+    if (ssl == nullptr) {
+        spdlog::error("no memory for a TLS session conn={} listener={}", conn->id(), name_);
+        co_return false;
+    }
+    conn->stream().start_tls(
+        std::make_unique<tls_session>(ssl, conn->stream().tcp_socket().native_handle()));
+    co_return co_await handshake(*conn);
+}
+
+asio::awaitable<bool> listener::handshake(connection& conn) {
+    const auto shaken = co_await shake_hands(conn);
+    switch (shaken.result) {
+        case handshake_result::outcome::done:
+            stats_.tls_handshakes.fetch_add(1, std::memory_order_relaxed);
+            spdlog::debug("tls handshake done conn={} version={} alpn={}", conn.id(),
+                          conn.stream().tls()->version(), conn.stream().tls()->alpn());
+            co_return true;
+        case handshake_result::outcome::failed:
+            stats_.tls_handshake_errors.fetch_add(1, std::memory_order_relaxed);
+            if (const auto n = handshake_error_log_.allow()) {
+                spdlog::warn("tls handshake failed listener={} peer={} error=\"{}\" occurrences={}",
+                             name_, fmt::streamed(conn.remote_endpoint()), shaken.error.message(),
+                             n);
+            }
+            co_return false;
+        case handshake_result::outcome::abandoned:
+            stats_.tls_handshakes_abandoned.fetch_add(1, std::memory_order_relaxed);
+            co_return false;
+    }
+    co_return false;
 }
 
 void listener::finish_connection(connection& conn, std::exception_ptr error) {

@@ -40,6 +40,7 @@
 #include "pier/config/config.hpp"
 #include "pier/daemon/config_diff.hpp"
 #include "pier/daemon/memory_give_back.hpp"
+#include "pier/daemon/tls_contexts.hpp"
 #include "pier/net/listener.hpp"
 #include "pier/runtime/io_pool.hpp"
 
@@ -48,8 +49,9 @@ namespace pier::daemon {
 class server {
 public:
     /// Creates the pool and binds every listener; throws net::bind_error naming the first
-    /// listener that cannot bind. Nothing runs until start().
-    explicit server(config::config cfg);
+    /// listener that cannot bind. Nothing runs until start(). `tls`: load_tls_contexts(cfg)
+    /// without errors (a TLS listener without its context throws std::invalid_argument).
+    explicit server(config::config cfg, tls_contexts tls = {});
     /// Runs shutdown() if it has not run.
     ~server();
     server(const server&) = delete;
@@ -72,7 +74,9 @@ public:
     };
     /// The reload protocol above: applies `next` or, on any error, nothing. Counted in
     /// /metrics either way. Call after start() and before shutdown().
-    reload_outcome reload(config::config next);
+    /// `tls`: load_tls_contexts(next) without errors; every TLS listener's new connections
+    /// use its new context, open ones keep theirs.
+    reload_outcome reload(config::config next, tls_contexts tls = {});
     /// Counts a reload that failed before reaching reload() (the file did not parse).
     void count_failed_reload();
 
@@ -97,7 +101,8 @@ private:
         std::jthread drain;  ///< declared last: joined before the listener is destroyed
     };
 
-    std::unique_ptr<net::listener> make_listener(const config::listener_config& cfg, int fd);
+    std::unique_ptr<net::listener> make_listener(const config::listener_config& cfg, int fd,
+                                                 const tls_contexts& tls);
     /// Stops the listener `name` accepting, moves it to retiring_ and drains its connections
     /// in the background for at most `timeout`, then cancels what is left.
     void retire(const std::string& name, std::chrono::nanoseconds timeout);

@@ -35,10 +35,12 @@
 #include <utility>
 
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/compose.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
 #include "pier/net/byte_stream.hpp"
 #include "pier/net/chunk_sink.hpp"
+#include "pier/net/tls_operations.hpp"
 
 #if defined(PIER_EDGE_READER_REACTOR)
 #include "pier/net/edge_reader_reactor.hpp"
@@ -58,7 +60,7 @@ public:
 #endif
 
     /// `stream` (open, connected) must outlive the reader and keep its executor.
-    explicit edge_reader(byte_stream& stream) : path_(stream.tcp_socket()) {}
+    explicit edge_reader(byte_stream& stream) : path_(stream) {}
 
     /// Reads at least one byte into `buffer` (not empty: a 0-byte read would report EOF),
     /// like socket.async_read_some. `read_now`: try the socket first even if the last read
@@ -67,8 +69,7 @@ public:
     auto async_read_some(boost::asio::mutable_buffer buffer, bool read_now,
                          CompletionToken&& token) {
         assert(buffer.size() > 0);
-        return path_.async_read(buffer, read_now, chunk_sink{},
-                                std::forward<CompletionToken>(token));
+        return read(buffer, read_now, chunk_sink{}, std::forward<CompletionToken>(token));
     }
 
     /// As async_read_some, but every chunk read is first handed to `sink` (see chunk_sink),
@@ -81,7 +82,7 @@ public:
     auto async_forward(boost::asio::mutable_buffer buffer, bool read_now, chunk_sink sink,
                        CompletionToken&& token) {
         assert(buffer.size() > 0 && sink.take != nullptr);
-        return path_.async_read(buffer, read_now, sink, std::forward<CompletionToken>(token));
+        return read(buffer, read_now, sink, std::forward<CompletionToken>(token));
     }
 
     /// As async_forward, with no buffer held while the read waits: each chunk is read into a
@@ -92,8 +93,8 @@ public:
     auto async_forward_through_scratch(std::size_t size, bool read_now, chunk_sink sink,
                                        CompletionToken&& token) {
         assert(size > 0 && sink.take != nullptr);
-        return path_.async_read(boost::asio::mutable_buffer(nullptr, size), read_now, sink,
-                                std::forward<CompletionToken>(token));
+        return read(boost::asio::mutable_buffer(nullptr, size), read_now, sink,
+                    std::forward<CompletionToken>(token));
     }
 
     /// Ends the edge_reader read waiting on `stream`, if any, with operation_aborted; other
@@ -106,6 +107,21 @@ public:
     }
 
 private:
+    /// A TLS stream's reads go through OpenSSL (tls_operations.hpp), whichever path this build
+    /// has; a TCP stream's through the path.
+    template <typename CompletionToken>
+    auto read(boost::asio::mutable_buffer buffer, bool read_now, chunk_sink sink,
+              CompletionToken&& token) {
+        byte_stream& stream = path_.stream();
+        if (tls_session* tls = stream.tls()) {
+            return boost::asio::async_compose<CompletionToken,
+                                              void(boost::system::error_code, std::size_t)>(
+                tls_detail::read_op<stream_socket>(*tls, stream.tcp_socket(), buffer, sink),
+                token, stream.tcp_socket());
+        }
+        return path_.async_read(buffer, read_now, sink, std::forward<CompletionToken>(token));
+    }
+
     edge_read_detail::reader_path path_;
 };
 

@@ -112,7 +112,9 @@ private:
 /// The portable path's reads, behind edge_reader (which documents them).
 class reader_path {
 public:
-    explicit reader_path(stream_socket& socket) : socket_(socket) {}
+    explicit reader_path(byte_stream& stream) : stream_(stream) {}
+
+    byte_stream& stream() const { return stream_; }
 
     /// `buffer.data()` null: read through the thread's scratch buffer. `read_now` changes
     /// nothing here: every read is tried first.
@@ -120,13 +122,13 @@ public:
     auto async_read(asio::mutable_buffer buffer, bool /*read_now*/, chunk_sink sink,
                     CompletionToken&& token) {
         return asio::async_compose<CompletionToken, void(boost::system::error_code, std::size_t)>(
-            portable_read_op(socket_, buffer, sink), token, socket_);
+            portable_read_op(stream_.tcp_socket(), buffer, sink), token, stream_.tcp_socket());
     }
 
     static void cancel_read(stream_socket& /*socket*/) {}
 
 private:
-    stream_socket& socket_;
+    byte_stream& stream_;
 };
 
 }  // namespace pier::net::edge_read_detail

@@ -270,7 +270,11 @@ struct initiate_read {
 /// The reactor path's reads, behind edge_reader (which documents them).
 class reader_path {
 public:
-    explicit reader_path(stream_socket& socket) : socket_(socket) { enable_queue_hint(socket); }
+    explicit reader_path(byte_stream& stream) : stream_(stream) {
+        enable_queue_hint(stream.tcp_socket());
+    }
+
+    byte_stream& stream() const { return stream_; }
 
     /// `buffer.data()` null: read through the performing thread's scratch buffer.
     ///
@@ -282,15 +286,15 @@ public:
     auto async_read(asio::mutable_buffer buffer, bool read_now, chunk_sink sink,
                     CompletionToken&& token) {
         auto& reactor = asio::use_service<asio::detail::reactor>(
-            asio::query(socket_.get_executor(), asio::execution::context));
+            asio::query(stream_.get_executor(), asio::execution::context));
         return asio::async_initiate<CompletionToken, void(boost::system::error_code, std::size_t)>(
-            initiate_read{}, token, &socket_, &reactor, buffer, read_now, sink);
+            initiate_read{}, token, &stream_.tcp_socket(), &reactor, buffer, read_now, sink);
     }
 
     static void cancel_read(stream_socket& socket);
 
 private:
-    stream_socket& socket_;
+    byte_stream& stream_;
 };
 
 }  // namespace edge_read_detail

@@ -39,6 +39,7 @@
 #include "pier/net/listening_socket.hpp"
 #include "pier/net/timeout_sweep.hpp"
 #include "pier/runtime/io_pool.hpp"
+#include "pier/tls/server_context.hpp"
 
 namespace pier::net {
 
@@ -48,9 +49,11 @@ public:
     /// `global_cap` (may be null) is shared by every listener and must outlive this one.
     /// `adopted_fd`, if not -1, is a listening socket systemd passed (socket activation):
     /// it is taken as it is instead of binding cfg.listen.
+    /// `tls`: the context its connections' handshakes use (cfg.tls set), or null (TCP).
     listener(const config::listener_config& cfg, runtime::io_pool& pool,
-             std::shared_ptr<const handler> handler, connection_cap* global_cap = nullptr,
-             int adopted_fd = -1);
+             std::shared_ptr<const handler> handler,
+             std::shared_ptr<const tls::server_context> tls = nullptr,
+             connection_cap* global_cap = nullptr, int adopted_fd = -1);
     ~listener();
     listener(const listener&) = delete;
     listener& operator=(const listener&) = delete;
@@ -84,6 +87,9 @@ public:
     /// `replacement` accepts from now on. Blocks until applied.
     void reconfigure(const config::listener_config& cfg, std::shared_ptr<const handler> handler,
                      std::optional<tcp::acceptor> replacement = std::nullopt);
+    /// New connections shake hands with `tls` from now on (a reload re-read the certificates,
+    /// or turned TLS on or off); open connections keep the session they have. Null: TCP.
+    void use_tls(std::shared_ptr<const tls::server_context> tls);
     /// Runs the timeout sweep now; the future is ready once it has asked every connection
     /// past a timeout to stop. For tests that move runtime::clock forward instead of waiting.
     std::future<void> sweep_now();
@@ -105,6 +111,12 @@ private:
     /// accept_proxy: reads the PROXY header (the peer becomes the client it names) and takes
     /// the per-address slot for that client. True when the handler may start.
     asio::awaitable<bool> read_proxy_header_and_admit(connection_ptr conn);
+    /// Before the handler, for a listener with a PROXY header to read or TLS to set up (in
+    /// that order: the header travels in the clear). True when the handler may start.
+    asio::awaitable<bool> prepare(connection_ptr conn, bool behind_proxy,
+                                  std::shared_ptr<const tls::server_context> tls);
+    /// The TLS handshake (tls_handshake.hpp), counted and logged. True once it is done.
+    asio::awaitable<bool> handshake(connection& conn);
     /// Starts `handler` on the connection (on its executor); an exception from start() ends it.
     static void start_handler(const handler& handler, const serve_done& done);
     friend class serve_done;  // the only caller of finish_connection() besides the listener
@@ -126,6 +138,8 @@ private:
     runtime::io_pool& pool_;
     /// Shared with the connections being started: a reload may swap it meanwhile. strand_ only.
     std::shared_ptr<const handler> handler_;
+    /// The TLS context new connections get, or null. strand_ only, as handler_.
+    std::shared_ptr<const tls::server_context> tls_;
     runtime::worker_lease home_;  ///< the worker running the accept loop and the sweep
     /// Serializes the accept loop, the sweep and stop_accepting(): under work stealing an idle
     /// worker may run the home worker's handlers while that worker is stuck in a long task.
@@ -140,6 +154,7 @@ private:
     bool adopted_ = false;  ///< the socket came from systemd
     log::rate_limiter accept_error_log_{std::chrono::seconds(1)};
     log::rate_limiter proxy_header_log_{std::chrono::seconds(1)};
+    log::rate_limiter handshake_error_log_{std::chrono::seconds(1)};
 
     bool stopping_ = false;  ///< touched on strand_ only
     std::mutex loops_mutex_;

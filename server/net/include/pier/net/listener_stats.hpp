@@ -37,6 +37,12 @@ struct listener_stats {
     std::atomic<std::uint64_t> accept_errors{0};  ///< failed accept() calls (EMFILE, ...)
     /// accept_proxy: admitted connections closed for a missing or malformed PROXY header.
     std::atomic<std::uint64_t> proxy_header_errors{0};
+    /// TLS: handshakes completed; failed (the client's TLS was refused: garbage instead of a
+    /// ClientHello, no common version or cipher); abandoned (the client went away before
+    /// finishing, or was cut by request_timeout or a stop).
+    std::atomic<std::uint64_t> tls_handshakes{0};
+    std::atomic<std::uint64_t> tls_handshake_errors{0};
+    std::atomic<std::uint64_t> tls_handshakes_abandoned{0};
     std::atomic<std::uint64_t> active{0};  ///< admitted and not yet closed
     // Bytes and requests: connection_set::traffic() (live and closed connections together).
 
