@@ -15,7 +15,8 @@ namespace pier::test {
 tls_client::tls_client(const asio::any_io_executor& executor, const std::filesystem::path& trust)
     : context_(asio::ssl::context::tls_client), stream_(executor, context_) {
     context_.load_verify_file(trust.string());
-    context_.set_verify_mode(asio::ssl::verify_peer);
+    // On the stream: its SSL object was made with the context's settings of the time.
+    stream_.set_verify_mode(asio::ssl::verify_peer);
 }
 
 asio::awaitable<std::unique_ptr<tls_client>> tls_client::connect(

@@ -1,7 +1,10 @@
 #include "pier/net/tls_session.hpp"
 
 #include <cerrno>
+#include <cstdint>
 #include <string>
+
+#include <sys/socket.h>
 
 #include <openssl/err.h>
 
@@ -25,6 +28,58 @@ public:
 };
 #pragma GCC diagnostic pop
 
+/// OpenSSL's socket BIO, but sending with MSG_NOSIGNAL: its write() raises SIGPIPE on a
+/// socket whose peer has gone (a client that gives up mid-handshake, then a session ticket
+/// is sent), which would kill any process that has not ignored the signal. The descriptor is
+/// the BIO's data; the socket stays the byte_stream's to close.
+int descriptor_of(BIO* bio) {
+    return static_cast<int>(reinterpret_cast<std::intptr_t>(BIO_get_data(bio)));
+}
+
+int socket_write(BIO* bio, const char* data, std::size_t size, std::size_t* written) {
+    BIO_clear_retry_flags(bio);
+    ssize_t n = 0;
+    do {
+        n = ::send(descriptor_of(bio), data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n >= 0) {
+        *written = static_cast<std::size_t>(n);
+        return 1;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) BIO_set_retry_write(bio);
+    return 0;
+}
+
+int socket_read(BIO* bio, char* data, std::size_t size, std::size_t* read) {
+    BIO_clear_retry_flags(bio);
+    ssize_t n = 0;
+    do {
+        n = ::recv(descriptor_of(bio), data, size, MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n > 0) {
+        *read = static_cast<std::size_t>(n);
+        return 1;
+    }
+    *read = 0;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) BIO_set_retry_read(bio);
+    return 0;  // 0 bytes: the peer's FIN, as OpenSSL's socket BIO reports it
+}
+
+long socket_control(BIO* /*bio*/, int command, long /*number*/, void* /*pointer*/) {
+    return command == BIO_CTRL_FLUSH ? 1 : 0;  // nothing is buffered here
+}
+
+BIO_METHOD* socket_method() {
+    static BIO_METHOD* const method = [] {
+        BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "pier socket");
+        BIO_meth_set_write_ex(m, &socket_write);
+        BIO_meth_set_read_ex(m, &socket_read);
+        BIO_meth_set_ctrl(m, &socket_control);
+        return m;
+    }();
+    return method;
+}
+
 }  // namespace
 
 const boost::system::error_category& tls_category() {
@@ -33,8 +88,13 @@ const boost::system::error_category& tls_category() {
 }
 
 tls_session::tls_session(SSL* ssl, int descriptor) : ssl_(ssl) {
-    // A socket BIO without the close flag: the socket stays the byte_stream's to close.
-    SSL_set_fd(ssl_, descriptor);
+    BIO* bio = BIO_new(socket_method());
+    if (bio != nullptr) {
+        BIO_set_data(bio, reinterpret_cast<void*>(static_cast<std::intptr_t>(descriptor)));
+        BIO_set_init(bio, 1);
+    }
+    // The session owns the BIO from here (a null one fails the handshake: no memory).
+    SSL_set_bio(ssl_, bio, bio);
 }
 
 tls_session::~tls_session() { SSL_free(ssl_); }

@@ -1,6 +1,7 @@
 // One connection's TLS: an OpenSSL session (SSL) over the connection's non-blocking socket,
-// which OpenSSL reads and writes itself (a socket BIO). byte_stream holds one when the
-// connection is TLS and turns each of its operations into the calls below.
+// which OpenSSL reads and writes itself (through a BIO of ours that sends with MSG_NOSIGNAL).
+// byte_stream holds one when the connection is TLS and turns each of its operations into the calls
+// below.
 //
 // Each call runs OpenSSL once and says what it needs to go on: an operation that would block
 // reports want_read or want_write, and the caller waits for the socket (the reactor) before
