@@ -1113,27 +1113,23 @@ TEST_CASE("config: tls is off without a section; its keys read back with their p
 }
 
 TEST_CASE("config: tls errors name the key and its position") {
-    CHECK(all_errors(tls_listener + "      key: k.pem\n") ==
-          std::vector<std::string>{
-              "t.yaml:5:7: listeners[0].tls.certificate: missing required key"});
-    CHECK(only_error(tls_listener +
-                     "      certificate: c.pem\n"
-                     "      key: \"\"\n") ==
+    CHECK(
+        all_errors(tls_listener + "      key: k.pem\n") ==
+        std::vector<std::string>{"t.yaml:5:7: listeners[0].tls.certificate: missing required key"});
+    CHECK(only_error(tls_listener + "      certificate: c.pem\n"
+                                    "      key: \"\"\n") ==
           "t.yaml:6:12: listeners[0].tls.key: must not be empty");
-    CHECK(only_error(tls_listener +
-                     "      certificate: c.pem\n"
-                     "      key: k.pem\n"
-                     "      min_version: TLSv1.1\n")
+    CHECK(only_error(tls_listener + "      certificate: c.pem\n"
+                                    "      key: k.pem\n"
+                                    "      min_version: TLSv1.1\n")
               .starts_with("t.yaml:7:20: listeners[0].tls.min_version: unknown TLS version"));
-    CHECK(only_error(tls_listener +
-                     "      certificate: c.pem\n"
-                     "      key: k.pem\n"
-                     "      alpn: h2\n")
+    CHECK(only_error(tls_listener + "      certificate: c.pem\n"
+                                    "      key: k.pem\n"
+                                    "      alpn: h2\n")
               .starts_with("t.yaml:7:13: listeners[0].tls.alpn: expected a sequence"));
-    CHECK(only_error(tls_listener +
-                     "      certificate: c.pem\n"
-                     "      key: k.pem\n"
-                     "      alpn: [\"\"]\n") ==
+    CHECK(only_error(tls_listener + "      certificate: c.pem\n"
+                                    "      key: k.pem\n"
+                                    "      alpn: [\"\"]\n") ==
           "t.yaml:7:14: listeners[0].tls.alpn[0]: must be 1 to 255 bytes long");
 }
 

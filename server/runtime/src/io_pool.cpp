@@ -37,8 +37,7 @@ void io_pool::keep_polling(worker_lease::worker& w) {
     asio::post(w.io, [&w] { keep_polling(w); });
 }
 
-worker_lease::worker_lease(worker_lease&& other) noexcept
-    : bits_(std::exchange(other.bits_, 0)) {}
+worker_lease::worker_lease(worker_lease&& other) noexcept : bits_(std::exchange(other.bits_, 0)) {}
 
 worker_lease& worker_lease::operator=(worker_lease&& other) noexcept {
     if (this != &other) {

@@ -27,9 +27,9 @@ struct listener_snapshot {
     /// Connections turned away at accept, by the cap that was full (net::reject_reason).
     std::array<std::uint64_t, net::reject_reason_count> rejected_by{};
     std::uint64_t accept_errors = 0;
-    std::uint64_t proxy_header_errors = 0;  ///< accept_proxy: no valid PROXY header
-    std::uint64_t tls_handshakes = 0;            ///< TLS: handshakes completed
-    std::uint64_t tls_handshake_errors = 0;      ///< TLS: refused (bad ClientHello, no common cipher)
+    std::uint64_t proxy_header_errors = 0;   ///< accept_proxy: no valid PROXY header
+    std::uint64_t tls_handshakes = 0;        ///< TLS: handshakes completed
+    std::uint64_t tls_handshake_errors = 0;  ///< TLS: refused (bad ClientHello, no common cipher)
     std::uint64_t tls_handshakes_abandoned = 0;  ///< TLS: the client left or was cut before the end
     /// Connections ended, by reason (net::stop_reason; none: the peer closed).
     std::array<std::uint64_t, net::stop_reason_count> closed_by{};

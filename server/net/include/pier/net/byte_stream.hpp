@@ -134,14 +134,10 @@ private:
         ec.clear();
         std::size_t bytes = 0;
         switch (tls_->read(static_cast<char*>(buffer.data()), buffer.size(), bytes, ec)) {
-            case tls_session::progress::done:
-                return bytes;
+            case tls_session::progress::done: return bytes;
             case tls_session::progress::want_read:
-            case tls_session::progress::want_write:
-                ec = boost::asio::error::would_block;
-                return 0;
-            case tls_session::progress::failed:
-                return 0;
+            case tls_session::progress::want_write: ec = boost::asio::error::would_block; return 0;
+            case tls_session::progress::failed: return 0;
         }
         return 0;
     }

@@ -116,8 +116,8 @@ private:
         if (tls_session* tls = stream.tls()) {
             return boost::asio::async_compose<CompletionToken,
                                               void(boost::system::error_code, std::size_t)>(
-                tls_detail::read_op<stream_socket>(*tls, stream.tcp_socket(), buffer, sink),
-                token, stream.tcp_socket());
+                tls_detail::read_op<stream_socket>(*tls, stream.tcp_socket(), buffer, sink), token,
+                stream.tcp_socket());
         }
         return path_.async_read(buffer, read_now, sink, std::forward<CompletionToken>(token));
     }
