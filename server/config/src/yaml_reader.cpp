@@ -492,16 +492,8 @@ void document::add(const YAML::Mark& mark, std::string key_path, std::string wha
 
 void document::add_at(std::size_t order, const YAML::Mark& mark, std::string key_path,
                       std::string what, std::string got) {
-    config_error error;
-    error.source = source_;
-    if (!mark.is_null()) {
-        error.line = mark.line + 1;
-        error.column = mark.column + 1;
-    }
-    error.key_path = std::move(key_path);
-    error.what = std::move(what);
-    error.got = shortened(got);
-    errors_.emplace_back(order, std::move(error));
+    errors_.emplace_back(
+        order, location(mark, std::move(key_path)).error(std::move(what), shortened(got)));
 }
 
 std::string document::position(const YAML::Mark& mark) const {
