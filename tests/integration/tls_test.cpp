@@ -17,7 +17,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include "pier/admin/metrics.hpp"
 #include "pier/daemon/tls_contexts.hpp"
+#include "pier/tls/server_context.hpp"
 #include "support/child_process.hpp"
 #include "support/proxy_fixture.hpp"
 #include "support/test_client.hpp"
@@ -296,6 +298,29 @@ TEST_CASE("tls: pierd --check-config names a mismatched key's position") {
                             " does not match the certificate in " +
                             (files.directory() / "certificate.pem").string()) != std::string::npos,
         check.output());
+}
+
+// Proves /metrics shows when a TLS listener's certificate expires (its notAfter), and counts
+// the handshakes by result.
+TEST_CASE("tls: /metrics has the certificate's expiry and the handshakes by result") {
+    const tls_files files;
+    running_server server(tls_echo_config(files));
+    run_with_timeout(
+        [&]() -> asio::awaitable<void> {
+            auto client = co_await tls_client::connect(server.endpoint(), files.certificate());
+            const std::string message = "counted";
+            CHECK(co_await tls_echo_exchange(client->stream(), message) == message);
+        },
+        30s);
+    const auto loaded = tls::server_context::load(*tls_echo_config(files).listeners[0].tls);
+    REQUIRE(loaded.context != nullptr);
+    const auto text = admin::format_prometheus(server.get().metrics_snapshot());
+    CHECK_MESSAGE(
+        text.find("pier_tls_certificate_expiry_timestamp_seconds{listener=\"echo\"} " +
+                  std::to_string(loaded.context->certificate_expiry()) + "\n") != std::string::npos,
+        text);
+    CHECK(text.find("pier_tls_handshakes_total{listener=\"echo\",result=\"done\"} 1\n") !=
+          std::string::npos);
 }
 
 // Proves a client pier did not write (OpenSSL's s_client, verifying the certificate and the

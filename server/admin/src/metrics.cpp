@@ -106,6 +106,12 @@ void write_listeners(family_writer& w, const std::vector<listener_snapshot>& lis
         w.sample(listener_labels(l) + ",result=\"failed\"", l.tls_handshake_errors);
         w.sample(listener_labels(l) + ",result=\"abandoned\"", l.tls_handshakes_abandoned);
     }
+    w.begin("pier_tls_certificate_expiry_timestamp_seconds", "gauge",
+            "TLS listeners: when the certificate new handshakes get expires (its notAfter), so "
+            "an alert can fire before it lapses.");
+    for (const auto& l : listeners) {
+        if (l.certificate_expiry) w.sample(listener_labels(l), *l.certificate_expiry);
+    }
     w.begin("pier_received_bytes_total", "counter", "Bytes read from clients.");
     for (const auto& l : listeners) w.sample(listener_labels(l), l.traffic.bytes_in);
     w.begin("pier_sent_bytes_total", "counter", "Bytes written to clients.");

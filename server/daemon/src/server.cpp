@@ -368,6 +368,7 @@ admin::metrics_snapshot server::metrics_snapshot() {
         s.tls_handshakes = load(stats.tls_handshakes);
         s.tls_handshake_errors = load(stats.tls_handshake_errors);
         s.tls_handshakes_abandoned = load(stats.tls_handshakes_abandoned);
+        if (const auto tls = l->current_tls()) s.certificate_expiry = tls->certificate_expiry();
         for (std::size_t i = 0; i < s.closed_by.size(); ++i)
             s.closed_by[i] = load(stats.closed_by[i]);
         s.traffic = l->connections().traffic();

@@ -56,10 +56,11 @@ listener::listener(const config::listener_config& cfg, runtime::io_pool& pool,
     : name_(cfg.name),
       handler_kind_(cfg.handler),
       published_handler_(std::move(handler)),
+      published_tls_(std::move(tls)),
       config_(cfg),
       pool_(pool),
       handler_(published_handler_),
-      tls_(std::move(tls)),
+      tls_(published_tls_),
       home_(pool.acquire_uncounted(next_listener_home.fetch_add(1, std::memory_order_relaxed))),
       strand_(home_.io_executor()),
       acceptor_(home_.io_executor()),
@@ -91,6 +92,10 @@ tcp::acceptor listener::bind_replacement(const config::listener_config& cfg) {
 }
 
 void listener::use_tls(std::shared_ptr<const tls::server_context> tls) {
+    {
+        std::lock_guard lock(published_mutex_);
+        published_tls_ = tls;
+    }
     asio::post(strand_, [this, tls = std::move(tls)]() mutable { tls_ = std::move(tls); });
 }
 

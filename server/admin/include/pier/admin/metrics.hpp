@@ -31,6 +31,9 @@ struct listener_snapshot {
     std::uint64_t tls_handshakes = 0;        ///< TLS: handshakes completed
     std::uint64_t tls_handshake_errors = 0;  ///< TLS: refused (bad ClientHello, no common cipher)
     std::uint64_t tls_handshakes_abandoned = 0;  ///< TLS: the client left or was cut before the end
+    /// TLS listeners only: when the certificate new handshakes get expires (notAfter, seconds
+    /// since the epoch).
+    std::optional<long long> certificate_expiry;
     /// Connections ended, by reason (net::stop_reason; none: the peer closed).
     std::array<std::uint64_t, net::stop_reason_count> closed_by{};
     net::traffic_totals traffic;  ///< closed connections' plus live ones'

@@ -69,6 +69,11 @@ public:
         std::lock_guard lock(published_mutex_);
         return published_handler_;
     }
+    /// The TLS context new connections get (null: TCP). Any thread.
+    std::shared_ptr<const tls::server_context> current_tls() const {
+        std::lock_guard lock(published_mutex_);
+        return published_tls_;
+    }
     /// The bound address; with port 0 in the config, the port the kernel chose.
     tcp::endpoint local_endpoint() const { return local_; }
     /// The socket came from systemd (socket activation), so its address is not ours to change.
@@ -131,8 +136,9 @@ private:
     const std::string name_;
     /// What other threads may read of what reconfigure() changes.
     mutable std::mutex published_mutex_;
-    config::handler_kind handler_kind_;                 ///< guarded
-    std::shared_ptr<const handler> published_handler_;  ///< guarded
+    config::handler_kind handler_kind_;                         ///< guarded
+    std::shared_ptr<const handler> published_handler_;          ///< guarded
+    std::shared_ptr<const tls::server_context> published_tls_;  ///< guarded
     /// Touched on strand_ only once start() has run (reconfigure() posts its changes there).
     config::listener_config config_;
     runtime::io_pool& pool_;
