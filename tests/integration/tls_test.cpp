@@ -233,6 +233,48 @@ TEST_CASE("tls: a handshake never finished is cut by request_timeout") {
         30s);
 }
 
+// Proves TLS slowloris is cut: 300 clients that each send the start of a TLS record (its header
+// announcing 512 bytes, then a byte every 100 ms) never finish a handshake; request_timeout cuts
+// every one of them, counted as abandoned, while a real client connected among them is served.
+TEST_CASE("tls: 300 handshakes trickled and never finished are cut; a real client is served") {
+    constexpr int trickling = 300;
+    const tls_files files;
+    auto cfg = tls_echo_config(files);
+    cfg.listeners[0].request_timeout = 1s;
+    cfg.listeners[0].idle_timeout = 10min;
+    running_server server(cfg);
+    run_with_timeout(
+        [&]() -> asio::awaitable<void> {
+            std::vector<tcp::socket> slow;
+            // A handshake record's header: type 22, version 3.1, 512 bytes to follow.
+            const std::string header("\x16\x03\x01\x02\x00", 5);
+            for (int i = 0; i < trickling; ++i) {
+                slow.push_back(co_await connect_to(server.endpoint()));
+                co_await write_all(slow.back(), header);
+            }
+            auto good = co_await tls_client::connect(server.endpoint(), files.certificate());
+            // A byte every 100 ms from each, until the server has cut them all (or 10 s).
+            asio::steady_timer pause(co_await asio::this_coro::executor);
+            const std::string byte(1, '\x01');
+            for (int tick = 0; tick < 100; ++tick) {
+                if (server.listener().stats().tls_handshakes_abandoned.load() == trickling) break;
+                for (auto& socket : slow) {
+                    boost::system::error_code ignored;
+                    socket.write_some(asio::buffer(byte), ignored);  // a cut one fails: fine
+                }
+                pause.expires_after(100ms);
+                co_await pause.async_wait(asio::use_awaitable);
+            }
+            CHECK(server.listener().stats().tls_handshakes_abandoned.load() == trickling);
+            CHECK(server.listener().stats().closed_for(net::stop_reason::request_timeout) ==
+                  static_cast<std::uint64_t>(trickling));
+            const std::string message = "served among them";
+            CHECK(co_await tls_echo_exchange(good->stream(), message) == message);
+            CHECK(server.listener().stats().tls_handshakes.load() == 1);
+        },
+        30s);
+}
+
 // Proves a reload reads the certificate files again, even with the config unchanged: new
 // handshakes get the renewed certificate (a client trusting only it connects, one trusting only
 // the old one is refused), and a connection made before the reload keeps echoing.
