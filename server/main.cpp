@@ -3,8 +3,10 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <iostream>
 #include <optional>
+#include <vector>
 
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
@@ -33,15 +35,18 @@ namespace {
 
 namespace exit_code = pier::daemon::exit_code;
 
+/// Prints the errors that stop the start (or fail --check-config); returns the exit code.
+int config_errors(const std::filesystem::path& path,
+                  const std::vector<pier::config::config_error>& errors) {
+    for (const auto& line : pier::config::report_lines(errors)) std::cerr << line << '\n';
+    std::cerr << path.string() << ": " << errors.size()
+              << (errors.size() == 1 ? " error" : " errors") << '\n';
+    return exit_code::config;
+}
+
 int run(const pier::daemon::cli_options& options) {
     auto loaded = pier::config::load_config(options.config_path);
-    if (!loaded.ok()) {
-        for (const auto& line : pier::config::report_lines(loaded.errors))
-            std::cerr << line << '\n';
-        std::cerr << options.config_path.string() << ": " << loaded.errors.size()
-                  << (loaded.errors.size() == 1 ? " error" : " errors") << '\n';
-        return exit_code::config;
-    }
+    if (!loaded.ok()) return config_errors(options.config_path, loaded.errors);
     auto cfg = std::move(*loaded.value);
     // The files the config names (certificates and keys) are part of it: a bad one stops the
     // start and fails --check-config, with the key's position.
@@ -49,12 +54,7 @@ int run(const pier::daemon::cli_options& options) {
     for (const auto& warning : tls.warnings) {
         std::cerr << "warning: " << warning.to_string() << '\n';
     }
-    if (!tls.errors.empty()) {
-        for (const auto& line : pier::config::report_lines(tls.errors)) std::cerr << line << '\n';
-        std::cerr << options.config_path.string() << ": " << tls.errors.size()
-                  << (tls.errors.size() == 1 ? " error" : " errors") << '\n';
-        return exit_code::config;
-    }
+    if (!tls.errors.empty()) return config_errors(options.config_path, tls.errors);
     const auto memory_warning =
         pier::daemon::buffer_memory_warning(cfg, pier::daemon::usable_memory());
     if (options.check_config) {

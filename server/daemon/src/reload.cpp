@@ -4,6 +4,7 @@
 
 #include <exception>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -26,34 +27,28 @@ std::uint64_t monotonic_usec() {
            static_cast<std::uint64_t>(now.tv_nsec) / 1'000;
 }
 
+/// Counts and logs a reload that failed before reaching server::reload(); returns false.
+bool refuse(server& running, const std::vector<config::config_error>& errors) {
+    // Counted before the line that reports it: whoever reads that line (an operator, a test)
+    // and then /metrics finds the failure counted.
+    running.count_failed_reload();
+    for (const auto& line : config::report_lines(errors)) spdlog::error("reload: {}", line);
+    spdlog::error("reload failed, keeping the running config errors={}", errors.size());
+    return false;
+}
+
 /// Loads `path` and applies it to `running`; false when it does not validate. (Not `apply`:
 /// its std-typed arguments make every call look for std::apply as well.)
 bool apply_file(server& running, const std::filesystem::path& path,
                 const std::optional<config::log_level>& cli_log_level) {
     auto loaded = config::load_config(path);
-    if (!loaded.ok()) {
-        // Counted before the line that reports it: whoever reads that line (an operator, a
-        // test) and then /metrics finds the failure counted.
-        running.count_failed_reload();
-        for (const auto& line : config::report_lines(loaded.errors)) {
-            spdlog::error("reload: {}", line);
-        }
-        spdlog::error("reload failed, keeping the running config errors={}", loaded.errors.size());
-        return false;
-    }
+    if (!loaded.ok()) return refuse(running, loaded.errors);
     auto next = std::move(*loaded.value);
     // Every certificate and key is read again, so renewed files take effect; one that does
     // not load fails the reload like a config error.
     auto tls = load_tls_contexts(next);
     for (const auto& warning : tls.warnings) spdlog::warn("reload: {}", warning.to_string());
-    if (!tls.errors.empty()) {
-        running.count_failed_reload();
-        for (const auto& line : config::report_lines(tls.errors)) {
-            spdlog::error("reload: {}", line);
-        }
-        spdlog::error("reload failed, keeping the running config errors={}", tls.errors.size());
-        return false;
-    }
+    if (!tls.errors.empty()) return refuse(running, tls.errors);
     if (cli_log_level) next.log.level = *cli_log_level;  // the command line still wins
     const auto log = next.log;
     const auto outcome = running.reload(std::move(next), std::move(tls));

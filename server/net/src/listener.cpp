@@ -361,13 +361,12 @@ asio::awaitable<bool> listener::prepare(connection_ptr conn, bool behind_proxy,
                                         std::shared_ptr<const tls::server_context> tls) {
     if (behind_proxy && !co_await read_proxy_header_and_admit(conn)) co_return false;
     if (!tls) co_return true;
-    SSL* ssl = tls->new_session();
-    if (ssl == nullptr) {
+    auto session = tls_session::accept(*tls, conn->stream().tcp_socket().native_handle());
+    if (!session) {
         spdlog::error("no memory for a TLS session conn={} listener={}", conn->id(), name_);
         co_return false;
     }
-    conn->stream().start_tls(
-        std::make_unique<tls_session>(ssl, conn->stream().tcp_socket().native_handle()));
+    conn->stream().start_tls(std::move(session));
     co_return co_await handshake(*conn);
 }
 

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <new>
 #include <string>
 
 #include <sys/socket.h>
@@ -85,6 +86,18 @@ BIO_METHOD* socket_method() {
 const boost::system::error_category& tls_category() {
     static const tls_error_category category;
     return category;
+}
+
+std::unique_ptr<tls_session> tls_session::accept(const tls::server_context& context,
+                                                 int descriptor) {
+    SSL* ssl = context.new_session();
+    if (ssl == nullptr) return nullptr;
+    try {
+        return std::make_unique<tls_session>(ssl, descriptor);
+    } catch (const std::bad_alloc&) {
+        SSL_free(ssl);  // not yet the session's
+        return nullptr;
+    }
 }
 
 tls_session::tls_session(SSL* ssl, int descriptor) : ssl_(ssl) {

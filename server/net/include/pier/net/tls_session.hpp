@@ -13,12 +13,15 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <mutex>
 #include <string>
 
 #include <openssl/ssl.h>
 
 #include <boost/system/error_code.hpp>
+
+#include "pier/tls/server_context.hpp"
 
 namespace pier::net {
 
@@ -30,6 +33,10 @@ class tls_session {
 public:
     /// What a call needs before it can go on (or that it is over).
     enum class progress { done, want_read, want_write, failed };
+
+    /// The server side of a new connection on the socket `descriptor`, from `context`; null
+    /// when OpenSSL has no memory for it.
+    static std::unique_ptr<tls_session> accept(const tls::server_context& context, int descriptor);
 
     /// Takes `ssl` (not null) and binds it to the socket `descriptor`.
     tls_session(SSL* ssl, int descriptor);
